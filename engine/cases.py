@@ -1,0 +1,374 @@
+"""The engine's use cases: start a case, list and complete tasks, fire due timers, read a case.
+
+Each use case is one transaction that writes the workflow state, the task rows,
+timers, milestones and its audit event together. Concurrent changes to the same
+case are caught by the case row's version column (optimistic locking).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, clock, deploy, forms
+from .errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
+                     TaskNotReadyError, ValidationError)
+from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
+from .runtime import CaseRuntime, StepResult
+from .sandbox import make_script_engine
+from .script_helpers import make_helpers
+from .settings import Settings
+from .spiff_state import dump_state, load_specs, load_state
+from .workdays import calendar_from_settings
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user with roles (lanes) in a team, or the system (timers)."""
+
+    username: str
+    roles: frozenset[str] = frozenset()
+    team: str | None = None
+
+    def may_work_in(self, lane: str | None) -> bool:
+        return lane is not None and lane in self.roles
+
+
+SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: int
+    case_id: int
+    client_ref: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    state: str
+    due_at: datetime | None
+    created_at: datetime
+    claimed_by: str | None = None
+    form_name: str | None = None
+    form_schema: dict | None = None
+    instructions: str | None = None
+    documentation: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    id: int
+    process_id: str
+    process_version: int
+    client_ref: str
+    team: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    milestones: list[str] = field(default_factory=list)
+    open_tasks: list[TaskInfo] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    variables: dict = field(default_factory=dict)
+    waiting_timers: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What completing a task changed: the case's status, milestones reached, tasks now open."""
+
+    case_id: int
+    status: str
+    milestones: list[str]
+    open_task_ids: list[int]
+
+
+class CaseEngine:
+    def __init__(self, sessions: sessionmaker, settings: Settings | None = None):
+        self.sessions = sessions
+        self.settings = settings or Settings.from_env()
+        calendar = calendar_from_settings(self.settings.extra_holidays, self.settings.extra_workdays)
+        self.script_engine = make_script_engine(make_helpers(calendar, self.settings.timezone),
+                                                time_limit=self.settings.script_time_limit)
+
+    # -- deploy ----------------------------------------------------------------------------
+    def deploy_directory(self, directory: Path, deployed_by: str):
+        with self.sessions.begin() as session:
+            return deploy.deploy_directory(session, directory, deployed_by, self.settings.max_diagram_bytes)
+
+    def deploy_files(self, files: dict[str, bytes], deployed_by: str):
+        with self.sessions.begin() as session:
+            return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes)
+
+    # -- start -----------------------------------------------------------------------------
+    def start_case(self, process_id: str, client_ref: str, actor: Actor, *, team: str | None = None,
+                   data: dict | None = None, version: int | None = None) -> int:
+        if not client_ref or not client_ref.strip():
+            raise ValidationError({"client_ref": ["is required"]})
+        now = clock.now()
+        with self.sessions.begin() as session:
+            query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+            query = query.where(ProcessVersion.version == version) if version else \
+                query.order_by(ProcessVersion.version.desc())
+            pv = session.scalars(query.limit(1)).first()
+            if pv is None:
+                raise NotFoundError(f"process {process_id!r}" + (f" version {version}" if version else "")
+                                    + " is not deployed")
+            spec, subs = load_specs(pv.spec_json)
+            runtime, result = CaseRuntime.start(spec, subs, self.script_engine, data)
+            case = Case(process_version=pv, client_ref=client_ref.strip(), team=team or actor.team,
+                        started_by=actor.username, started_at=now, updated_at=now, status="running",
+                        state=b"", variables={}, compactions=0)
+            session.add(case)
+            session.flush()
+            self._save(session, case, runtime, result, now)
+            audit.record(session, actor.username, "case.start", case_id=case.id, client_ref=case.client_ref,
+                         process_id=process_id, version=pv.version)
+            return case.id
+
+    # -- tasks -----------------------------------------------------------------------------
+    def open_tasks(self, *, case_id: int | None = None, lanes=None, team: str | None = None) -> list[TaskInfo]:
+        with self.sessions() as session:
+            query = (select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                     .where(CaseTask.state == "ready").order_by(CaseTask.due_at, CaseTask.id))
+            if case_id is not None:
+                query = query.where(CaseTask.case_id == case_id)
+            if lanes is not None:
+                query = query.where(CaseTask.lane.in_(list(lanes)))
+            if team is not None:
+                query = query.where(Case.team == team)
+            return [_task_info(t, c) for t, c in session.execute(query)]
+
+    def task(self, task_id: int, actor: Actor) -> TaskInfo:
+        """A task with its form and instructions, for the person who will work on it (audited)."""
+        with self.sessions.begin() as session:
+            row, case = self._task_row(session, task_id, actor, "task.view")
+            audit.record(session, actor.username, "task.view", case_id=case.id, task_id=row.id,
+                         client_ref=case.client_ref)
+            pv = case.process_version
+            schema = pv.forms.get(row.form) if row.form else None
+            instructions, documentation = _instructions(*load_specs(pv.spec_json), row.element_id)
+            return _task_info(row, case, schema=schema, instructions=instructions, documentation=documentation)
+
+    def complete_task(self, task_id: int, actor: Actor, data: dict) -> "Completion":
+        now = clock.now()
+        try:
+            with self.sessions.begin() as session:
+                row, case = self._task_row(session, task_id, actor, "task.complete")
+                if case.status != "running":
+                    raise CaseNotRunningError(f"case {case.id} is {case.status}; its tasks can no longer be completed")
+                if row.state != "ready":
+                    raise TaskNotReadyError(f"task {row.id} ({row.name}) is already {row.state}")
+                if row.claimed_by and row.claimed_by != actor.username:
+                    raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
+                schema = case.process_version.forms.get(row.form) if row.form else {"type": "object"}
+                forms.validate(schema, data)
+                runtime = self._load(case)
+                result = runtime.complete(row.spiff_task_id, data)
+                row.state, row.ended_at, row.completed_by, row.data = "completed", now, actor.username, dict(data)
+                self._save(session, case, runtime, result, now)
+                audit.record(session, actor.username, "task.complete", case_id=case.id, task_id=row.id,
+                             client_ref=case.client_ref, element_id=row.element_id,
+                             fields=sorted(data), milestones=[m for m, _ in result.milestones])
+                return Completion(case.id, case.status, [m for m, _ in result.milestones],
+                                  _open_task_ids(session, case.id))
+        except (StaleDataError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+                raise
+            raise ConflictError("the case was changed by someone else at the same time; nothing was saved — "
+                                "reload the case and try again") from None
+        except NotAllowedError as exc:
+            self._audit_denied(actor, "task.complete", task_id, str(exc))
+            raise
+
+    def claim_task(self, task_id: int, actor: Actor, release: bool = False) -> None:
+        with self.sessions.begin() as session:
+            row, case = self._task_row(session, task_id, actor, "task.claim")
+            if row.state != "ready":
+                raise TaskNotReadyError(f"task {row.id} is {row.state}")
+            if release:
+                if row.claimed_by not in (None, actor.username):
+                    raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
+                row.claimed_by = None
+            else:
+                if row.claimed_by not in (None, actor.username):
+                    raise NotAllowedError(f"task {row.id} is already claimed by {row.claimed_by}")
+                row.claimed_by = actor.username
+            audit.record(session, actor.username, "task.release" if release else "task.claim",
+                         case_id=case.id, task_id=row.id, client_ref=case.client_ref)
+
+    # -- timers ----------------------------------------------------------------------------
+    def due_timer_cases(self, now: datetime, limit: int = 500) -> list[int]:
+        with self.sessions() as session:
+            query = (select(CaseTimer.case_id).where(CaseTimer.state == "waiting", CaseTimer.due_at <= now)
+                     .group_by(CaseTimer.case_id).limit(limit))
+            return list(session.scalars(query))
+
+    def next_timer_due(self) -> datetime | None:
+        with self.sessions() as session:
+            return session.scalars(select(CaseTimer.due_at).where(CaseTimer.state == "waiting")
+                                   .order_by(CaseTimer.due_at).limit(1)).first()
+
+    def fire_due_timers(self, now: datetime | None = None) -> int:
+        """Fire every timer due at `now` (default: the engine clock). Idempotent."""
+        now = now or clock.now()
+        fired = 0
+        with clock.frozen_at(now):
+            for case_id in self.due_timer_cases(now):
+                try:
+                    fired += self.fire_case_timers(case_id, now)
+                except ConflictError:
+                    continue  # someone else moved the case; its timers are picked up next sweep
+        return fired
+
+    def fire_case_timers(self, case_id: int, now: datetime) -> int:
+        try:
+            with clock.frozen_at(now), self.sessions.begin() as session:
+                case = session.get(Case, case_id)
+                due = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
+                                                             CaseTimer.state == "waiting",
+                                                             CaseTimer.due_at <= now)).all()
+                if case is None or case.status != "running" or not due:
+                    return 0
+                runtime = self._load(case)
+                result = runtime.fire_timers()
+                fired = self._save(session, case, runtime, result, now)
+                audit.record(session, SYSTEM.username, "timer.fire", case_id=case.id, client_ref=case.client_ref,
+                             timers=fired, milestones=[m for m, _ in result.milestones])
+                return len(fired)
+        except (StaleDataError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+                raise
+            raise ConflictError(f"case {case_id} changed while its timers fired") from None
+
+    # -- read ------------------------------------------------------------------------------
+    def case(self, case_id: int, actor: Actor, *, audit_read: bool = True) -> CaseInfo:
+        with self.sessions.begin() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFoundError(f"case {case_id} does not exist")
+            if audit_read:
+                audit.record(session, actor.username, "case.view", case_id=case.id, client_ref=case.client_ref)
+            return self._case_info(session, case)
+
+    def milestones(self, case_id: int) -> list[str]:
+        with self.sessions() as session:
+            return list(session.scalars(select(CaseMilestone.name).where(CaseMilestone.case_id == case_id)
+                                        .order_by(CaseMilestone.seq)))
+
+    # -- internals -------------------------------------------------------------------------
+    def _task_row(self, session: Session, task_id: int, actor: Actor, action: str):
+        row = session.get(CaseTask, task_id)
+        case = session.get(Case, row.case_id) if row is not None else None
+        if row is None or case is None:
+            raise NotFoundError(f"task {task_id} does not exist")
+        if not actor.may_work_in(row.lane):
+            raise NotAllowedError(f"task {row.id} belongs to the role {row.lane!r}, which {actor.username} lacks")
+        return row, case
+
+    def _audit_denied(self, actor: Actor, action: str, task_id: int, reason: str) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(CaseTask, task_id)
+            case = session.get(Case, row.case_id) if row is not None else None
+            audit.record(session, actor.username, action, outcome="denied", task_id=task_id,
+                         case_id=case.id if case else None, client_ref=case.client_ref if case else None,
+                         reason=reason)
+
+    def _load(self, case: Case) -> CaseRuntime:
+        spec, subs = load_specs(case.process_version.spec_json)
+        return CaseRuntime(load_state(case.state, spec, subs), self.script_engine)
+
+    def _save(self, session: Session, case: Case, runtime: CaseRuntime, result: StepResult, now) -> list[str]:
+        """Write state, task rows, timers and milestones of one change. Returns the timers that fired."""
+        case.state = dump_state(runtime.workflow)
+        case.variables = _json_safe(runtime.data())
+        case.updated_at = now
+        case.compactions = (case.compactions or 0) + result.compactions
+        if runtime.completed:
+            case.status, case.ended_at = "completed", now
+
+        open_rows = {r.spiff_task_id: r for r in session.scalars(
+            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready"))}
+        ready = {t.spiff_task_id: t for t in runtime.ready_tasks()}
+        for spiff_id, row in open_rows.items():
+            if spiff_id not in ready:
+                row.state, row.ended_at = "cancelled", now
+        for spiff_id, task in ready.items():
+            if spiff_id not in open_rows:
+                session.add(CaseTask(case_id=case.id, spiff_task_id=spiff_id, element_id=task.element_id,
+                                     name=task.name, lane=task.lane, form=task.form, state="ready",
+                                     created_at=now, due_at=task.due_at))
+
+        waiting_rows = {r.spiff_task_id: r for r in session.scalars(
+            select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting"))}
+        waiting = {t.spiff_task_id: t for t in runtime.waiting_timers()}
+        fired = []
+        for spiff_id, row in waiting_rows.items():
+            current = waiting.get(spiff_id)
+            if current is None:
+                row.ended_at = now
+                row.state = "fired" if row.due_at <= now else "cancelled"
+                if row.state == "fired":
+                    fired.append(row.element_id)
+            elif current.due_at != row.due_at:
+                row.due_at = current.due_at
+        for spiff_id, timer in waiting.items():
+            if spiff_id not in waiting_rows:
+                session.add(CaseTimer(case_id=case.id, spiff_task_id=spiff_id, element_id=timer.element_id,
+                                      due_at=timer.due_at, state="waiting", created_at=now))
+
+        if result.milestones:
+            seq = 1 + (session.scalar(select(func.max(CaseMilestone.seq)).where(CaseMilestone.case_id == case.id))
+                       or 0)
+            for offset, (name, element_id) in enumerate(result.milestones):
+                session.add(CaseMilestone(case_id=case.id, seq=seq + offset, name=name, element_id=element_id,
+                                          reached_at=now))
+        session.flush()
+        return fired
+
+    def _case_info(self, session: Session, case: Case) -> CaseInfo:
+        milestones = list(session.scalars(select(CaseMilestone.name).where(CaseMilestone.case_id == case.id)
+                                          .order_by(CaseMilestone.seq)))
+        rows = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
+        timers = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting")
+                                 .order_by(CaseTimer.due_at)).all()
+        return CaseInfo(
+            id=case.id, process_id=case.process_version.process_id, process_version=case.process_version.version,
+            client_ref=case.client_ref, team=case.team, status=case.status, started_by=case.started_by,
+            started_at=case.started_at, milestones=milestones,
+            open_tasks=[_task_info(r, case) for r in rows if r.state == "ready"],
+            history=[{"task_id": r.id, "element_id": r.element_id, "name": r.name, "lane": r.lane,
+                      "completed_by": r.completed_by, "completed_at": r.ended_at, "data": r.data}
+                     for r in rows if r.state == "completed"],
+            variables=dict(case.variables or {}),
+            waiting_timers=[{"element_id": t.element_id, "due_at": t.due_at} for t in timers],
+        )
+
+
+def _open_task_ids(session: Session, case_id: int) -> list[int]:
+    return list(session.scalars(select(CaseTask.id).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
+                                .order_by(CaseTask.id)))
+
+
+def _task_info(row: CaseTask, case: Case, **extra) -> TaskInfo:
+    return TaskInfo(id=row.id, case_id=case.id, client_ref=case.client_ref, element_id=row.element_id,
+                    name=row.name, lane=row.lane, state=row.state, due_at=row.due_at, created_at=row.created_at,
+                    claimed_by=row.claimed_by, form_name=row.form, form_schema=extra.get("schema"),
+                    instructions=extra.get("instructions"), documentation=extra.get("documentation"))
+
+
+def _instructions(spec, subs, element_id: str):
+    for s in [spec, *subs.values()]:
+        for task_spec in s.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == element_id:
+                ext = getattr(task_spec, "extensions", None) or {}
+                return ext.get("instructionsForEndUser"), task_spec.documentation
+    return None, None
+
+
+def _json_safe(data: dict) -> dict:
+    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}

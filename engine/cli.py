@@ -1,0 +1,89 @@
+"""`meldcode` — the operators' command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import Settings
+
+
+def _engine(settings: Settings):
+    from .cases import CaseEngine
+    from .db import make_engine, make_sessionmaker
+
+    return CaseEngine(make_sessionmaker(make_engine(settings.database_url)), settings)
+
+
+@click.group()
+def main():
+    """Meldcode huiselijk geweld en kindermishandeling — engine commands."""
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision):
+    """Create or upgrade the schema of DATABASE_URL."""
+    from .db import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url, revision)
+    click.echo(f"schema at {revision} on {_safe_url(settings.database_url)}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--by", "deployed_by", default="cli", show_default=True, help="Who deploys (audit).")
+def deploy(directory, deployed_by):
+    """Deploy the BPMN/DMN diagrams and forms of DIRECTORY."""
+    from .errors import DiagramError
+
+    try:
+        versions = _engine(Settings.from_env()).deploy_directory(directory, deployed_by)
+    except DiagramError as exc:
+        click.echo(f"deploy failed: {exc}", err=True)
+        sys.exit(1)
+    for v in versions:
+        state = "deployed" if v.created else "unchanged"
+        click.echo(f"{v.process_id} v{v.version} {state} ({v.content_hash[:12]})")
+
+
+@main.group()
+def scenario():
+    """Replay scenarios against the diagrams."""
+
+
+@scenario.command("run")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--processes", "processes_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Diagrams to deploy into the throwaway database (default: the project's).")
+def scenario_run(files, processes_dir):
+    """Run scenario FILES in a throwaway database; exit 1 if any fails."""
+    from .errors import DiagramError
+    from .scenarios import run_files
+
+    processes_dir = processes_dir or Settings.from_env().processes_dir
+    try:
+        results = run_files(files, processes_dir)
+    except DiagramError as exc:
+        click.echo(f"cannot deploy {processes_dir}: {exc}", err=True)
+        sys.exit(2)
+    for result in results:
+        click.echo(result.to_json())
+    sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Turn a set of BPMN, DMN and form files into executable process specs, or a DiagramError.
+
+Every check happens here, before anything is stored: safe XML, the BPMN/DMN
+schemas, every expression and script against the sandbox, every user task's
+lane and form schema.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from .errors import DiagramError
+from .sandbox import ScriptError, check_expression, check_script
+from .spiff_state import dump_specs
+from .xmlsafe import parse_xml
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+FORMS_DIR = "forms"
+FORM_PROPERTY = "formJsonSchemaFilename"
+UI_FORM_PROPERTY = "formUiSchemaFilename"
+DUE_PROPERTY = "dueDateExpression"
+
+# (xpath, check, what) for every place a BPMN file carries code.
+_BPMN_CODE = [
+    ("//bpmn:conditionExpression", check_expression, "condition"),
+    ("//bpmn:scriptTask/bpmn:script", check_script, "script"),
+    ("//spiffworkflow:preScript", check_script, "pre-script"),
+    ("//spiffworkflow:postScript", check_script, "post-script"),
+    ("//bpmn:timeDate | //bpmn:timeDuration | //bpmn:timeCycle", check_expression, "timer expression"),
+    ("//bpmn:loopCondition | //bpmn:completionCondition", check_expression, "loop condition"),
+    (f"//spiffworkflow:property[@name='{DUE_PROPERTY}']/@value", check_expression, "due date expression"),
+]
+
+
+@dataclass(frozen=True)
+class CompiledProcess:
+    process_id: str
+    name: str | None
+    source_file: str
+    spec_json: str
+    forms: dict  # filename -> schema (also UI schemas)
+    content_hash: str
+
+
+def read_directory(directory: Path) -> dict[str, bytes]:
+    """The deployable files of a processes directory, keyed by relative path."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DiagramError(str(directory), None, "not a directory")
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix in (".bpmn", ".dmn", ".json"):
+            rel = path.relative_to(directory).as_posix()
+            if path.suffix != ".json" or rel.startswith(FORMS_DIR + "/"):
+                files[rel] = path.read_bytes()
+    return files
+
+
+def compile_files(files: dict[str, bytes], max_bytes: int = 2_000_000) -> list[CompiledProcess]:
+    bpmn = {name: parse_xml(content, name, max_bytes) for name, content in files.items() if name.endswith(".bpmn")}
+    dmn = {name: parse_xml(content, name, max_bytes) for name, content in files.items() if name.endswith(".dmn")}
+    if not bpmn:
+        raise DiagramError("(deployment)", None, "no .bpmn file to deploy")
+    forms = _load_forms(files, max_bytes)
+    for name, root in bpmn.items():
+        _check_bpmn_code(name, root)
+        _check_user_tasks(name, root, forms)
+    for name, root in dmn.items():
+        _check_dmn_code(name, root)
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    current = "(deployment)"
+    try:
+        for current, root in dmn.items():
+            parser.add_dmn_xml(root, filename=current)
+        for current, root in bpmn.items():
+            parser.add_bpmn_xml(root, filename=current)
+        compiled = []
+        for process_id in sorted(parser.get_process_ids()):
+            current = parser.get_process_parser(process_id).filename or current
+            spec = parser.get_spec(process_id)
+            subs = parser.get_subprocess_specs(process_id)
+            compiled.append(_compiled(process_id, spec, subs, current, forms))
+        return compiled
+    except ValidationException as exc:
+        raise DiagramError(exc.file_name or current, exc.id or None, _reason(exc)) from None
+    except SpiffWorkflowException as exc:
+        raise DiagramError(current, getattr(exc, "id", None), _reason(exc)) from None
+
+
+def _reason(exc) -> str:
+    line = getattr(exc, "line_number", "")
+    notes = "; ".join(getattr(exc, "notes", []) or [])
+    return str(exc) + (f" (line {line})" if line else "") + (f" — {notes}" if notes else "")
+
+
+def _compiled(process_id, spec, subs, source_file, forms) -> CompiledProcess:
+    used = {}
+    for s in [spec, *subs.values()]:
+        for task_spec in s.task_specs.values():
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
+                if props.get(key):
+                    used[props[key]] = forms[props[key]]
+    spec_json = dump_specs(spec, subs)
+    digest = hashlib.sha256(json.dumps(json.loads(spec_json), sort_keys=True).encode())
+    digest.update(json.dumps(used, sort_keys=True).encode())
+    return CompiledProcess(process_id, spec.description, source_file, spec_json, used, digest.hexdigest())
+
+
+def _load_forms(files, max_bytes) -> dict:
+    forms = {}
+    for name, content in files.items():
+        if not name.endswith(".json"):
+            continue
+        if len(content) > max_bytes:
+            raise DiagramError(name, None, f"file is {len(content)} bytes; the limit is {max_bytes}")
+        try:
+            schema = json.loads(content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DiagramError(name, None, f"not valid JSON: {exc}") from None
+        key = name.split("/", 1)[1] if name.startswith(FORMS_DIR + "/") else name
+        if not name.endswith(".uischema.json"):
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                raise DiagramError(name, None, f"not a valid JSON Schema: {exc.message}") from None
+            if schema.get("type") != "object":
+                raise DiagramError(name, None, 'a form schema must have "type": "object"')
+        forms[key] = schema
+    return forms
+
+
+def _owner_id(node) -> str | None:
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _check_bpmn_code(filename, root) -> None:
+    for xpath, check, what in _BPMN_CODE:
+        for node in root.xpath(xpath, namespaces=NS):
+            owner = node.getparent() if isinstance(node, str) else node  # attribute results are strings
+            text = str(node) if isinstance(node, str) else (node.text or "")
+            if not text.strip():
+                continue
+            try:
+                check(text.strip())
+            except ScriptError as exc:
+                raise DiagramError(filename, _owner_id(owner), f"{what} rejected: {exc}") from None
+
+
+def _check_user_tasks(filename, root, forms) -> None:
+    lanes = {}
+    for lane in root.xpath("//bpmn:lane", namespaces=NS):
+        for ref in lane.xpath("bpmn:flowNodeRef/text()", namespaces=NS):
+            lanes[ref.strip()] = lane.get("name")
+    for task in root.xpath("//bpmn:userTask | //bpmn:manualTask | //bpmn:task", namespaces=NS):
+        task_id = task.get("id")
+        if not task.tag.endswith("userTask"):
+            raise DiagramError(filename, task_id, "human steps must be user tasks (a plain task or manual task has no form)")
+        if not lanes.get(task_id):
+            raise DiagramError(filename, task_id, "user task is not in a lane, so no role can complete it")
+        props = {p.get("name"): p.get("value") for p in task.xpath(".//spiffworkflow:property", namespaces=NS)}
+        form = props.get(FORM_PROPERTY)
+        if not form:
+            raise DiagramError(filename, task_id, f"user task names no form ({FORM_PROPERTY})")
+        for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
+            if props.get(key) and props[key] not in forms:
+                raise DiagramError(filename, task_id, f"form schema {FORMS_DIR}/{props[key]} does not exist")
+
+
+def _check_dmn_code(filename, root) -> None:
+    def texts(local):
+        return root.xpath(f"//*[local-name()='{local}']/*[local-name()='text']")
+
+    for node in texts("inputExpression") + texts("outputEntry"):
+        _check_cell(filename, node, node.text)
+    for node in texts("inputEntry"):
+        entry = (node.text or "").strip()
+        if entry in ("", "-"):
+            continue
+        # The DMN engine prefixes the input for entries such as "> 5" and substitutes "?".
+        candidates = [entry.replace("?", "dmninputexpr"), f"dmninputexpr {entry}"] if "?" not in entry \
+            else [entry.replace("?", "dmninputexpr")]
+        errors = []
+        for candidate in candidates:
+            try:
+                check_expression(candidate)
+                break
+            except ScriptError as exc:
+                errors.append(exc)
+        else:
+            raise DiagramError(filename, _owner_id(node), f"decision table cell rejected: {errors[0]}")
+
+
+def _check_cell(filename, node, text) -> None:
+    if text and text.strip():
+        try:
+            check_expression(text.strip())
+        except ScriptError as exc:
+            raise DiagramError(filename, _owner_id(node), f"decision table cell rejected: {exc}") from None

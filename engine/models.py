@@ -1,0 +1,149 @@
+"""Database tables of the engine. The case row is the durable object; the
+SpiffWorkflow state is one column of it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+                        types)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = types.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, bytes: LargeBinary}
+
+
+class Deployment(Base):
+    """One `meldcode deploy`: the files exactly as they were deployed."""
+
+    __tablename__ = "deployment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime]
+    files: Mapped[list["DeploymentFile"]] = relationship(back_populates="deployment")
+
+
+class DeploymentFile(Base):
+    __tablename__ = "deployment_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text)
+    deployment: Mapped[Deployment] = relationship(back_populates="files")
+
+
+class ProcessVersion(Base):
+    """A deployed, immutable version of one executable process."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime]
+    spec_json: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict]  # form filename -> JSON Schema, as deployed
+    source_file: Mapped[str] = mapped_column(String(255))
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    client_ref: Mapped[str] = mapped_column(String(100), index=True)
+    team: Mapped[str | None] = mapped_column(String(100), index=True)
+    started_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed
+    state: Mapped[bytes]
+    variables: Mapped[dict]  # latest case variables, for reading without the engine
+    compactions: Mapped[int] = mapped_column(Integer, default=0)
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    process_version: Mapped[ProcessVersion] = relationship()
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class CaseTask(Base):
+    """A user task as the inbox sees it; completed rows are the case's history."""
+
+    __tablename__ = "case_task"
+    __table_args__ = (Index("ix_case_task_open", "state", "lane"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    form: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(20))  # ready | completed | cancelled
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[dict | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class CaseMilestone(Base):
+    __tablename__ = "case_milestone"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str] = mapped_column(String(255))
+    reached_at: Mapped[datetime]
+
+
+class CaseTimer(Base):
+    """A waiting timer event; the scheduler finds due ones with one indexed query."""
+
+    __tablename__ = "case_timer"
+    __table_args__ = (Index("ix_case_timer_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))  # waiting | fired | cancelled
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only (enforced by triggers in the migration). NEN 7513: who, when, which client, what."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20))  # success | denied | error
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: denied attempts on unknown ids too
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    client_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    details: Mapped[dict]

@@ -1,0 +1,201 @@
+"""One case's workflow in memory: run, complete, fire timers, compact loops.
+
+This module holds everything that touches SpiffWorkflow task trees; the
+persistence layer (`cases.py`) sees only the plain views returned here.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock
+from .errors import CaseFailure
+from .contract import milestone_name
+
+clock.install()
+
+MAX_PASSES = 10_000
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    spiff_task_id: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    form: str | None
+    instructions: str | None
+    documentation: str | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    spiff_task_id: str
+    element_id: str
+    due_at: datetime
+
+
+@dataclass
+class StepResult:
+    milestones: list[tuple[str, str]] = field(default_factory=list)  # (name, element id), in order
+    compactions: int = 0
+
+
+def describe_failure(exc: Exception) -> str:
+    notes = getattr(exc, "notes", None) or []
+    task = getattr(exc, "task", None)
+    where = f" at {task.task_spec.bpmn_id}" if task is not None and task.task_spec.bpmn_id else ""
+    return f"{exc}{where}" + ("" if not notes else " (" + "; ".join(notes) + ")")
+
+
+class CaseRuntime:
+    def __init__(self, workflow: BpmnWorkflow, script_engine):
+        self.workflow = workflow
+        workflow.script_engine = script_engine  # never restored by deserialization
+
+    @classmethod
+    def start(cls, spec, subprocess_specs, script_engine, data: dict | None = None) -> tuple["CaseRuntime", StepResult]:
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+        runtime = cls(workflow, script_engine)
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(data or {})
+        return runtime, runtime._advance()
+
+    # -- queries ---------------------------------------------------------------------------
+    @property
+    def completed(self) -> bool:
+        return self.workflow.is_completed()
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        views = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            ext = getattr(spec, "extensions", None) or {}
+            props = ext.get("properties", {})
+            views.append(ReadyTask(
+                spiff_task_id=str(task.id), element_id=spec.bpmn_id or spec.name, name=spec.bpmn_name,
+                lane=spec.lane, form=props.get("formJsonSchemaFilename"),
+                instructions=ext.get("instructionsForEndUser"), documentation=spec.documentation,
+                due_at=self._due_date(task, props.get("dueDateExpression")),
+            ))
+        return views
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        timers = []
+        for task in self.workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            if not isinstance(definition, TimerEventDefinition) or not task.has_state(TaskState.WAITING):
+                continue
+            value = definition.details(task).value
+            if isinstance(value, dict):  # cycle timer: next occurrence
+                value = value.get("next")
+            due = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else None
+            if isinstance(due, datetime):
+                timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
+        return timers
+
+    def data(self) -> dict:
+        """The case variables as the next step (or, when ended, the last step) sees them."""
+        if self.workflow.is_completed():
+            return dict(self.workflow.data)
+        ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        last = ready[0] if ready else self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    def task_data(self, spiff_task_id: str) -> dict:
+        return dict(self.workflow.get_task_from_id(uuid.UUID(spiff_task_id)).data)
+
+    # -- changes ---------------------------------------------------------------------------
+    def complete(self, spiff_task_id: str, form_data: dict) -> StepResult:
+        task = self.workflow.get_task_from_id(uuid.UUID(spiff_task_id))
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise CaseFailure(f"task {task.task_spec.bpmn_id} is not ready")
+        task.data.update(form_data)
+        return self._guarded(task.run)
+
+    def fire_timers(self) -> StepResult:
+        """Fire every timer due by the engine clock, then run what follows."""
+        return self._guarded(self.workflow.refresh_timers)
+
+    def _guarded(self, action) -> StepResult:
+        try:
+            action()
+            return self._advance()
+        except SpiffWorkflowException as exc:
+            raise CaseFailure(describe_failure(exc)) from exc
+
+    def _advance(self) -> StepResult:
+        result = StepResult()
+
+        def record(task):
+            name = milestone_name(task.task_spec.bpmn_id)
+            if name:
+                result.milestones.append((name, task.task_spec.bpmn_id))
+
+        try:
+            # Timers fired by refresh_timers() at the end of a pass run in the next pass.
+            for _ in range(MAX_PASSES):
+                self.workflow.do_engine_steps(did_complete_task=record)
+                if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
+                    if not self._compact():
+                        break
+                    result.compactions += 1
+            else:
+                raise CaseFailure(f"the diagram did not settle after {MAX_PASSES} engine passes")
+        except SpiffWorkflowException as exc:
+            raise CaseFailure(describe_failure(exc)) from exc
+        return result
+
+    def _due_date(self, task, expression: str | None) -> datetime | None:
+        if not expression:
+            return None
+        value = self.workflow.script_engine.evaluate(task, expression)
+        return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+
+    # -- history compaction ----------------------------------------------------------------
+    def _compact(self) -> bool:
+        """Cut a loop's finished passes out of the task tree.
+
+        SpiffWorkflow keeps every pass of a loop in the tree, so cost and size grow
+        with history and, past ~1000 levels, tasks silently drop out of sight. When
+        a waiting point (a ready user task or a waiting event) re-enters an element
+        that an ancestor already ran, we reset the tree to that first instance with
+        the current data. Our own tables keep the history; nothing active is lost
+        because we only do it when every active task under the first instance is
+        the waiting point itself or below it.
+        """
+        workflows = [self.workflow, *self.workflow.subprocesses.values()]
+        for wf in workflows:
+            for point in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+                first = self._first_instance(point)
+                if first is None or not self._only_active_below(first, point):
+                    continue
+                data = copy.deepcopy(point.data)
+                self.workflow.reset_from_task_id(first.id, data=copy.deepcopy(data))
+                first.data = data  # the reset merges the first pass's parent data over it; undo that
+                return True
+        return False
+
+    @staticmethod
+    def _first_instance(task):
+        found, node = None, task.parent
+        while node is not None:
+            if node.task_spec is task.task_spec:
+                found = node
+            node = node.parent
+        return found
+
+    @staticmethod
+    def _only_active_below(first, point) -> bool:
+        for task in first:
+            if task.state & ACTIVE and task is not point and task is not first and not task.is_descendant_of(point):
+                return False
+        return True
