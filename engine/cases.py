@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, clock, deploy, forms
 from .errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
                      TaskNotReadyError, ValidationError)
-from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
+from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .runtime import CaseRuntime, StepResult
 from .sandbox import make_script_engine
 from .script_helpers import make_helpers
@@ -75,6 +75,28 @@ class CaseInfo:
     history: list[dict] = field(default_factory=list)
     variables: dict = field(default_factory=dict)
     waiting_timers: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: int
+    process_id: str
+    process_version: int
+    client_ref: str
+    team: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DiagramView:
+    process_id: str
+    filename: str
+    bpmn_xml: str
+    completed_elements: list[str]
+    active_elements: list[str]
 
 
 @dataclass(frozen=True)
@@ -254,6 +276,56 @@ class CaseEngine:
             if audit_read:
                 audit.record(session, actor.username, "case.view", case_id=case.id, client_ref=case.client_ref)
             return self._case_info(session, case)
+
+    def list_cases(self, *, team: str | None = None, status: str | None = None, limit: int = 200) -> list[CaseSummary]:
+        """Cases (newest first) without their state; for overviews. Not audited: no case data."""
+        with self.sessions() as session:
+            query = select(Case, ProcessVersion).join(ProcessVersion).order_by(Case.id.desc()).limit(limit)
+            if team is not None:
+                query = query.where(Case.team == team)
+            if status is not None:
+                query = query.where(Case.status == status)
+            return [CaseSummary(c.id, pv.process_id, pv.version, c.client_ref, c.team, c.status, c.started_by,
+                                c.started_at, c.updated_at) for c, pv in session.execute(query)]
+
+    def case_team(self, case_id: int) -> str | None:
+        """The team owning a case, for access decisions (raises NotFoundError)."""
+        with self.sessions() as session:
+            team = session.execute(select(Case.team).where(Case.id == case_id)).first()
+            if team is None:
+                raise NotFoundError(f"case {case_id} does not exist")
+            return team[0]
+
+    def case_diagram(self, case_id: int) -> DiagramView:
+        """The BPMN source a case runs on, with the elements it completed and where it is now."""
+        with self.sessions() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFoundError(f"case {case_id} does not exist")
+            pv = case.process_version
+            files = {f.filename: f.content for f in session.scalars(
+                select(DeploymentFile).where(DeploymentFile.deployment_id == pv.deployment_id))}
+            done = set(session.scalars(select(CaseTask.element_id).where(CaseTask.case_id == case.id,
+                                                                       CaseTask.state == "completed")))
+            done |= set(session.scalars(select(CaseMilestone.element_id).where(CaseMilestone.case_id == case.id)))
+            done |= set(session.scalars(select(CaseTimer.element_id).where(CaseTimer.case_id == case.id,
+                                                                         CaseTimer.state == "fired")))
+            runtime = self._load(case)
+            done |= runtime.completed_elements()
+            active = {t.element_id for t in runtime.ready_tasks()} | {t.element_id for t in runtime.waiting_timers()}
+            return DiagramView(pv.process_id, pv.source_file, files.get(pv.source_file, ""), sorted(done - active),
+                               sorted(active))
+
+    def record_access(self, actor: Actor, action: str, *, outcome: str, case_id: int | None = None,
+                      task_id: int | None = None, **details) -> None:
+        """Audit an access decision made outside the engine (e.g. a denied page view)."""
+        with self.sessions.begin() as session:
+            client_ref = None
+            if case_id is not None:
+                case = session.get(Case, case_id)
+                client_ref = case.client_ref if case else None
+            audit.record(session, actor.username, action, outcome=outcome, case_id=case_id, task_id=task_id,
+                         client_ref=client_ref, **details)
 
     def milestones(self, case_id: int) -> list[str]:
         with self.sessions() as session:

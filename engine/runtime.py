@@ -102,6 +102,11 @@ class CaseRuntime:
                 timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
         return timers
 
+    def completed_elements(self) -> set[str]:
+        """BPMN ids of elements completed in the current tree (earlier loop passes live in our tables)."""
+        return {t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                if t.task_spec.bpmn_id}
+
     def data(self) -> dict:
         """The case variables as the next step (or, when ended, the last step) sees them."""
         if self.workflow.is_completed():
