@@ -1,0 +1,131 @@
+"""Deploying diagrams: safe parsing, clear errors naming file and element, nothing stored on failure."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.errors import DiagramError
+from engine.models import AuditEvent, Deployment, ProcessVersion
+from tests.conftest import TEST_DIAGRAMS
+
+
+def files_of_test_diagrams() -> dict[str, bytes]:
+    return {p.relative_to(TEST_DIAGRAMS).as_posix(): p.read_bytes()
+            for p in TEST_DIAGRAMS.rglob("*") if p.is_file()}
+
+
+def with_replaced(filename: str, old: str, new: str) -> dict[str, bytes]:
+    files = files_of_test_diagrams()
+    text = files[filename].decode()
+    assert old in text, "test set-up: the text to replace must exist"
+    files[filename] = text.replace(old, new).encode()
+    return files
+
+
+def count(case_engine, model) -> int:
+    with case_engine.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_deploy_creates_one_version_per_process(case_engine):
+    versions = case_engine.deploy_directory(TEST_DIAGRAMS, "procesbeheerder")
+    assert {(v.process_id, v.version, v.created) for v in versions} == {("lus", 1, True), ("voorbeeld", 1, True)}
+    with case_engine.sessions() as session:
+        pv = session.scalars(select(ProcessVersion).where(ProcessVersion.process_id == "voorbeeld")).one()
+        assert pv.deployed_by == "procesbeheerder" and len(pv.content_hash) == 64
+        assert set(pv.forms) == {"wegen.json", "terugkoppeling.json"}
+        actions = session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("process.deploy") == 2
+
+
+def test_identical_content_twice_is_a_noop(case_engine):
+    case_engine.deploy_directory(TEST_DIAGRAMS, "a")
+    again = case_engine.deploy_directory(TEST_DIAGRAMS, "b")
+    assert all(not v.created and v.version == 1 for v in again)
+    assert count(case_engine, ProcessVersion) == 2
+    assert count(case_engine, Deployment) == 1
+
+
+def test_changed_diagram_gets_next_version_and_others_stay(case_engine):
+    case_engine.deploy_directory(TEST_DIAGRAMS, "a")
+    files = with_replaced("voorbeeld.bpmn", 'name="Wegen"', 'name="Signalen wegen"')
+    versions = {v.process_id: v for v in case_engine.deploy_files(files, "b")}
+    assert (versions["voorbeeld"].version, versions["voorbeeld"].created) == (2, True)
+    assert (versions["lus"].version, versions["lus"].created) == (1, False)
+
+
+def assert_rejected(case_engine, files, filename, element_id, reason_part):
+    with pytest.raises(DiagramError) as info:
+        case_engine.deploy_files(files, "a")
+    err = info.value
+    assert err.filename == filename
+    assert err.element_id == element_id
+    assert reason_part in err.reason, err.reason
+    assert count(case_engine, ProcessVersion) == 0 and count(case_engine, Deployment) == 0
+
+
+def test_malformed_xml_is_rejected(case_engine):
+    files = with_replaced("voorbeeld.bpmn", "</bpmn:process>", "</bpmn:proces>")
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", None, "malformed XML")
+
+
+def test_xxe_attempt_is_rejected_without_reading_the_file(case_engine):
+    files = files_of_test_diagrams()
+    files["voorbeeld.bpmn"] = files["voorbeeld.bpmn"].decode().replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>').replace(
+        "Weeg de signalen.", "&x;").encode()
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", None, "DOCTYPE")
+
+
+def test_billion_laughs_is_rejected(case_engine):
+    lol = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10))
+    files = files_of_test_diagrams()
+    files["voorbeeld.bpmn"] = files["voorbeeld.bpmn"].decode().replace(
+        '<?xml version="1.0" encoding="UTF-8"?>', f'<?xml version="1.0"?><!DOCTYPE d [{lol}]>').replace(
+        "Weeg de signalen.", "&l9;").encode()
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", None, "DOCTYPE")
+
+
+def test_oversized_file_is_rejected(case_engine, settings):
+    files = files_of_test_diagrams()
+    files["voorbeeld.bpmn"] += b" " * settings.max_diagram_bytes
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", None, "limit")
+
+
+def test_unknown_bpmn_element_fails_the_schema(case_engine):
+    files = with_replaced("voorbeeld.bpmn", '<bpmn:endEvent id="afgesloten"/>',
+                          '<bpmn:endEvent id="afgesloten"/><bpmn:flyingTask id="x"/>')
+    with pytest.raises(DiagramError) as info:
+        case_engine.deploy_files(files, "a")
+    assert info.value.filename == "voorbeeld.bpmn" and "flyingTask" in info.value.reason
+    assert count(case_engine, ProcessVersion) == 0
+
+
+def test_broken_gateway_condition_names_the_flow(case_engine):
+    files = with_replaced("voorbeeld.bpmn", "vermoeden == True", "vermoeden == = True")
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", "f_ja", "condition rejected")
+
+
+@pytest.mark.parametrize("script", ["import os", "().__class__.__mro__", "open('/etc/passwd')",
+                                    "exec('1')", "x = eval('1')"])
+def test_dangerous_script_is_rejected_at_deploy(case_engine, script):
+    files = with_replaced("lus.bpmn", "<bpmn:script>rondes = 0</bpmn:script>", f"<bpmn:script>{script}</bpmn:script>")
+    assert_rejected(case_engine, files, "lus.bpmn", "init", "script rejected")
+
+
+def test_missing_form_schema_is_rejected(case_engine):
+    files = files_of_test_diagrams()
+    del files["forms/evaluatie.json"]
+    assert_rejected(case_engine, files, "lus.bpmn", "evalueren", "forms/evaluatie.json does not exist")
+
+
+def test_invalid_form_schema_is_rejected(case_engine):
+    files = files_of_test_diagrams()
+    files["forms/evaluatie.json"] = b'{"type": "object", "properties": {"x": {"type": "bogus"}}}'
+    assert_rejected(case_engine, files, "forms/evaluatie.json", None, "not a valid JSON Schema")
+
+
+def test_user_task_outside_a_lane_is_rejected(case_engine):
+    files = with_replaced("lus.bpmn", "<bpmn:flowNodeRef>evalueren</bpmn:flowNodeRef>", "")
+    assert_rejected(case_engine, files, "lus.bpmn", "evalueren", "not in a lane")
