@@ -7,7 +7,7 @@ case are caught by the case row's version column (optimistic locking).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -109,11 +109,15 @@ class Completion:
     open_task_ids: list[int]
 
 
+_TICK = timedelta(microseconds=1)
+
+
 class CaseEngine:
     def __init__(self, sessions: sessionmaker, settings: Settings | None = None):
         self.sessions = sessions
         self.settings = settings or Settings.from_env()
-        calendar = calendar_from_settings(self.settings.extra_holidays, self.settings.extra_workdays)
+        calendar = calendar_from_settings(self.settings.extra_holidays, self.settings.extra_workdays,
+                                          tz=self.settings.timezone)
         self.script_engine = make_script_engine(make_helpers(calendar, self.settings.timezone),
                                                 time_limit=self.settings.script_time_limit)
 
@@ -249,7 +253,8 @@ class CaseEngine:
 
     def fire_case_timers(self, case_id: int, now: datetime) -> int:
         try:
-            with clock.frozen_at(now), self.sessions.begin() as session:
+            # SpiffWorkflow fires a timer only when strictly past due; we promise "due <= now".
+            with clock.frozen_at(now + _TICK), self.sessions.begin() as session:
                 case = session.get(Case, case_id)
                 due = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
                                                              CaseTimer.state == "waiting",

@@ -3,14 +3,14 @@
 Gateway conditions, script tasks, pre/post scripts, timer expressions and DMN cells are written by process owners,
 not by developers, so SpiffWorkflow's plain eval/exec is replaced here. Defences, in order:
 
-1. A static AST whitelist: only simple expressions and statements, no imports, no names or attributes starting with
-   '_', attribute access only for a few data methods, calls only to safe builtins and registered helpers.
+1. A static AST whitelist: simple expressions and statements only, no imports, no names or attributes starting
+   with '_', attribute access only for a few data methods, calls only to safe builtins and registered helpers.
 2. A tiny builtins table, so nothing dangerous can even be looked up by name.
-3. Runtime guards for operations one C call can blow up ('*' and '**' on big values, huge ranges) and a
-   wall-clock deadline checked between Python lines.
+3. Runtime guards for single operations that would run long or allocate a lot inside one C call ('*', '**',
+   '%' formatting, range, sum), and a wall-clock deadline checked between Python lines.
 
-What this cannot bound: memory held by a single C-level call on already-large values (e.g. str.join on a long list),
-and time spent inside helpers. Run workers with a memory limit.
+Not bounded in-process: one C-level call on large inputs (e.g. str.join producing gigabytes, set() of hash-colliding
+ints) and time spent inside helpers. Run workers with a memory limit and a watchdog.
 """
 from __future__ import annotations
 
@@ -31,14 +31,14 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 MAX_SOURCE_CHARS = 10_000
 MAX_RANGE = 100_000
 MAX_POW_EXPONENT = 64
-MAX_INT_BITS = 10_000  # ~3,000 decimal digits: far beyond any deadline or score arithmetic
+MAX_INT_BITS = 10_000  # ~3,000 decimal digits: far beyond any date or score arithmetic
 MAX_SEQUENCE_LENGTH = 1_000_000
 # SpiffWorkflow finds the failing script line by looking for this file name in the traceback.
 FILENAME = "<string>"
 
-# Data accessors only: read dicts, normalise and test strings, build lists, read dates. Nothing here returns a
-# function, class, frame or module, and nothing formats with field lookups (str.format/format_map can reach
-# attributes, so they are absent).
+# Data accessors only: read dicts, normalise and test strings, build lists, read dates. None of them returns a
+# function, class, frame or module. str.format/format_map are absent because their fields can read attributes
+# ('{0.__class__}').
 ALLOWED_ATTRIBUTES = frozenset({
     "get", "keys", "values", "items",  # dict
     "lower", "upper", "strip", "startswith", "endswith", "split", "join", "replace",  # str
@@ -46,7 +46,7 @@ ALLOWED_ATTRIBUTES = frozenset({
     "isoformat", "year", "month", "day",  # date/datetime
 })
 
-# Named so the error says "not allowed" rather than a confusing NameError; none are in the builtins table anyway.
+# Rejected by name so the error says "not allowed" instead of a confusing NameError; none is in the builtins table.
 FORBIDDEN_CALLS = frozenset({
     "open", "exec", "eval", "compile", "__import__", "getattr", "setattr", "delattr", "globals", "locals", "vars",
     "type", "object", "input", "breakpoint", "help", "memoryview",
@@ -66,6 +66,11 @@ class ScriptError(Exception):
         return self.args[0]
 
 
+# --- runtime guards --------------------------------------------------------------------------------------------
+
+_SEQUENCES = (str, bytes, list, tuple)
+
+
 def _safe_range(*args: int) -> range:
     result = range(*args)
     try:
@@ -77,13 +82,11 @@ def _safe_range(*args: int) -> range:
     return result
 
 
-SAFE_BUILTINS: Mapping[str, Callable[..., Any]] = {
-    "abs": abs, "all": all, "any": any, "bool": bool, "dict": dict, "enumerate": enumerate, "float": float,
-    "int": int, "len": len, "list": list, "max": max, "min": min, "range": _safe_range, "round": round,
-    "set": set, "sorted": sorted, "str": str, "sum": _safe_sum, "tuple": tuple, "zip": zip,
-}
-
-_SEQUENCES = (str, bytes, list, tuple)
+def _safe_sum(iterable: Any, /, start: int | float = 0) -> Any:
+    # Summing lists or tuples is quadratic inside one C call, which the deadline cannot interrupt.
+    if not isinstance(start, (int, float)):
+        raise ScriptError("sum() only adds numbers")
+    return sum(iterable, start)
 
 
 def _guarded_mul(a: Any, b: Any) -> Any:
@@ -97,13 +100,6 @@ def _guarded_mul(a: Any, b: Any) -> Any:
     return a * b
 
 
-def _safe_sum(iterable: Any, /, start: int | float = 0) -> Any:
-    # Summing lists or tuples is quadratic inside one C call, which the deadline cannot interrupt.
-    if not isinstance(start, (int, float)):
-        raise ScriptError("sum() only adds numbers")
-    return sum(iterable, start)
-
-
 def _guarded_pow(a: Any, b: Any) -> Any:
     # The literal-exponent rule alone still allows ((10**64)**64)**64..., which runs for minutes in one C call.
     if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
@@ -112,15 +108,23 @@ def _guarded_pow(a: Any, b: Any) -> Any:
 
 
 def _guarded_mod(a: Any, b: Any) -> Any:
-    # printf-style widths ("%0999999999d", "%*d") allocate in one call; f-strings are checked statically instead.
+    # printf-style widths ("%0999999999d", "%*d") allocate in one call; f-string specs are checked statically.
     if isinstance(a, (str, bytes)):
         raise ScriptError("'%' string formatting is not allowed; use an f-string")
     return a % b
 
 
-# Injected under '_' names, which diagram code cannot spell.
-_GUARDS = {"_sandbox_mul": _guarded_mul, "_sandbox_pow": _guarded_pow, "_sandbox_mod": _guarded_mod}
+SAFE_BUILTINS: Mapping[str, Callable[..., Any]] = {
+    "abs": abs, "all": all, "any": any, "bool": bool, "dict": dict, "enumerate": enumerate, "float": float,
+    "int": int, "len": len, "list": list, "max": max, "min": min, "range": _safe_range, "round": round,
+    "set": set, "sorted": sorted, "str": str, "sum": _safe_sum, "tuple": tuple, "zip": zip,
+}
+
+# Operators rewritten into guard calls. The guards live under '_' names, which diagram code cannot spell.
 _GUARDED_OPERATORS = {ast.Mult: "_sandbox_mul", ast.Pow: "_sandbox_pow", ast.Mod: "_sandbox_mod"}
+_GUARDS = {"_sandbox_mul": _guarded_mul, "_sandbox_pow": _guarded_pow, "_sandbox_mod": _guarded_mod}
+
+# --- static check ----------------------------------------------------------------------------------------------
 
 _ALLOWED_NODES = frozenset({
     ast.Expression, ast.Module, ast.Expr,
@@ -150,7 +154,6 @@ _DESCRIPTIONS = {
     ast.LShift: "a bit shift", ast.RShift: "a bit shift", ast.MatMult: "the @ operator",
 }
 
-
 # A width like f"{x:999999999}" allocates that many characters in one call.
 _BIG_NUMBER = re.compile(r"[1-9][0-9]{3,}")
 
@@ -171,15 +174,6 @@ def _walk(tree: ast.AST):
         lineno = getattr(node, "lineno", lineno)
         yield node, lineno
         stack.extend((child, lineno) for child in reversed(list(ast.iter_child_nodes(node))))
-
-
-def _diagram_line(tb: TracebackType | None) -> int | None:
-    lineno = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == FILENAME:
-            lineno = tb.tb_lineno
-        tb = tb.tb_next
-    return lineno
 
 
 def _literal_number(node: ast.AST) -> int | float | None:
@@ -236,7 +230,7 @@ def _guarded(node: ast.AST) -> ast.AST:
 
 
 def _guard_operators(tree: ast.AST) -> None:
-    """Rewrite `a * b` and `a ** b` into calls of the runtime guards, top down and in place."""
+    """Rewrite `a * b`, `a ** b` and `a % b` into calls of the runtime guards, top down and in place."""
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -250,6 +244,8 @@ def _guard_operators(tree: ast.AST) -> None:
                 stack.append(value)
 
 
+# --- compile, evaluate, execute -------------------------------------------------------------------------------
+
 @functools.lru_cache(maxsize=1024)
 def _compile(text: str, mode: str) -> _Compiled:
     """Check and compile; raises SyntaxError for syntax problems (DMN relies on that) and ScriptError otherwise."""
@@ -258,7 +254,9 @@ def _compile(text: str, mode: str) -> _Compiled:
     if len(text) > MAX_SOURCE_CHARS:
         raise ScriptError(f"source text longer than {MAX_SOURCE_CHARS} characters")
     if mode == "eval":
-        text = text.lstrip(" \t")  # as eval() does, so indented condition text keeps working
+        # Diagram XML often wraps expressions in newlines and indentation (SpiffWorkflow does not strip them), and
+        # surrounding whitespace never changes an expression's meaning.
+        text = text.strip()
     try:
         tree = ast.parse(text, filename=FILENAME, mode=mode)
         calls = _check_tree(tree)
@@ -285,6 +283,16 @@ def check_script(text: str) -> None:
     _compile_checked(text, "exec")
 
 
+def _diagram_line(tb: TracebackType | None) -> int | None:
+    """The innermost diagram line in a traceback."""
+    lineno = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == FILENAME:
+            lineno = tb.tb_lineno
+        tb = tb.tb_next
+    return lineno
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """TaskDataEnvironment semantics, but every source text is whitelisted and runs against safe builtins only."""
 
@@ -300,7 +308,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self.time_limit = time_limit
         self._callable_names = frozenset(SAFE_BUILTINS) | frozenset(helpers)
 
-    def check_calls(self, compiled: _Compiled) -> None:
+    def _check_calls(self, compiled: _Compiled) -> None:
         for name, lineno in compiled.calls:
             if name not in self._callable_names:
                 raise ScriptError(f"calling {name!r} is not allowed: not a builtin or helper", lineno)
@@ -337,7 +345,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def _compile(self, text: str, mode: str) -> _Compiled:
         compiled = _compile_checked(text, mode)
-        self.check_calls(compiled)
+        self._check_calls(compiled)
         return compiled
 
     @staticmethod
@@ -356,16 +364,22 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         deadline = time.monotonic() + self.time_limit
 
         def trace(frame, event, arg):
-            ours = frame.f_code.co_filename == FILENAME
+            # Only diagram frames are traced (loops re-fire line events there) and only they raise: diagram code
+            # cannot catch exceptions, whereas a helper might swallow the error. Helpers run untraced.
+            if frame.f_code.co_filename != FILENAME:
+                return None
             if time.monotonic() > deadline:
-                raise ScriptError("time limit exceeded", frame.f_lineno if ours else None)
-            # Line events only for diagram code (loops re-fire them); trusted helpers run at full speed.
-            return trace if ours else None
+                raise ScriptError("time limit exceeded", frame.f_lineno)
+            return trace
 
         previous = sys.gettrace()  # e.g. coverage or a debugger
         sys.settrace(trace)
         try:
-            return run(code, namespace)
+            result = run(code, namespace)
+            # CPython uninstalls a tracer that raised; if it is gone, something swallowed the time-out.
+            if sys.gettrace() is not trace:
+                raise ScriptError("time limit exceeded")
+            return result
         except ScriptError as err:
             # Guards and helpers do not know the diagram line; the traceback does.
             lineno = err.lineno or _diagram_line(err.__traceback__)
@@ -384,7 +398,7 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         # DMN's needs_eq() probes syntax by catching SyntaxError, so syntax problems must stay SyntaxError.
-        self.environment.check_calls(_compile(expression, "eval"))
+        self.environment._check_calls(_compile(expression, "eval"))
 
     def evaluate(self, task, expression, external_context=None):
         try:

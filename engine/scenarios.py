@@ -175,7 +175,8 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
                     raise ScenarioError(f"the case has not ended after {MAX_TASKS} completed tasks")
             elif next_timer is not None:
                 now = max(now, next_timer)
-                engine.fire_case_timers(case_id, now)
+                if not engine.fire_case_timers(case_id, now):
+                    raise ScenarioError(f"a timer due at {next_timer.isoformat()} did not fire")
                 firings += 1
                 if firings >= MAX_TIMER_FIRINGS:
                     raise ScenarioError(f"the case has not ended after {MAX_TIMER_FIRINGS} timer firings")

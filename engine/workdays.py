@@ -16,8 +16,11 @@ from dateutil.easter import easter
 
 # The holidays package's translations default to the system locale; names must not depend on the host.
 _LANGUAGE = "nl"
-# 5 mei became a yearly Atw holiday in 1982; the holidays package only lists it in lustrum years.
+# 5 mei counts every year since 1982 (per the holidays package's notes); the package itself only lists it in
+# lustrum years, because many collective labour agreements give the day off only then.
 _LIBERATION_DAY_SINCE = 1982
+# About 40 years. Diagrams reach add_workdays through helpers, which the sandbox's deadline does not interrupt.
+MAX_WORKDAYS = 10_000
 
 
 class WorkdayCalendar:
@@ -53,8 +56,8 @@ class WorkdayCalendar:
         start on a weekend or holiday still needs `n` full working days.
         """
         n = operator.index(n)  # a float would never count down to exactly zero
-        if n < 0:
-            raise ValueError(f"n must be zero or positive, got {n}")
+        if not 0 <= n <= MAX_WORKDAYS:
+            raise ValueError(f"n must be between 0 and {MAX_WORKDAYS}, got {n}")
         local = start.replace(tzinfo=self.tz) if start.tzinfo is None else start.astimezone(self.tz)
         day = local.date()
         remaining = n
@@ -83,8 +86,8 @@ class WorkdayCalendar:
             raise ValueError(f"no Dutch holiday data before {holidays.NL.start_year} (Atw took effect in 1965)")
         # Never pass observed=False: the package then leaves Koningsdag on a Sunday instead of moving it to 26 April.
         days = dict(holidays.country_holidays("NL", years=year, language=_LANGUAGE))
-        # Goede Vrijdag is equated with the Atw holidays; older package versions omit it.
-        days.setdefault(easter(year) - timedelta(days=2), "Goede Vrijdag")
+        # Goede Vrijdag counts; older package versions omit it.
+        days.setdefault(easter(year) - timedelta(days=2), "Goede vrijdag")
         if year >= _LIBERATION_DAY_SINCE:
             days.setdefault(date(year, 5, 5), "Bevrijdingsdag")
         for d in self.extra_holidays:

@@ -1,0 +1,69 @@
+"""Timers: stored with their due time, fired by the engine clock, idempotently."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.models import CaseTimer
+
+START = datetime(2026, 4, 2, 9, 0, tzinfo=timezone(timedelta(hours=2)))
+DUE = datetime(2026, 4, 13, 7, 0, tzinfo=timezone.utc)  # werkdagen(5) from Thu 2 April 09:00 CEST
+
+
+def melding_case(engine, actor):
+    with clock.frozen_at(START):
+        case_id = engine.start_case("voorbeeld", "CL-T1", actor)
+        task = engine.open_tasks(case_id=case_id)[0]
+        engine.complete_task(task.id, actor, {"vermoeden": True, "toelichting": "melding gedaan"})
+    return case_id
+
+
+def timers(engine, case_id):
+    with engine.sessions() as session:
+        return session.execute(select(CaseTimer.element_id, CaseTimer.state, CaseTimer.due_at)
+                               .where(CaseTimer.case_id == case_id)).all()
+
+
+def test_waiting_timer_is_stored_with_its_due_time(deployed, professional):
+    case_id = melding_case(deployed, professional)
+    assert timers(deployed, case_id) == [("te_laat_timer", "waiting", DUE)]
+    assert deployed.next_timer_due() == DUE
+    assert deployed.due_timer_cases(DUE - timedelta(seconds=1)) == []
+    assert deployed.due_timer_cases(DUE) == [case_id]
+
+
+def test_timer_fires_once_when_due(deployed, professional):
+    case_id = melding_case(deployed, professional)
+    assert deployed.fire_due_timers(DUE - timedelta(minutes=1)) == 0
+    assert deployed.fire_due_timers(DUE + timedelta(seconds=1)) == 1
+    assert deployed.fire_due_timers(DUE + timedelta(seconds=2)) == 0  # idempotent
+    assert timers(deployed, case_id) == [("te_laat_timer", "fired", DUE)]
+    info = deployed.case(case_id, professional)
+    assert info.milestones == ["melding_veilig_thuis", "vt_terugkoppeling_te_laat"]
+    # The interrupting timer cancelled the feedback task and opened the proactive-contact task.
+    assert [t.element_id for t in info.open_tasks] == ["proactief"]
+    assert info.open_tasks[0].lane == "aandachtsfunctionaris"
+
+
+def test_feedback_on_time_cancels_the_timer(deployed, professional):
+    case_id = melding_case(deployed, professional)
+    task = deployed.open_tasks(case_id=case_id)[0]
+    with clock.frozen_at(START + timedelta(days=3)):
+        deployed.complete_task(task.id, professional, {"vt_terugkoppeling_ontvangen": True})
+    assert timers(deployed, case_id) == [("te_laat_timer", "cancelled", DUE)]
+    assert deployed.fire_due_timers(DUE + timedelta(days=1)) == 0
+    assert "vt_terugkoppeling_te_laat" not in deployed.milestones(case_id)
+    assert deployed.case(case_id, professional).status == "completed"
+
+
+def test_every_firing_is_audited_as_the_system(deployed, professional):
+    from engine.models import AuditEvent
+
+    case_id = melding_case(deployed, professional)
+    deployed.fire_due_timers(DUE + timedelta(seconds=1))
+    with deployed.sessions() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "timer.fire")).one()
+    assert (event.actor, event.case_id, event.client_ref) == ("system", case_id, "CL-T1")
+    assert event.details["milestones"] == ["vt_terugkoppeling_te_laat"]
