@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, deploy, forms
@@ -118,6 +118,7 @@ class CaseEngine:
         self.settings = settings or Settings.from_env()
         calendar = calendar_from_settings(self.settings.extra_holidays, self.settings.extra_workdays,
                                           tz=self.settings.timezone)
+        self._spec_cache: dict[int, tuple] = {}
         self.script_engine = make_script_engine(make_helpers(calendar, self.settings.timezone),
                                                 time_limit=self.settings.script_time_limit)
 
@@ -144,7 +145,7 @@ class CaseEngine:
             if pv is None:
                 raise NotFoundError(f"process {process_id!r}" + (f" version {version}" if version else "")
                                     + " is not deployed")
-            spec, subs = load_specs(pv.spec_json)
+            spec, subs = self._specs(session, pv.id)
             runtime, result = CaseRuntime.start(spec, subs, self.script_engine, data)
             case = Case(process_version=pv, client_ref=client_ref.strip(), team=team or actor.team,
                         started_by=actor.username, started_at=now, updated_at=now, status="running",
@@ -177,7 +178,7 @@ class CaseEngine:
                          client_ref=case.client_ref)
             pv = case.process_version
             schema = pv.forms.get(row.form) if row.form else None
-            instructions, documentation = _instructions(*load_specs(pv.spec_json), row.element_id)
+            instructions, documentation = _instructions(*self._specs(session, pv.id), row.element_id)
             return _task_info(row, case, schema=schema, instructions=instructions, documentation=documentation)
 
     def complete_task(self, task_id: int, actor: Actor, data: dict) -> "Completion":
@@ -355,12 +356,26 @@ class CaseEngine:
                          case_id=case.id if case else None, client_ref=case.client_ref if case else None,
                          reason=reason)
 
+    def _specs(self, session: Session, process_version_id: int):
+        """Restored specs of a process version; versions are immutable, so cache them for good."""
+        specs = self._spec_cache.get(process_version_id)
+        if specs is None:
+            spec_json = session.scalar(select(ProcessVersion.spec_json).where(ProcessVersion.id == process_version_id))
+            specs = self._spec_cache[process_version_id] = load_specs(spec_json)
+        return specs
+
     def _load(self, case: Case) -> CaseRuntime:
-        spec, subs = load_specs(case.process_version.spec_json)
+        spec, subs = self._specs(object_session(case), case.process_version_id)
         return CaseRuntime(load_state(case.state, spec, subs), self.script_engine)
 
     def _save(self, session: Session, case: Case, runtime: CaseRuntime, result: StepResult, now) -> list[str]:
         """Write state, task rows, timers and milestones of one change. Returns the timers that fired."""
+        with session.no_autoflush:  # one flush at the end instead of one per query
+            fired = self._sync(session, case, runtime, result, now)
+        session.flush()
+        return fired
+
+    def _sync(self, session: Session, case: Case, runtime: CaseRuntime, result: StepResult, now) -> list[str]:
         case.state = dump_state(runtime.workflow)
         case.variables = _json_safe(runtime.data())
         case.updated_at = now
@@ -368,8 +383,9 @@ class CaseEngine:
         if runtime.completed:
             case.status, case.ended_at = "completed", now
 
+        # Re-check the state in Python: rows changed earlier in this unit of work are not flushed yet.
         open_rows = {r.spiff_task_id: r for r in session.scalars(
-            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready"))}
+            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready")) if r.state == "ready"}
         ready = {t.spiff_task_id: t for t in runtime.ready_tasks()}
         for spiff_id, row in open_rows.items():
             if spiff_id not in ready:
@@ -381,7 +397,8 @@ class CaseEngine:
                                      created_at=now, due_at=task.due_at))
 
         waiting_rows = {r.spiff_task_id: r for r in session.scalars(
-            select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting"))}
+            select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting"))
+            if r.state == "waiting"}
         waiting = {t.spiff_task_id: t for t in runtime.waiting_timers()}
         fired = []
         for spiff_id, row in waiting_rows.items():
@@ -404,7 +421,6 @@ class CaseEngine:
             for offset, (name, element_id) in enumerate(result.milestones):
                 session.add(CaseMilestone(case_id=case.id, seq=seq + offset, name=name, element_id=element_id,
                                           reached_at=now))
-        session.flush()
         return fired
 
     def _case_info(self, session: Session, case: Case) -> CaseInfo:

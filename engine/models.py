@@ -63,7 +63,7 @@ class ProcessVersion(Base):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
     deployed_by: Mapped[str] = mapped_column(String(100))
     deployed_at: Mapped[datetime]
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # large; loaded once per process per engine
     forms: Mapped[dict]  # form filename -> JSON Schema, as deployed
     source_file: Mapped[str] = mapped_column(String(255))
 
