@@ -85,5 +85,18 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _mount_plugins() -> None:
+    """Commands of the other packages (web, workers) register through entry points, so the
+    engine never imports them."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="meldcode.commands"):
+        command = entry.load()
+        if command.name not in main.commands:
+            main.add_command(command)
+
+
+_mount_plugins()
+
 if __name__ == "__main__":
     main()
