@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DiagramError
 from .sandbox import ScriptError, check_expression, check_script
+from .script_helpers import HELPER_NAMES
 from .spiff_state import dump_specs
 from .xmlsafe import parse_xml
 
@@ -143,8 +144,9 @@ def _load_forms(files, max_bytes) -> dict:
 
 
 def _owner_id(node) -> str | None:
+    """The id of the diagram element a piece of code belongs to (an event, not its event definition)."""
     while node is not None:
-        if node.get("id"):
+        if node.get("id") and not str(node.tag).endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
     return None
@@ -158,7 +160,7 @@ def _check_bpmn_code(filename, root) -> None:
             if not text.strip():
                 continue
             try:
-                check(text.strip())
+                check(text.strip(), HELPER_NAMES)
             except ScriptError as exc:
                 raise DiagramError(filename, _owner_id(owner), f"{what} rejected: {exc}") from None
 
@@ -199,7 +201,7 @@ def _check_dmn_code(filename, root) -> None:
         errors = []
         for candidate in candidates:
             try:
-                check_expression(candidate)
+                check_expression(candidate, HELPER_NAMES)
                 break
             except ScriptError as exc:
                 errors.append(exc)
@@ -210,6 +212,6 @@ def _check_dmn_code(filename, root) -> None:
 def _check_cell(filename, node, text) -> None:
     if text and text.strip():
         try:
-            check_expression(text.strip())
+            check_expression(text.strip(), HELPER_NAMES)
         except ScriptError as exc:
             raise DiagramError(filename, _owner_id(node), f"decision table cell rejected: {exc}") from None

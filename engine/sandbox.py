@@ -20,7 +20,7 @@ import keyword
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import CodeType, TracebackType
 from typing import Any, NamedTuple
 
@@ -273,14 +273,23 @@ def _compile_checked(text: str, mode: str) -> _Compiled:
         raise ScriptError(f"syntax error: {err.msg}", err.lineno) from None
 
 
-def check_expression(text: str) -> None:
-    """Raise ScriptError unless `text` is an allowed expression. Calls by name are checked per environment."""
-    _compile_checked(text, "eval")
+def check_expression(text: str, helpers: Collection[str] | None = None) -> None:
+    """Raise ScriptError unless `text` is an allowed expression. With `helpers`, calls by name must be safe
+    builtins or those helpers (otherwise they are checked per environment, at run time)."""
+    _check_names(_compile_checked(text, "eval"), helpers)
 
 
-def check_script(text: str) -> None:
-    """Raise ScriptError unless `text` is an allowed script. Calls by name are checked per environment."""
-    _compile_checked(text, "exec")
+def check_script(text: str, helpers: Collection[str] | None = None) -> None:
+    """Raise ScriptError unless `text` is an allowed script (see check_expression for `helpers`)."""
+    _check_names(_compile_checked(text, "exec"), helpers)
+
+
+def _check_names(compiled: _Compiled, helpers: Collection[str] | None) -> None:
+    if helpers is None:
+        return
+    for name, lineno in compiled.calls:
+        if name not in SAFE_BUILTINS and name not in helpers:
+            raise ScriptError(f"calling {name!r} is not allowed: not a builtin or helper", lineno)
 
 
 def _diagram_line(tb: TracebackType | None) -> int | None:

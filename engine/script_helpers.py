@@ -8,6 +8,7 @@ from . import clock
 from .workdays import WorkdayCalendar
 
 DAY_START = time(9, 0)
+HELPER_NAMES = frozenset({"werkdagen", "op_datum"})
 
 
 def make_helpers(calendar: WorkdayCalendar, tz: str) -> dict:
@@ -21,4 +22,6 @@ def make_helpers(calendar: WorkdayCalendar, tz: str) -> dict:
         """ISO datetime of the given ISO date at the start of the working day."""
         return datetime.combine(date.fromisoformat(str(day)[:10]), DAY_START, zone).isoformat()
 
-    return {"werkdagen": werkdagen, "op_datum": op_datum}
+    helpers = {"werkdagen": werkdagen, "op_datum": op_datum}
+    assert set(helpers) == HELPER_NAMES
+    return helpers

@@ -129,3 +129,27 @@ def test_invalid_form_schema_is_rejected(case_engine):
 def test_user_task_outside_a_lane_is_rejected(case_engine):
     files = with_replaced("lus.bpmn", "<bpmn:flowNodeRef>evalueren</bpmn:flowNodeRef>", "")
     assert_rejected(case_engine, files, "lus.bpmn", "evalueren", "not in a lane")
+
+
+def test_unknown_function_in_a_timer_is_rejected_at_deploy(case_engine):
+    files = with_replaced("voorbeeld.bpmn", ">werkdagen(5)<", ">werkdagn(5)<")
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", "te_laat_timer", "'werkdagn' is not allowed")
+
+
+def test_script_failing_at_run_time_fails_the_step_and_changes_nothing(case_engine, professional):
+    from engine.errors import CaseFailure
+    from engine.models import Case
+
+    files = with_replaced("lus.bpmn", "<bpmn:script>rondes = rondes + 1</bpmn:script>",
+                          "<bpmn:script>rondes = rondes + onbekend</bpmn:script>")
+    case_engine.deploy_files(files, "a")
+    case_id = case_engine.start_case("lus", "CL-S1", professional)
+    task = case_engine.open_tasks(case_id=case_id)[0]
+    with case_engine.sessions() as session:
+        before = session.get(Case, case_id).row_version
+    with pytest.raises(CaseFailure) as info:
+        case_engine.complete_task(task.id, professional, {"duurzame_veiligheid": True})
+    assert "onbekend" in str(info.value) and "tel" in str(info.value)
+    with case_engine.sessions() as session:
+        assert session.get(Case, case_id).row_version == before
+    assert [t.id for t in case_engine.open_tasks(case_id=case_id)] == [task.id]
