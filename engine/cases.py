@@ -6,11 +6,13 @@ case are caught by the case row's version column (optimistic locking).
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -110,6 +112,8 @@ class Completion:
 
 
 _TICK = timedelta(microseconds=1)
+_NEW_TIMERS = "meldcode.new_timers"
+log = logging.getLogger(__name__)
 
 
 class CaseEngine:
@@ -119,6 +123,11 @@ class CaseEngine:
         calendar = calendar_from_settings(self.settings.extra_holidays, self.settings.extra_workdays,
                                           tz=self.settings.timezone)
         self._spec_cache: dict[int, tuple] = {}
+        # Called with (case_id, due_at) for every new waiting timer, only after its transaction committed
+        # (e.g. to schedule an exact-time Celery task). A failing listener never undoes the change.
+        self.timer_listeners: list[Callable[[int, datetime], None]] = []
+        event.listen(sessions, "after_commit", self._announce_timers)
+        event.listen(sessions, "after_soft_rollback", lambda session, _tx: session.info.pop(_NEW_TIMERS, None))
         self.script_engine = make_script_engine(make_helpers(calendar, self.settings.timezone),
                                                 time_limit=self.settings.script_time_limit)
 
@@ -240,38 +249,58 @@ class CaseEngine:
             return session.scalars(select(CaseTimer.due_at).where(CaseTimer.state == "waiting")
                                    .order_by(CaseTimer.due_at).limit(1)).first()
 
-    def fire_due_timers(self, now: datetime | None = None) -> int:
-        """Fire every timer due at `now` (default: the engine clock). Idempotent."""
+    def fire_due_timers(self, now: datetime | None = None, *, limit: int | None = None) -> int:
+        """Fire every timer due at `now` (default: the engine clock), one case per transaction.
+
+        Safe to run in several workers at once: on PostgreSQL each claims its case with
+        `SELECT ... FOR UPDATE SKIP LOCKED`, so a case is fired by exactly one of them; and
+        firing is idempotent, because a fired timer is no longer waiting.
+        """
         now = now or clock.now()
-        fired = 0
-        with clock.frozen_at(now):
-            for case_id in self.due_timer_cases(now):
-                try:
-                    fired += self.fire_case_timers(case_id, now)
-                except ConflictError:
-                    continue  # someone else moved the case; its timers are picked up next sweep
+        fired, passed = 0, set()
+        while limit is None or fired < limit:
+            case_id, count = self._fire_one(now, None, passed)
+            if case_id is None:
+                break
+            fired += count
         return fired
 
-    def fire_case_timers(self, case_id: int, now: datetime) -> int:
+    def fire_case_timers(self, case_id: int, now: datetime | None = None) -> int:
+        """Fire the due timers of one case (e.g. at its exact due time); 0 if another worker holds it."""
+        return self._fire_one(now or clock.now(), case_id, set())[1]
+
+    def _fire_one(self, now: datetime, case_id: int | None, passed: set[int]) -> tuple[int | None, int]:
+        due_cases = select(CaseTimer.case_id).where(CaseTimer.state == "waiting", CaseTimer.due_at <= now)
+        query = select(Case).where(Case.status == "running", Case.id.in_(due_cases)).order_by(Case.id).limit(1)
+        if case_id is not None:
+            query = query.where(Case.id == case_id)
+        if passed:
+            query = query.where(Case.id.not_in(passed))
+        claimed = None
         try:
             # SpiffWorkflow fires a timer only when strictly past due; we promise "due <= now".
             with clock.frozen_at(now + _TICK), self.sessions.begin() as session:
-                case = session.get(Case, case_id)
-                due = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
-                                                             CaseTimer.state == "waiting",
-                                                             CaseTimer.due_at <= now)).all()
-                if case is None or case.status != "running" or not due:
-                    return 0
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                case = session.scalars(query).first()
+                if case is None:
+                    return None, 0
+                claimed = case.id
+                passed.add(claimed)  # whatever happens, this sweep does not take it twice
                 runtime = self._load(case)
                 result = runtime.fire_timers()
                 fired = self._save(session, case, runtime, result, now)
                 audit.record(session, SYSTEM.username, "timer.fire", case_id=case.id, client_ref=case.client_ref,
                              timers=fired, milestones=[m for m, _ in result.milestones])
-                return len(fired)
+                return case.id, len(fired)
         except (StaleDataError, OperationalError) as exc:
             if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
                 raise
-            raise ConflictError(f"case {case_id} changed while its timers fired") from None
+            # Someone else moved the case meanwhile; its timers are taken by the next sweep.
+            return claimed, 0
+        except CaseFailure as exc:
+            self._timer_failed(claimed, now, str(exc))
+            return claimed, 0
 
     # -- read ------------------------------------------------------------------------------
     def case(self, case_id: int, actor: Actor, *, audit_read: bool = True) -> CaseInfo:
@@ -348,6 +377,25 @@ class CaseEngine:
             raise NotAllowedError(f"task {row.id} belongs to the role {row.lane!r}, which {actor.username} lacks")
         return row, case
 
+    def _announce_timers(self, session: Session) -> None:
+        for case_id, due_at in session.info.pop(_NEW_TIMERS, []):
+            for listener in self.timer_listeners:
+                try:
+                    listener(case_id, due_at)
+                except Exception:  # noqa: BLE001 - the sweep still finds the timer; see log
+                    log.exception("timer listener failed for case %s (due %s)", case_id, due_at)
+
+    def _timer_failed(self, case_id: int, now: datetime, reason: str) -> None:
+        """A diagram error while firing: park the due timers (no retry storm) and leave an audit trail."""
+        with self.sessions.begin() as session:
+            case = session.get(Case, case_id)
+            for timer in session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
+                                                                 CaseTimer.state == "waiting",
+                                                                 CaseTimer.due_at <= now)):
+                timer.state, timer.ended_at = "failed", now
+            audit.record(session, SYSTEM.username, "timer.fire", outcome="error", case_id=case_id,
+                         client_ref=case.client_ref if case else None, reason=reason)
+
     def _audit_denied(self, actor: Actor, action: str, task_id: int, reason: str) -> None:
         with self.sessions.begin() as session:
             row = session.get(CaseTask, task_id)
@@ -414,6 +462,7 @@ class CaseEngine:
             if spiff_id not in waiting_rows:
                 session.add(CaseTimer(case_id=case.id, spiff_task_id=spiff_id, element_id=timer.element_id,
                                       due_at=timer.due_at, state="waiting", created_at=now))
+                session.info.setdefault(_NEW_TIMERS, []).append((case.id, timer.due_at))
 
         if result.milestones:
             seq = 1 + (session.scalar(select(func.max(CaseMilestone.seq)).where(CaseMilestone.case_id == case.id))

@@ -129,7 +129,7 @@ class CaseTimer(Base):
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(20))  # waiting | fired | cancelled
+    state: Mapped[str] = mapped_column(String(20))  # waiting | fired | cancelled | failed
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 

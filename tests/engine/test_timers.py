@@ -67,3 +67,32 @@ def test_every_firing_is_audited_as_the_system(deployed, professional):
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "timer.fire")).one()
     assert (event.actor, event.case_id, event.client_ref) == ("system", case_id, "CL-T1")
     assert event.details["milestones"] == ["vt_terugkoppeling_te_laat"]
+
+
+def test_new_timers_are_announced_only_after_commit(deployed, professional):
+    announced = []
+    deployed.timer_listeners.append(lambda case_id, due: announced.append((case_id, due)))
+    with clock.frozen_at(START):
+        case_id = deployed.start_case("voorbeeld", "CL-T2", professional)
+        task = deployed.open_tasks(case_id=case_id)[0]
+        with __import__("pytest").raises(Exception):
+            deployed.complete_task(task.id, professional, {"vermoeden": "geen bool", "toelichting": "x"})
+        assert announced == []  # a refused change announces nothing
+        deployed.complete_task(task.id, professional, {"vermoeden": True, "toelichting": "x"})
+    assert announced == [(case_id, DUE)]
+
+
+def test_a_failing_listener_does_not_undo_the_change(deployed, professional):
+    def broken(case_id, due):
+        raise ConnectionError("redis is down")
+
+    deployed.timer_listeners.append(broken)
+    case_id = melding_case(deployed, professional)
+    assert timers(deployed, case_id) == [("te_laat_timer", "waiting", DUE)]
+
+
+def test_sweep_limit_and_several_cases(deployed, professional):
+    ids = [melding_case(deployed, professional) for _ in range(3)]
+    assert deployed.fire_due_timers(DUE, limit=2) == 2
+    assert deployed.fire_due_timers(DUE) == 1
+    assert all(timers(deployed, i)[0][1] == "fired" for i in ids)
