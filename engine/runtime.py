@@ -157,6 +157,9 @@ class CaseRuntime:
                 raise CaseFailure(f"the diagram did not settle after {MAX_PASSES} engine passes")
         except SpiffWorkflowException as exc:
             raise CaseFailure(describe_failure(exc)) from exc
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+            # Raised from inside the library on a diagram it cannot run; the change is refused.
+            raise CaseFailure(f"the diagram could not be run: {type(exc).__name__}: {exc}") from exc
         return result
 
     def _due_date(self, task, expression: str | None) -> datetime | None:
@@ -186,8 +189,17 @@ class CaseRuntime:
                 data = copy.deepcopy(point.data)
                 self.workflow.reset_from_task_id(first.id, data=copy.deepcopy(data))
                 first.data = data  # the reset merges the first pass's parent data over it; undo that
+                self._forget_removed_waits()
                 return True
         return False
+
+    def _forget_removed_waits(self) -> None:
+        """A reset drops tasks from the tree but not from the event manager; a dropped timer
+        left there would be refreshed later with no parent."""
+        manager = self.workflow.event_manager
+        for task_id, task in list(manager.tasks.items()):
+            if task.workflow.tasks.get(task_id) is not task:
+                manager.remove_task(task)
 
     @staticmethod
     def _first_instance(task):

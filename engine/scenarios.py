@@ -184,10 +184,11 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
                 break  # nothing to answer and nothing to wait for
         _finish(engine, case_id, result)
         _check(scenario.get("expect", {}), result)
-    except (ScenarioError, EngineError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' results
         if case_id is not None:
             _finish(engine, case_id, result)
-        result.passed, result.error = False, f"{type(exc).__name__}: {exc}"
+        kind = "" if isinstance(exc, (ScenarioError, EngineError)) else "internal error: "
+        result.passed, result.error = False, f"{kind}{type(exc).__name__}: {exc}"
     return result
 
 

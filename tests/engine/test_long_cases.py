@@ -20,3 +20,27 @@ def test_a_case_runs_through_1000_loop_rounds(deployed, professional):
     assert info.milestones.count("herhaalde_melding") == 999 and info.milestones[-1] == "duurzaam_veilig"
     assert len(info.history) == 1000  # the history lives in our tables
     assert max(sizes) <= sizes[0] * 1.5, sizes  # the workflow state does not grow with history
+
+
+def test_a_loop_through_a_timer_keeps_firing_after_compaction(case_engine, professional):
+    """The loop's entry is a waiting timer: compaction must not leave the removed timer behind."""
+    from datetime import datetime, timedelta, timezone
+
+    from engine import clock
+    from tests.conftest import PROJECT
+
+    case_engine.deploy_directory(PROJECT / "tests" / "engine" / "timer_loop", "tester")
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    with clock.frozen_at(now):
+        case_id = case_engine.start_case("evaluatielus", "CL-L2", professional)
+    for round_number in range(1, 121):
+        assert case_engine.open_tasks(case_id=case_id) == []
+        now += timedelta(days=14)
+        assert case_engine.fire_due_timers(now) == 1, round_number
+        task = case_engine.open_tasks(case_id=case_id)[0]
+        with clock.frozen_at(now):
+            case_engine.complete_task(task.id, professional, {"duurzame_veiligheid": round_number == 120})
+    info = case_engine.case(case_id, professional)
+    assert info.status == "completed" and info.milestones == ["duurzaam_veilig"]
+    with case_engine.sessions() as session:
+        assert session.get(Case, case_id).compactions >= 119
