@@ -179,12 +179,13 @@ class CaseEngine:
                 query = query.where(Case.team == team)
             return [_task_info(t, c) for t, c in session.execute(query)]
 
-    def task(self, task_id: int, actor: Actor) -> TaskInfo:
+    def task(self, task_id: int, actor: Actor, *, audit_read: bool = True) -> TaskInfo:
         """A task with its form and instructions, for the person who will work on it (audited)."""
         with self.sessions.begin() as session:
             row, case = self._task_row(session, task_id, actor, "task.view")
-            audit.record(session, actor.username, "task.view", case_id=case.id, task_id=row.id,
-                         client_ref=case.client_ref)
+            if audit_read:
+                audit.record(session, actor.username, "task.view", case_id=case.id, task_id=row.id,
+                             client_ref=case.client_ref)
             pv = case.process_version
             schema = pv.forms.get(row.form) if row.form else None
             instructions, documentation = _instructions(*self._specs(session, pv.id), row.element_id)
@@ -361,6 +362,16 @@ class CaseEngine:
                 client_ref = case.client_ref if case else None
             audit.record(session, actor.username, action, outcome=outcome, case_id=case_id, task_id=task_id,
                          client_ref=client_ref, **details)
+
+    def case_progress(self, case_id: int) -> tuple[str, datetime | None]:
+        """(status, next waiting timer's due time) — cheap, for drivers such as the scenario runner."""
+        with self.sessions() as session:
+            status = session.scalar(select(Case.status).where(Case.id == case_id))
+            if status is None:
+                raise NotFoundError(f"case {case_id} does not exist")
+            due = session.scalar(select(func.min(CaseTimer.due_at)).where(CaseTimer.case_id == case_id,
+                                                                          CaseTimer.state == "waiting"))
+            return status, due
 
     def milestones(self, case_id: int) -> list[str]:
         with self.sessions() as session:

@@ -161,11 +161,10 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
             case_id = engine.start_case(scenario["process"], client_ref, SCENARIO_ACTOR)
         completed = firings = 0
         while True:
-            info = engine.case(case_id, SCENARIO_ACTOR, audit_read=False)
-            if info.status != "running":
+            status, next_timer = engine.case_progress(case_id)
+            if status != "running":
                 break
-            next_timer = min((t["due_at"] for t in info.waiting_timers), default=None)
-            task, answer_at = _next_task(engine, info.open_tasks, delays)
+            task, answer_at = _next_task(engine, engine.open_tasks(case_id=case_id), delays)
             if task is not None and (next_timer is None or answer_at < next_timer):
                 now = max(now, answer_at)
                 with clock.frozen_at(now):
@@ -196,7 +195,7 @@ def _next_task(engine, open_tasks, delays):
     """The open task to answer next and when (a delayed field postpones its task)."""
     best = None
     for summary in open_tasks:
-        task = engine.task(summary.id, SCENARIO_ACTOR)
+        task = engine.task(summary.id, SCENARIO_ACTOR, audit_read=False)
         fields = (task.form_schema or {}).get("properties", {})
         delay = max((delays[f] for f in fields if f in delays), default=timedelta(0))
         at = task.created_at + delay
