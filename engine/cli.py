@@ -91,9 +91,11 @@ def _mount_plugins() -> None:
     from importlib.metadata import entry_points
 
     for entry in entry_points(group="meldcode.commands"):
-        command = entry.load()
-        if command.name not in main.commands:
-            main.add_command(command)
+        plugin = entry.load()
+        if isinstance(plugin, click.Command):
+            main.add_command(plugin)
+        else:
+            plugin(main)  # a function that registers several commands
 
 
 _mount_plugins()

@@ -1,0 +1,114 @@
+"""The JSON API: bearer tokens (stored hashed) or the session, the same rules, an OpenAPI description."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from web.auth import service as accounts
+from web.auth.models import ApiToken
+
+from .conftest import STAP1_ANSWERS, audit_rows, login, open_task, start_case
+
+
+def _bearer(services, username="professional"):
+    return {"Authorization": "Bearer " + accounts.create_token(services.sessions, username, "test")}
+
+
+def test_without_credentials_the_api_answers_401(client):
+    response = client.get("/api/tasks")
+    assert response.status_code == 401 and response.json["error"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/api/tasks", headers={"Authorization": "Bearer mc_wrong"}).status_code == 401
+
+
+def test_tokens_are_stored_only_as_hashes_and_can_be_revoked(client, services):
+    headers = _bearer(services)
+    secret = headers["Authorization"].split()[1]
+    with services.sessions() as session:
+        stored = session.scalars(select(ApiToken)).one()
+    assert secret not in stored.token_hash and len(stored.token_hash) == 64
+    assert client.get("/api/me", headers=headers).json["username"] == "professional"
+    user_id = stored.user_id
+    assert accounts.revoke_token(services.sessions, user_id, stored.id)
+    assert client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_a_bearer_token_does_not_open_the_html_pages(client, services):
+    assert client.get("/", headers=_bearer(services)).status_code == 302
+
+
+def test_a_professional_runs_a_step_through_the_api(client, services):
+    headers = _bearer(services)
+    started = client.post("/api/cases", json={"client_ref": "CL-API1", "aanleiding": "signalen",
+                                              "levensbedreigend": False}, headers=headers)
+    assert started.status_code == 201
+    case_id = started.json["id"]
+    [task] = client.get("/api/tasks", headers=headers).json["tasks"]
+    assert task["case_id"] == case_id and task["name"] == "Stap 1: signalen in kaart brengen"
+    detail = client.get(f"/api/tasks/{task['id']}", headers=headers).json
+    assert detail["form_schema"]["required"] and "Signalen" in detail["instructions"]
+    invalid = client.post(f"/api/tasks/{task['id']}/complete", json={"data": {"signalen": ""}}, headers=headers)
+    assert invalid.status_code == 422 and "betreft_beroepskracht" in invalid.json["errors"]
+    data = {"signalen": "feiten", "betreft_beroepskracht": False, "zorg": "laag", "datum_signalering": "2026-01-02"}
+    done = client.post(f"/api/tasks/{task['id']}/complete", json={"data": data}, headers=headers)
+    assert done.status_code == 200 and done.json["status"] == "running" and len(done.json["open_task_ids"]) == 1
+    again = client.post(f"/api/tasks/{task['id']}/complete", json={"data": data}, headers=headers)
+    assert again.status_code == 409 and again.json["error"] == "task_not_ready"
+    assert again.json["completed_by"] == "professional"
+    case = client.get(f"/api/cases/{case_id}", headers=headers).json
+    assert case["client_ref"] == "CL-API1" and case["history"][0]["data"]["signalen"] == "feiten"
+    diagram = client.get(f"/api/cases/{case_id}/diagram", headers=headers).json
+    assert diagram["active_elements"] == ["stap2"] and "stap1" in diagram["completed_elements"]
+    assert {e.action for e in audit_rows(services, case_id=case_id)} >= {
+        "case.start", "task.view", "task.complete", "case.view", "case.diagram"}
+
+
+def test_claims_through_the_api(client, services):
+    case_id = start_case(services)
+    task = open_task(services, case_id)
+    headers = _bearer(services)
+    assert client.post(f"/api/tasks/{task.id}/claim", headers=headers).json["claimed_by"] == "professional"
+    accounts.create_user(services.sessions, "collega", "correct horse battery", ["professional"], "noord")
+    other = _bearer(services, "collega")
+    taken = client.post(f"/api/tasks/{task.id}/claim", headers=other)
+    assert taken.status_code == 409 and taken.json["error"] == "claimed"
+    blocked = client.post(f"/api/tasks/{task.id}/complete", json={"data": {}}, headers=other)
+    assert blocked.status_code in (409, 422)
+    assert client.post(f"/api/tasks/{task.id}/release", headers=headers).json["claimed_by"] is None
+
+
+def test_the_api_applies_need_to_know(client, services):
+    theirs = start_case(services, "zuid", client_ref="ZU-API")
+    task = open_task(services, theirs)
+    headers = _bearer(services)
+    for path in (f"/api/cases/{theirs}", f"/api/cases/{theirs}/diagram", f"/api/tasks/{task.id}"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 403 and "ZU-API" not in response.text
+    assert client.post(f"/api/tasks/{task.id}/complete", json={"data": STAP1_ANSWERS},
+                       headers=headers).status_code == 403
+    assert client.get("/api/cases", headers=headers).json["cases"] == []
+
+
+def test_the_openapi_description_covers_every_api_route(app, client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert (path, method) in documented, f"{method} {path} is not in the OpenAPI description"
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "session"}
+
+
+def test_tokens_can_be_made_and_revoked_on_the_account_page(client, services):
+    token = login(client, "professional")
+    created = client.post("/account/tokens", data={"csrf_token": token, "label": "koppeling"})
+    assert created.status_code == 201
+    secret = created.text.split('id="nieuw-token">')[1].split("<")[0]
+    assert client.application.test_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}).json[
+        "username"] == "professional"
+    with services.sessions() as session:
+        token_id = session.scalars(select(ApiToken.id)).one()
+    client.post(f"/account/tokens/{token_id}/intrekken", data={"csrf_token": token})
+    assert client.application.test_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}) \
+        .status_code == 401

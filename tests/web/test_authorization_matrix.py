@@ -1,0 +1,140 @@
+"""Every route × every role: who may use what. A route missing from ROUTES fails the suite.
+
+PUBLIC: anyone, signed in or not. SIGNED_IN: any signed-in user. A set of roles: only users with one of those
+roles (each test user has exactly one role, in team `noord`); everyone else gets 403, and anonymous users are
+sent to the sign-in page (HTML) or get 401 (API). Case and task routes are exercised on a case of the user's own
+team whose open task lies in the `professional` lane.
+"""
+from __future__ import annotations
+
+import pytest
+
+from web.roles import ROLES
+
+from .conftest import USERNAMES, csrf_from, login, open_task, start_case
+
+PUBLIC = "public"
+SIGNED_IN = "signed in"
+CASE_READERS = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende", "veilig_thuis", "beheerder"})
+PROFESSIONAL = frozenset({"professional"})
+
+ROUTES = {
+    ("static", "GET"): PUBLIC,
+    ("vendor.asset", "GET"): PUBLIC,
+    ("health", "GET"): PUBLIC,
+    ("auth.login", "GET"): PUBLIC,
+    ("auth.login", "POST"): PUBLIC,
+    ("auth.logout", "POST"): PUBLIC,  # signing out when not signed in is harmless
+    ("auth.account", "GET"): SIGNED_IN,
+    ("auth.keepalive", "GET"): SIGNED_IN,
+    ("auth.create_token", "POST"): SIGNED_IN,
+    ("auth.revoke_token", "POST"): SIGNED_IN,
+    ("inbox.index", "GET"): SIGNED_IN,
+    ("inbox.mark_read", "POST"): SIGNED_IN,  # only the recipient's own notifications change
+    ("cases.index", "GET"): CASE_READERS,
+    ("cases.new", "GET"): PROFESSIONAL,
+    ("cases.new", "POST"): PROFESSIONAL,
+    ("cases.show", "GET"): CASE_READERS,
+    ("tasks.show", "GET"): PROFESSIONAL,
+    ("tasks.complete", "POST"): PROFESSIONAL,
+    ("tasks.claim", "POST"): PROFESSIONAL,
+    ("tasks.release", "POST"): PROFESSIONAL,
+    ("api.openapi", "GET"): PUBLIC,
+    ("api.me", "GET"): SIGNED_IN,
+    ("api.tasks", "GET"): SIGNED_IN,
+    ("api.task", "GET"): PROFESSIONAL,
+    ("api.complete_task", "POST"): PROFESSIONAL,
+    ("api.claim_task", "POST"): PROFESSIONAL,
+    ("api.release_task", "POST"): PROFESSIONAL,
+    ("api.cases", "GET"): CASE_READERS,
+    ("api.start", "POST"): PROFESSIONAL,
+    ("api.case", "GET"): CASE_READERS,
+    ("api.diagram", "GET"): CASE_READERS,
+}
+
+FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js"}
+
+
+def routes_of(app) -> set[tuple[str, str]]:
+    return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_is_in_the_matrix(app):
+    missing = routes_of(app) - set(ROUTES)
+    assert not missing, f"routes without an authorization rule in ROUTES: {sorted(missing)}"
+    stale = set(ROUTES) - routes_of(app)
+    assert not stale, f"ROUTES lists routes the app does not have: {sorted(stale)}"
+
+
+def _url(app, endpoint: str, ids: dict) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {"filename": FILENAMES.get(endpoint), **ids}
+    return app.url_map.bind("localhost").build(endpoint, {k: values[k] for k in rule.arguments})
+
+
+def _request(client, method: str, url: str, token: str | None):
+    if method == "GET":
+        return client.get(url)
+    if url.startswith("/api/"):
+        return client.post(url, json={"data": {}} if "/tasks/" in url else {},
+                           headers={"X-CSRFToken": token} if token else {})
+    return client.post(url, data={"csrf_token": token} if token else {})
+
+
+def _outcome(response) -> str:
+    if response.status_code == 403:
+        return "denied"
+    location = response.location or ""
+    if response.status_code == 401 or (response.status_code == 302 and location.split("?")[0].endswith("/inloggen")
+                                       and "afgemeld=1" not in location):
+        return "login"
+    return "allowed"
+
+
+def _expected(rule, role: str | None) -> str:
+    if rule == PUBLIC:
+        return "allowed"
+    if role is None:
+        return "login"
+    if rule == SIGNED_IN:
+        return "allowed"
+    return "allowed" if role in rule else "denied"
+
+
+def test_authorization_matrix(app, services):
+    case_id = start_case(services, "professional")
+    task = open_task(services, case_id, "stap1")
+    ids = {"case_id": case_id, "task_id": task.id, "token_id": 1, "notification_id": 1}
+    wrong = []
+    for (endpoint, method), rule in sorted(ROUTES.items()):
+        url = _url(app, endpoint, ids)
+        for role in (None, *ROLES):
+            client = app.test_client()
+            token = login(client, USERNAMES[role]) if role else csrf_from(client.get("/inloggen").text)
+            response = _request(client, method, url, token)
+            got, want = _outcome(response), _expected(rule, role)
+            if got != want:
+                wrong.append(f"{method} {url} as {role or 'anonymous'}: {got} ({response.status_code}), "
+                             f"expected {want}")
+    assert not wrong, "authorization matrix violated:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_task_in_another_lane_is_refused_to_all_but_that_lane(app, services, role):
+    """The same routes on the aandachtsfunctionaris' task: only that lane may open, claim or complete it."""
+    case_id = start_case(services, "professional")
+    stap1 = open_task(services, case_id, "stap1")
+    professional = services.cases  # complete Stap 1 so that Stap 2 (aandachtsfunctionaris) opens
+    from .conftest import user_of
+    professional.complete_task(stap1.id, user_of(services, "professional").actor,
+                               {"signalen": "x", "betreft_beroepskracht": False, "zorg": "laag",
+                                "datum_signalering": "2026-01-05"})
+    stap2 = open_task(services, case_id, "stap2")
+    client = app.test_client()
+    token = login(client, USERNAMES[role])
+    allowed = role == "aandachtsfunctionaris"
+    for response in (client.get(f"/taken/{stap2.id}"),
+                     client.post(f"/taken/{stap2.id}/claimen", data={"csrf_token": token}),
+                     client.get(f"/api/tasks/{stap2.id}")):
+        assert (response.status_code != 403) == allowed, (role, response.request.path, response.status_code)

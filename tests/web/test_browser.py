@@ -1,0 +1,207 @@
+"""The app in headless Chromium: sign in, start a case, complete Stap 1 after a validation error, see the
+case file with the diagram marking the current task, sign out. Screenshots go to test-output/.
+
+Drives Debian's Chromium (/usr/bin/chromium, `apt-get install -y chromium`; scripts/setup.sh --test installs
+it). Playwright never downloads a browser here. A missing browser fails the tests: they are not skipped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import clock
+from web.auth import service as accounts
+
+from .conftest import PASSWORD, start_case
+
+PROJECT = Path(__file__).resolve().parents[2]
+OUTPUT = PROJECT / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+VIEWER = PROJECT / "node_modules" / "bpmn-js" / "dist" / "bpmn-navigated-viewer.production.min.js"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (scripts/setup.sh --test)")
+    if not VIEWER.exists():
+        pytest.fail("bpmn-js is not installed: run `npm ci` in the project (scripts/setup.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture
+def live_server(app):
+    server, thread, url = serve(app)
+    yield url
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems = []
+    # Chromium logs every non-2xx document as a console error; the 422 of a form with errors is intended.
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and "status of 422" not in msg.text else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def sign_in(page, base: str, username: str):
+    page.goto(base + "/")
+    assert "/inloggen" in page.url
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Aanmelden')")
+    page.wait_for_selector("h1:has-text('Inbox')")
+
+
+def screenshot(page, name: str, database_url: str):
+    OUTPUT.mkdir(exist_ok=True)
+    suffix = "" if database_url.startswith("sqlite") else "-postgres"
+    page.screenshot(path=str(OUTPUT / f"{name}{suffix}.png"), full_page=True)
+
+
+def test_a_professional_takes_a_case_through_stap_1_in_the_browser(app, services, live_server, page, database_url):
+    # Some work already waiting, so the inbox shows order and an overdue task.
+    with clock.frozen_at(clock.now() - timedelta(days=9)):
+        start_case(services, client_ref="CL-2026-007")
+    start_case(services, client_ref="CL-2026-011")
+
+    sign_in(page, live_server, "professional")
+    page.click("a.button:has-text('Meldcode starten')")
+    page.fill("#veld-client_ref", "CL-2026-042")
+    page.fill("#veld-aanleiding", "Leerling vertelt dat vader hem slaat.")
+    page.check("input[name=levensbedreigend][value=nee]")
+    page.click("button:has-text('Start de meldcode')")
+
+    # Stap 1, first with a validation error: the documentation of the signals is missing.
+    page.wait_for_selector("h1:has-text('Stap 1: signalen in kaart brengen')")
+    assert "Wat heeft u" in page.inner_text(".instructions")
+    page.fill("#veld-bron", "De mentor")
+    page.fill("#veld-besproken_met", "Mentor\nIntern begeleider")
+    page.check("input[name=betreft_beroepskracht][value=nee]")
+    page.check("input[name=zorg][value=hoog]")
+    page.fill("#veld-datum_signalering", "2026-11-20")
+    page.click("button:has-text('Vastleggen en afronden')")
+    page.wait_for_selector("#veld-signalen-fout")
+    assert "Dit veld is verplicht" in page.inner_text("#veld-signalen-fout")
+    assert page.input_value("#veld-bron") == "De mentor"
+    assert page.input_value("#veld-datum_signalering") == "2026-11-20"
+    assert page.is_checked("input[name=zorg][value=hoog]")
+    screenshot(page, "task-validation", database_url)
+    page.fill("#veld-signalen", "Blauwe plekken op beide armen, gezien op 20 november in de gymles.")
+    page.click("button:has-text('Vastleggen en afronden')")
+
+    # Back in the inbox, with a confirmation and the next step named.
+    page.wait_for_selector("h1:has-text('Inbox')")
+    confirmation = page.inner_text(".banner.success")
+    assert "is afgerond" in confirmation and "Stap 2: collegiale consultatie" in confirmation
+    rows = page.locator("table.inbox tbody tr")
+    assert rows.count() == 2 and "CL-2026-007" in rows.nth(0).inner_text()  # overdue first
+    assert "te laat" in rows.nth(0).inner_text()
+    screenshot(page, "inbox", database_url)
+
+    # The case file: timeline, and the diagram with Stap 1 done and Stap 2 current.
+    page.click("nav a:has-text('Zaken')")
+    page.click("a:has-text('CL-2026-042')")
+    page.wait_for_selector("#diagram[data-state=ready]")
+    assert page.locator('g.djs-element.mc-active[data-element-id="stap2"]').count() == 1
+    assert page.locator('g.djs-element.mc-completed[data-element-id="stap1"]').count() == 1
+    assert page.locator('g.djs-element.mc-completed[data-element-id="start"]').count() == 1
+    assert page.locator('g.djs-element.mc-active[data-element-id="stap4"]').count() == 0
+    fill = page.eval_on_selector('g[data-element-id="stap2"] .djs-visual > rect',
+                                 "el => getComputedStyle(el).fill")
+    assert fill == "rgb(255, 241, 224)", fill  # the current step is drawn highlighted
+    timeline = page.inner_text(".timeline")
+    assert "Blauwe plekken op beide armen" in timeline and "Intern begeleider" in timeline
+    screenshot(page, "case-file", database_url)
+
+    # Sign out.
+    page.click("button:has-text('Afmelden')")
+    page.wait_for_selector("text=U bent afgemeld")
+    page.goto(live_server + "/")
+    assert "/inloggen" in page.url
+    assert page.problems == [], page.problems  # no script errors, no CSP violations
+
+
+def test_the_task_page_works_without_javascript(browser, app, services, live_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "professional")
+        page.click("a.button:has-text('Meldcode starten')")
+        page.fill("#veld-client_ref", "CL-NOJS-1")
+        page.fill("#veld-aanleiding", "Zorgen")
+        page.check("input[name=levensbedreigend][value=ja]")
+        page.click("button:has-text('Start de meldcode')")
+        page.wait_for_selector("h1:has-text('Stap 0: acute actie')")
+        assert page.input_value("#veld-aanleiding") == "Zorgen"  # from the start form
+        page.fill("#veld-acute_acties", "112 gebeld; kind bij oma ondergebracht.")
+        page.click("button:has-text('Vastleggen en afronden')")
+        page.wait_for_selector("text=Bereikt: Acute actie ondernomen (Stap 0)")
+    finally:
+        context.close()
+
+
+MELDCODE = PROJECT / "processes" / "meldcode.bpmn"
+
+
+@pytest.mark.skipif(not MELDCODE.exists(), reason="processes/meldcode.bpmn has not landed yet")
+def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, web_settings, engine_settings,
+                                                            database_url):
+    """The real diagrams of processes/: the start form fills in Stap 0 and bpmn-js draws the current step."""
+    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    services = app.extensions["meldcode"]
+    services.cases.deploy_directory(PROJECT / "processes", "tester")
+    accounts.create_user(services.sessions, "professional", PASSWORD, ["professional"], "noord")
+    server, thread, base = serve(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, base, "professional")
+        page.click("a.button:has-text('Meldcode starten')")
+        page.fill("#veld-client_ref", "CL-2026-100")
+        page.fill("#veld-aanleiding", "Moeder vertelt over geweld door partner.")
+        page.check("input[name=levensbedreigend][value=nee]")
+        page.click("button:has-text('Start de meldcode')")
+        page.wait_for_selector(".task-form")
+        if page.locator("#veld-aanleiding").count():  # Stap 0 asks again: the start form's answers are filled in
+            assert page.input_value("#veld-aanleiding") == "Moeder vertelt over geweld door partner."
+        if page.locator("input[name=levensbedreigend]").count():
+            assert page.is_checked("input[name=levensbedreigend][value=nee]")
+        [case] = services.cases.list_cases()
+        [task] = services.cases.open_tasks(case_id=case.id)
+        page.goto(f"{base}/zaken/{case.id}")
+        page.wait_for_selector("#diagram[data-state=ready]")
+        assert page.locator(f'g.djs-element.mc-active[data-element-id="{task.element_id}"]').count() == 1
+        screenshot(page, "case-file-meldcode", database_url)
+    finally:
+        context.close()
+        server.shutdown()
+        thread.join(5)

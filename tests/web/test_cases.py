@@ -1,0 +1,126 @@
+"""Starting a case and reading its file: timeline, milestones, open tasks and deadlines, the diagram's data."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .conftest import audit_rows, login, open_task, start_case, user_of
+
+
+def _start(client, token, **fields):
+    data = {"csrf_token": token, "client_ref": "CL-4242", "aanleiding": "Kind vertelt over slaan",
+            "levensbedreigend": "nee", **fields}
+    return client.post("/zaken/nieuw", data=data)
+
+
+def test_starting_a_case_opens_its_first_step_for_the_professional(client, services):
+    token = login(client, "professional")
+    response = _start(client, token)
+    assert response.status_code == 302
+    [case] = services.cases.list_cases()
+    assert (case.client_ref, case.team, case.started_by) == ("CL-4242", "noord", "professional")
+    task = open_task(services, case.id)
+    assert response.location == f"/taken/{task.id}" and task.element_id == "stap1"
+    assert "De meldcode is gestart voor cliënt CL-4242" in client.get(response.location).text
+
+
+def test_stap_0_applies_when_the_situation_is_life_threatening(client, services):
+    token = login(client, "professional")
+    _start(client, token, levensbedreigend="ja")
+    [case] = services.cases.list_cases()
+    assert open_task(services, case.id).element_id == "stap0"
+
+
+@pytest.mark.parametrize("client_ref", ["Jan Jansen", "jansen", "", "AB", "x" * 41])
+def test_the_client_reference_must_be_a_pseudonym(client, services, client_ref):
+    token = login(client, "professional")
+    response = _start(client, token, client_ref=client_ref)
+    assert response.status_code == 422
+    assert "nooit een naam" in response.text or "Vul het cliëntkenmerk in" in response.text
+    assert 'Kind vertelt over slaan</textarea>' in response.text  # the other answers are kept
+    assert services.cases.list_cases() == []
+
+
+def test_the_start_form_asks_every_question(client, services):
+    token = login(client, "professional")
+    response = _start(client, token, aanleiding="", levensbedreigend="")
+    assert response.status_code == 422
+    assert "Beschrijf kort de aanleiding" in response.text and "levensbedreigende situatie" in response.text
+
+
+def test_an_undeployed_process_is_explained_not_hidden(make_app, web_settings):
+    import dataclasses
+
+    from web.auth import service as accounts
+
+    app = make_app(dataclasses.replace(web_settings, start_process="niet_gedeployed"))
+    services = app.extensions["meldcode"]
+    services.deploy_error = "processes: no .bpmn file to deploy"
+    accounts.create_user(services.sessions, "professional", "correct horse battery", ["professional"], "noord")
+    client = app.test_client()
+    token = login(client, "professional")
+    assert "Het proces kon niet worden gedeployed" in client.get("/").text  # on every page
+    response = _start(client, token)
+    assert response.status_code == 422
+    assert "niet_gedeployed" in response.text and "niet gedeployed" in response.text
+    assert "no .bpmn file to deploy" in response.text
+
+
+def test_the_case_file_shows_timeline_milestones_open_tasks_and_diagram(app, services):
+    case_id = start_case(services, client_ref="CL-7007")
+    professional = user_of(services, "professional").actor
+    services.cases.complete_task(open_task(services, case_id).id, professional,
+                                 {"signalen": "Blauwe plek", "betreft_beroepskracht": False, "zorg": "hoog",
+                                  "datum_signalering": "2026-02-03", "besproken_met": ["Mentor"]})
+    af = user_of(services, "aandachtsfunctionaris").actor
+    services.cases.complete_task(open_task(services, case_id).id, af,
+                                 {"geraadpleegd": "Aandachtsfunctionaris", "advies": "Wegen",
+                                  "advies_veilig_thuis": False})
+    services.cases.complete_task(open_task(services, case_id).id, professional,
+                                 {"vermoeden": True, "toelichting": "Structureel"})
+    client = app.test_client()
+    login(client, "professional")
+    page = client.get(f"/zaken/{case_id}").text
+    # timeline: who, when, what (with the form's labels and Dutch values)
+    assert page.index("Stap 1: signalen in kaart brengen") < page.index("Stap 2: collegiale consultatie")
+    assert "door aandachtsfunctionaris" in page
+    assert "<dt>Signalen (feitelijk)</dt>" in page and "Blauwe plek" in page
+    assert "<dt>Betreft het geweld door een collega-professional?</dt>\n          <dd>Nee</dd>" in page
+    assert "3 februari 2026" in page and "<li>Mentor</li>" in page
+    assert "Ernstige zorg" in page  # a choice is shown with its label, not its code
+    # milestones and status
+    assert 'data-milestone="melding_veilig_thuis"' in page and "Melding gedaan bij Veilig Thuis" in page
+    # the deadline that now runs, named after its task
+    assert re.search(r"termijn bij ‘Terugkoppeling Veilig Thuis vastleggen’ — verloopt \d\d-\d\d-\d{4}", page)
+    # the diagram's data for bpmn-js
+    data = json.loads(re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', page,
+                                re.S).group(1))
+    assert "<bpmn:definitions" in data["xml"] and "stap1" in data["completed"]
+    assert sorted(data["active"]) == ["terugkoppeling", "tmr_terugkoppeling"]
+    assert "bpmn-navigated-viewer.production.min.js" in page
+
+
+def test_the_case_file_shows_the_current_step_with_its_deadline(app, services):
+    case_id = start_case(services, client_ref="CL-8008")
+    client = app.test_client()
+    login(client, "professional")
+    page = client.get(f"/zaken/{case_id}").text
+    task = open_task(services, case_id)
+    assert f'<a href="/taken/{task.id}"><strong>Stap 1: signalen in kaart brengen</strong></a>' in page
+    assert re.search(r'class="due[^"]*"[^>]*>(over \d+ dagen|morgen|vandaag)', page)
+    data = json.loads(re.search(r'id="diagram-data">(.*?)</script>', page, re.S).group(1))
+    assert data["active"] == ["stap1"] and "start" in data["completed"]
+    assert len(audit_rows(services, action="case.view")) == 1
+
+
+def test_the_case_file_escapes_what_people_typed(app, services):
+    case_id = start_case(services, client_ref="CL-9009")
+    services.cases.complete_task(open_task(services, case_id).id, user_of(services, "professional").actor,
+                                 {"signalen": "<script>alert('x')</script></script>", "betreft_beroepskracht": False,
+                                  "zorg": "laag", "datum_signalering": "2026-02-03"})
+    client = app.test_client()
+    login(client, "professional")
+    page = client.get(f"/zaken/{case_id}").text
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page

@@ -1,0 +1,168 @@
+"""The OpenAPI 3.1 description of /api/, served at /api/openapi.json."""
+from __future__ import annotations
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+}
+ID = lambda name: {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}  # noqa: E731
+
+
+def spec(server_url: str = "") -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Meldcode API",
+            "version": "1",
+            "description": (
+                "Cases and tasks of the meldcode huiselijk geweld en kindermishandeling. The same need-to-know "
+                "rules as the web app: a user sees only the cases of their own team and works only on tasks of "
+                "their lanes; anything else is 403, whether it exists or not. Every read of a case or task and every "
+                "change is audited (NEN 7513). Authenticate with `Authorization: Bearer <token>` (create a token on "
+                "/account or with `meldcode user token`), or with the web session cookie plus an `X-CSRFToken` "
+                "header on POST."),
+        },
+        "servers": [{"url": server_url or "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {
+            "/api/me": {"get": {"summary": "The authenticated user", "operationId": "me",
+                                "responses": {"200": _json(_ref("User"), "the user"), "401": ERRORS["401"]}}},
+            "/api/tasks": {"get": {
+                "summary": "Open tasks of my lanes in my team, most urgent first", "operationId": "listTasks",
+                "parameters": [{"name": "filter", "in": "query", "required": False,
+                                "schema": {"type": "string", "enum": ["team", "mijn", "te_laat"], "default": "team"}}],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "tasks": {"type": "array", "items": _ref("Task")}}}, "tasks"), "401": ERRORS["401"]}}},
+            "/api/tasks/{task_id}": {"get": {
+                "summary": "A task with its form (JSON Schema) and instructions (audited)", "operationId": "getTask",
+                "parameters": [ID("task_id")],
+                "responses": {"200": _json(_ref("TaskDetail"), "the task"), **ERRORS}}},
+            "/api/tasks/{task_id}/complete": {"post": {
+                "summary": "Complete a task with its form data (audited)", "operationId": "completeTask",
+                "parameters": [ID("task_id")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["data"],
+                    "properties": {"data": {"type": "object", "description": "field name -> value, "
+                                            "as the task's form_schema describes"}}}}}},
+                "responses": {"200": _json(_ref("Completion"), "the case moved on"),
+                              "400": _json(_ref("Error"), "not a JSON object with data"),
+                              "409": _json(_ref("Error"), "already completed, claimed by someone else, case not "
+                                                          "running, or changed concurrently: nothing saved"),
+                              "422": _json(_ref("ValidationErrors"), "the data breaks the form's schema"),
+                              **ERRORS}}},
+            "/api/tasks/{task_id}/claim": {"post": {
+                "summary": "Claim a task (locks it to me)", "operationId": "claimTask", "parameters": [ID("task_id")],
+                "responses": {"200": _json(_ref("Claim"), "claimed"), "409": _json(_ref("Error"), "not possible"),
+                              **ERRORS}}},
+            "/api/tasks/{task_id}/release": {"post": {
+                "summary": "Release my claim on a task", "operationId": "releaseTask", "parameters": [ID("task_id")],
+                "responses": {"200": _json(_ref("Claim"), "released"), "409": _json(_ref("Error"), "not possible"),
+                              **ERRORS}}},
+            "/api/cases": {
+                "get": {"summary": "Cases of my team, newest first", "operationId": "listCases",
+                        "parameters": [{"name": "status", "in": "query", "required": False,
+                                        "schema": {"type": "string", "enum": ["running", "completed"]}}],
+                        "responses": {"200": _json({"type": "object", "properties": {
+                            "cases": {"type": "array", "items": _ref("CaseSummary")}}}, "cases"), **ERRORS}},
+                "post": {"summary": "Start the meldcode for a client of my team", "operationId": "startCase",
+                         "requestBody": {"required": True,
+                                         "content": {"application/json": {"schema": _ref("StartCase")}}},
+                         "responses": {"201": _json({"type": "object", "properties": {
+                             "id": {"type": "integer"}, "url": {"type": "string"}}}, "started"),
+                             "409": _json(_ref("Error"), "the process is not deployed or failed to start"),
+                             "422": _json(_ref("ValidationErrors"), "invalid values"), **ERRORS}}},
+            "/api/cases/{case_id}": {"get": {
+                "summary": "The case file: milestones, open tasks, history, variables (audited)",
+                "operationId": "getCase", "parameters": [ID("case_id")],
+                "responses": {"200": _json(_ref("Case"), "the case"), **ERRORS}}},
+            "/api/cases/{case_id}/diagram": {"get": {
+                "summary": "The BPMN the case runs on, with completed and active elements (audited)",
+                "operationId": "getCaseDiagram", "parameters": [ID("case_id")],
+                "responses": {"200": _json(_ref("Diagram"), "the diagram"), **ERRORS}}},
+            "/api/openapi.json": {"get": {"summary": "This description", "operationId": "openapi", "security": [],
+                                          "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API token (mc_...)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "meldcode_session"},
+            },
+            "responses": {
+                "Unauthorized": _json(_ref("Error"), "not signed in / no valid token"),
+                "Forbidden": _json(_ref("Error"), "no access, or it does not exist (indistinguishable)"),
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message"],
+                          "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+                "ValidationErrors": {"type": "object", "properties": {
+                    "error": {"const": "validation"}, "message": {"type": "string"},
+                    "errors": {"type": "object", "additionalProperties": {"type": "array",
+                                                                          "items": {"type": "string"}}}}},
+                "User": {"type": "object", "properties": {
+                    "username": {"type": "string"}, "display_name": {"type": "string"}, "team": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "lanes": {"type": "array", "items": {"type": "string"}}}},
+                "Task": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "case_id": {"type": "integer"}, "client_ref": {"type": "string"},
+                    "element_id": {"type": "string"}, "name": {"type": ["string", "null"]},
+                    "lane": {"type": ["string", "null"]}, "state": {"type": "string"},
+                    "due_at": {"type": ["string", "null"], "format": "date-time"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "claimed_by": {"type": ["string", "null"]}}},
+                "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
+                    "form_name": {"type": ["string", "null"]},
+                    "form_schema": {"type": ["object", "null"], "description": "JSON Schema 2020-12"},
+                    "instructions": {"type": ["string", "null"], "description": "Markdown"},
+                    "documentation": {"type": ["string", "null"]}}}]},
+                "Completion": {"type": "object", "properties": {
+                    "case_id": {"type": "integer"}, "status": {"type": "string", "enum": ["running", "completed"]},
+                    "milestones": {"type": "array", "items": {"type": "string"}},
+                    "open_task_ids": {"type": "array", "items": {"type": "integer"}}}},
+                "Claim": {"type": "object", "properties": {"task_id": {"type": "integer"},
+                                                           "claimed_by": {"type": ["string", "null"]}}},
+                "StartCase": {"type": "object", "required": ["client_ref", "aanleiding", "levensbedreigend"],
+                              "properties": {
+                                  "client_ref": {"type": "string",
+                                                 "description": "pseudonymous client reference (a number, never a "
+                                                                "name), with at least one digit",
+                                                 "pattern": "^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$"},
+                                  "aanleiding": {"type": "string", "maxLength": 500},
+                                  "levensbedreigend": {"type": "boolean", "description": "Stap 0 applies"}}},
+                "CaseSummary": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "process_id": {"type": "string"},
+                    "process_version": {"type": "integer"}, "client_ref": {"type": "string"},
+                    "team": {"type": ["string", "null"]}, "status": {"type": "string"},
+                    "started_by": {"type": "string"}, "started_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"}}},
+                "Case": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "process_id": {"type": "string"},
+                    "process_version": {"type": "integer"}, "client_ref": {"type": "string"},
+                    "team": {"type": ["string", "null"]}, "status": {"type": "string"},
+                    "started_by": {"type": "string"}, "started_at": {"type": "string", "format": "date-time"},
+                    "milestones": {"type": "array", "items": {"type": "string"}},
+                    "open_tasks": {"type": "array", "items": _ref("Task")},
+                    "history": {"type": "array", "items": {"type": "object", "properties": {
+                        "task_id": {"type": "integer"}, "element_id": {"type": "string"},
+                        "name": {"type": ["string", "null"]}, "lane": {"type": ["string", "null"]},
+                        "completed_by": {"type": ["string", "null"]},
+                        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+                        "data": {"type": ["object", "null"]}}}},
+                    "variables": {"type": "object"},
+                    "waiting_timers": {"type": "array", "items": {"type": "object", "properties": {
+                        "element_id": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"}}}}}},
+                "Diagram": {"type": "object", "properties": {
+                    "process_id": {"type": "string"}, "filename": {"type": "string"}, "bpmn_xml": {"type": "string"},
+                    "completed_elements": {"type": "array", "items": {"type": "string"}},
+                    "active_elements": {"type": "array", "items": {"type": "string"}}}},
+            },
+        },
+    }

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, jsonify, request, url_for
+from flask_login import current_user
+
+from engine import clock
+from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
+                           TaskNotReadyError, ValidationError)
+
+from .. import queries
+from ..access import deny, require_case, require_task
+from ..cases.service import StartError, StartRequest, parse_yes_no, start_case
+from ..extensions import csrf
+from ..inbox.service import FILTERS, apply_filter, my_open_tasks
+from ..roles import CASE_READ_ROLES
+from ..services import services
+from . import bp, serialize
+from .openapi import spec
+
+
+@bp.before_request
+def csrf_for_cookie_sessions():
+    """Bearer requests carry no ambient credentials; cookie sessions must send X-CSRFToken on changes."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if current_user.is_authenticated and not current_user.via_token:
+        csrf.protect()
+
+
+def api_login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            abort(401)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def problem(status: int, error: str, message: str, **extra):
+    return jsonify(error=error, message=message, **extra), status
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(spec(request.host_url.rstrip("/")))
+
+
+@bp.get("/me")
+@api_login_required
+def me():
+    return jsonify(username=current_user.username, display_name=current_user.display_name, team=current_user.team,
+                   roles=sorted(current_user.roles), lanes=sorted(current_user.lanes))
+
+
+@bp.get("/tasks")
+@api_login_required
+def tasks():
+    chosen = request.args.get("filter", "team")
+    if chosen not in FILTERS:
+        return problem(400, "bad_request", f"filter must be one of {sorted(FILTERS)}")
+    found = apply_filter(my_open_tasks(services().cases, current_user), chosen, current_user.username, clock.now())
+    return jsonify(tasks=[serialize.task(t) for t in found])
+
+
+@bp.get("/tasks/<int:task_id>")
+@api_login_required
+def task(task_id: int):
+    require_task(task_id, "task.view")
+    try:
+        info = services().cases.task(task_id, current_user.actor)
+    except (NotFoundError, NotAllowedError):
+        abort(403)
+    return jsonify(serialize.task(info, detail=True))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@api_login_required
+def complete_task(task_id: int):
+    require_task(task_id, "task.complete")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return problem(400, "bad_request", 'send a JSON object {"data": {field: value, ...}}')
+    try:
+        done = services().cases.complete_task(task_id, current_user.actor, body["data"])
+    except ValidationError as exc:
+        return problem(422, "validation", "the data does not satisfy the task's form", errors=exc.errors)
+    except TaskNotReadyError as exc:
+        scope = queries.task_scope(services().sessions, task_id)
+        return problem(409, "task_not_ready", str(exc), completed_by=scope.completed_by if scope else None)
+    except CaseNotRunningError as exc:
+        return problem(409, "case_not_running", str(exc))
+    except ConflictError as exc:
+        return problem(409, "conflict", str(exc))
+    except NotAllowedError as exc:
+        return problem(409, "claimed", str(exc))
+    except CaseFailure as exc:
+        return problem(500, "case_failure", str(exc))
+    return jsonify(serialize.completion(done))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@api_login_required
+def claim_task(task_id: int):
+    return _claim(task_id, release=False)
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@api_login_required
+def release_task(task_id: int):
+    return _claim(task_id, release=True)
+
+
+def _claim(task_id: int, release: bool):
+    require_task(task_id, "task.release" if release else "task.claim")
+    try:
+        services().cases.claim_task(task_id, current_user.actor, release=release)
+    except NotAllowedError as exc:
+        return problem(409, "claimed", str(exc))
+    except TaskNotReadyError as exc:
+        return problem(409, "task_not_ready", str(exc))
+    scope = queries.task_scope(services().sessions, task_id)
+    return jsonify(task_id=task_id, claimed_by=scope.claimed_by if scope else None)
+
+
+def _require_case_reader(action: str):
+    if not current_user.has_any(CASE_READ_ROLES):
+        deny(action, reason="role may not read case files")
+
+
+@bp.get("/cases")
+@api_login_required
+def cases():
+    _require_case_reader("case.list")
+    status = request.args.get("status")
+    if status not in (None, "running", "completed"):
+        return problem(400, "bad_request", "status must be running or completed")
+    found = services().cases.list_cases(team=current_user.team, status=status)
+    return jsonify(cases=[serialize.case_summary(c) for c in found])
+
+
+@bp.post("/cases")
+@api_login_required
+def start():
+    if not current_user.has_any(services().settings.start_roles):
+        deny("case.start", reason="role may not start cases")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(400, "bad_request", "send a JSON object {client_ref, aanleiding, levensbedreigend}")
+    req = StartRequest(str(body.get("client_ref") or ""), str(body.get("aanleiding") or ""),
+                       parse_yes_no(body.get("levensbedreigend")))
+    try:
+        case_id = start_case(services(), current_user, req)
+    except StartError as exc:
+        if exc.errors:
+            return problem(422, "validation", "the case cannot be started with these values", errors=exc.errors)
+        return problem(409, "not_startable", exc.message or "the case cannot be started")
+    response = jsonify(id=case_id, url=url_for("api.case", case_id=case_id))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.case", case_id=case_id)
+    return response
+
+
+@bp.get("/cases/<int:case_id>")
+@api_login_required
+def case(case_id: int):
+    require_case(case_id, "case.view")
+    try:
+        info = services().cases.case(case_id, current_user.actor)
+    except NotFoundError:
+        abort(403)
+    return jsonify(serialize.case(info))
+
+
+@bp.get("/cases/<int:case_id>/diagram")
+@api_login_required
+def diagram(case_id: int):
+    require_case(case_id, "case.diagram")
+    try:
+        view = services().cases.case_diagram(case_id)
+    except NotFoundError:
+        abort(403)
+    services().cases.record_access(current_user.actor, "case.diagram", outcome="success", case_id=case_id)
+    return jsonify(process_id=view.process_id, filename=view.filename, bpmn_xml=view.bpmn_xml,
+                   completed_elements=view.completed_elements, active_elements=view.active_elements)

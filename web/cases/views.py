@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import notifications
+from engine.errors import DiagramError, NotFoundError
+from engine.xmlsafe import parse_xml
+
+from .. import queries
+from ..access import deny, require_case, roles_required
+from ..roles import CASE_READ_ROLES
+from ..services import services
+from . import bp
+from .service import StartError, StartRequest, parse_yes_no, start_case
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+STATUS_FILTERS = {"lopend": "running", "afgerond": "completed", "alle": None}
+
+
+@bp.get("")
+@login_required
+@roles_required(*CASE_READ_ROLES)
+def index():
+    status_key = request.args.get("status", "lopend")
+    if status_key not in STATUS_FILTERS:
+        status_key = "lopend"
+    cases = services().cases.list_cases(team=current_user.team, status=STATUS_FILTERS[status_key])
+    return render_template("cases/index.html", cases=cases, status_key=status_key)
+
+
+def _may_start() -> bool:
+    return current_user.has_any(services().settings.start_roles)
+
+
+@bp.route("/nieuw", methods=["GET", "POST"])
+@login_required
+def new():
+    if not _may_start():
+        deny("page.cases.new", reason=f"needs one of the roles {list(services().settings.start_roles)}")
+    values = {"client_ref": "", "aanleiding": "", "levensbedreigend": ""}
+    errors: dict[str, list[str]] = {}
+    message = None
+    status = 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in values}
+        req = StartRequest(values["client_ref"], values["aanleiding"], parse_yes_no(values["levensbedreigend"]))
+        try:
+            case_id = start_case(services(), current_user, req)
+        except StartError as exc:
+            errors, message, status = exc.errors, exc.message, 422
+        else:
+            flash(f"De meldcode is gestart voor cliënt {req.client_ref.strip()}.", "success")
+            mine = [t for t in services().cases.open_tasks(case_id=case_id) if t.lane in current_user.roles]
+            if mine:
+                return redirect(url_for("tasks.show", task_id=mine[0].id))
+            return redirect(url_for("cases.show", case_id=case_id))
+    return render_template("cases/new.html", values=values, errors=errors, message=message), status
+
+
+@bp.get("/<int:case_id>")
+@login_required
+def show(case_id: int):
+    require_case(case_id, "case.view")
+    engine = services().cases
+    try:
+        case = engine.case(case_id, current_user.actor)  # audited: case.view
+        diagram = engine.case_diagram(case_id)
+    except NotFoundError:
+        abort(403)
+    labels = queries.field_labels(services().sessions, case_id)
+    history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
+    names = element_names(diagram.bpmn_xml, diagram.filename)
+    timers = [{"name": names.get(t["element_id"], t["element_id"]), "due_at": t["due_at"]} for t in case.waiting_timers]
+    sent = notifications.case_notifications(services().sessions, case_id, tz=services().engine_settings.timezone)
+    return render_template("cases/show.html", case=case, diagram=diagram, history=history, labels=labels,
+                           timers=timers, notifications=sent)
+
+
+@lru_cache(maxsize=32)
+def element_names(bpmn_xml: str, filename: str) -> dict[str, str]:
+    """Readable names of a diagram's elements; an unnamed boundary timer is named after its task."""
+    if not bpmn_xml:
+        return {}
+    try:
+        root = parse_xml(bpmn_xml.encode("utf-8"), filename, 20_000_000)
+    except DiagramError:
+        return {}
+    names = {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
+    for el in root.iter(BPMN + "boundaryEvent"):
+        if el.get("id") not in names and el.get("attachedToRef") in names:
+            names[el.get("id")] = f"termijn bij ‘{names[el.get('attachedToRef')]}’"
+    return names

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.cases import TaskInfo
+
+FILTERS = {"team": "Team", "mijn": "Door mij geclaimd", "te_laat": "Te laat"}
+
+
+def my_open_tasks(engine, user) -> list[TaskInfo]:
+    """READY tasks of the user's lanes in the user's team (not audited: a listing, no case file)."""
+    if not user.lanes or not user.team:
+        return []
+    return engine.open_tasks(lanes=sorted(user.lanes), team=user.team)
+
+
+def urgency_key(task: TaskInfo):
+    """Overdue and soonest deadlines first, then tasks without a deadline, oldest first."""
+    return (task.due_at is None, task.due_at or task.created_at, task.created_at, task.id)
+
+
+def apply_filter(tasks: list[TaskInfo], name: str, username: str, now: datetime) -> list[TaskInfo]:
+    if name == "mijn":
+        tasks = [t for t in tasks if t.claimed_by == username]
+    elif name == "te_laat":
+        tasks = [t for t in tasks if t.due_at is not None and t.due_at < now]
+    return sorted(tasks, key=urgency_key)
+
+
+def counts(tasks: list[TaskInfo], username: str, now: datetime) -> dict[str, int]:
+    return {name: len(apply_filter(tasks, name, username, now)) for name in FILTERS}

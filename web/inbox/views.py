@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import clock, notifications
+
+from ..auth.forms import EmptyForm
+from ..services import services
+from . import bp
+from .service import FILTERS, apply_filter, counts, my_open_tasks
+
+
+@bp.get("/")
+@login_required
+def index():
+    now = clock.now()
+    chosen = request.args.get("filter", "team")
+    if chosen not in FILTERS:
+        chosen = "team"
+    everything = my_open_tasks(services().cases, current_user)
+    tasks = apply_filter(everything, chosen, current_user.username, now)
+    highlight = request.args.get("zaak", type=int)
+    # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications.
+    notifications = services().notifications(current_user)
+    return render_template("inbox/index.html", tasks=tasks, chosen=chosen, filters=FILTERS,
+                           counts=counts(everything, current_user.username, now), notifications=notifications,
+                           highlight=highlight, claim_form=EmptyForm())
+
+
+@bp.post("/meldingen/<int:notification_id>/gelezen")
+@login_required
+def mark_read(notification_id: int):
+    """Mark one of my own notifications read (someone else's, or an unknown one, is left alone)."""
+    with services().sessions.begin() as session:
+        done = notifications.mark_read(session, notification_id, current_user.username, clock.now())
+    if not done:
+        flash("Deze melding was al gelezen.", "info")
+    return redirect(url_for("inbox.index"))

@@ -1,0 +1,240 @@
+"""HTML forms from the JSON Schemas of user tasks, and form posts back into typed task data.
+
+Supported property shapes (processes/forms/*.json): short text, long text (`"x-widget": "textarea"`),
+yes/no (boolean), choice (`enum` with `x-enumLabels`), date (`"format": "date"`), list of strings
+(one per line; checkboxes when the items have an `enum`), and numbers. Everything works without
+JavaScript; errors are shown next to each field and every entered value is kept.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from engine.errors import ValidationError
+from engine.forms import validate as validate_against_schema
+
+YES, NO = "ja", "nee"
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str  # text | textarea | boolean | choice | date | list | multichoice | number | integer
+    label: str
+    description: str | None
+    required: bool
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: object = None  # what to show: a str, or a list of str for multichoice
+    errors: list[str] = field(default_factory=list)
+    max_length: int | None = None
+
+    @property
+    def input_id(self) -> str:
+        return "veld-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.name)
+
+
+def _kind(prop: dict) -> str:
+    kind = prop.get("type")
+    if isinstance(kind, list):  # ["string", "null"]
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "boolean":
+        return "boolean"
+    if kind == "array":
+        items = prop.get("items") or {}
+        return "multichoice" if isinstance(items, dict) and "enum" in items else "list"
+    if kind in ("number", "integer"):
+        return kind
+    if "enum" in prop:
+        return "choice"
+    if prop.get("format") == "date":
+        return "date"
+    if prop.get("x-widget") == "textarea":
+        return "textarea"
+    return "text"
+
+
+def _options(values, labels) -> list[tuple[str, str]]:
+    labels = list(labels or [])
+    return [(str(v), str(labels[i]) if i < len(labels) else str(v)) for i, v in enumerate(values or [])]
+
+
+def _display(kind: str, value) -> object:
+    """A stored value (task data) as the form shows it."""
+    if value is None:
+        return [] if kind == "multichoice" else ""
+    if kind == "boolean":
+        return YES if value is True else NO if value is False else str(value)
+    if kind == "list":
+        return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    if kind == "multichoice":
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return str(value)
+
+
+def fields_for(schema: dict | None, *, raw: dict | None = None, data: dict | None = None,
+               errors: dict[str, list[str]] | None = None) -> list[Field]:
+    """The fields of a form, filled with `raw` (as posted) or else `data` (task data), with their errors."""
+    schema = schema or {}
+    required = set(schema.get("required") or [])
+    raw, data, errors = raw or {}, data or {}, errors or {}
+    fields = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or prop.get("readOnly"):
+            continue
+        kind = _kind(prop)
+        if kind == "choice":
+            options = _options(prop.get("enum"), prop.get("x-enumLabels"))
+        elif kind == "multichoice":
+            options = _options(prop["items"].get("enum"), prop["items"].get("x-enumLabels"))
+        else:
+            options = []
+        if name in raw:
+            value = raw[name]
+        else:
+            value = _display(kind, data.get(name, prop.get("default")))
+        fields.append(Field(name=name, kind=kind, label=prop.get("title") or name.replace("_", " ").capitalize(),
+                            description=prop.get("description"), required=name in required, options=options,
+                            value=value, errors=list(errors.get(name, [])), max_length=prop.get("maxLength")))
+    return fields
+
+
+def parse(schema: dict | None, form) -> tuple[dict, dict[str, list[str]], dict]:
+    """Turn a posted form into task data. Returns (data, errors the schema cannot express, raw values).
+
+    Empty answers are left out, so that the schema's `required` reports them.
+    """
+    schema = schema or {}
+    data, errors, raw = {}, {}, {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or prop.get("readOnly"):
+            continue
+        kind = _kind(prop)
+        if kind == "multichoice":
+            values = [v for v in form.getlist(name) if v != ""]
+            raw[name] = values
+            allowed = [str(v) for v in prop["items"].get("enum") or []]
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                errors[name] = ["Kies alleen uit de getoonde opties."]
+            elif values:
+                data[name] = [_enum_value(prop["items"]["enum"], v) for v in values]
+            continue
+        text = form.get(name, "")
+        raw[name] = text
+        value = text.strip()
+        if value == "":
+            continue
+        if kind == "boolean":
+            if value == YES:
+                data[name] = True
+            elif value == NO:
+                data[name] = False
+            else:
+                errors[name] = ["Kies ja of nee."]
+        elif kind == "choice":
+            allowed = [str(v) for v in prop.get("enum") or []]
+            if value in allowed:
+                data[name] = _enum_value(prop["enum"], value)
+            else:
+                errors[name] = ["Kies een van de opties."]
+        elif kind == "date":
+            parsed = parse_date(value)
+            if parsed is None:
+                errors[name] = ["Vul een geldige datum in, bijvoorbeeld 31-12-2026."]
+            else:
+                data[name] = parsed.isoformat()
+        elif kind == "list":
+            items = [line.strip() for line in text.splitlines() if line.strip()]
+            if items:
+                data[name] = items
+        elif kind in ("number", "integer"):
+            try:
+                number = float(value.replace(",", "."))
+                if kind == "integer":
+                    if not number.is_integer():
+                        raise ValueError
+                    number = int(number)
+                data[name] = number
+            except ValueError:
+                errors[name] = ["Vul een heel getal in." if kind == "integer" else "Vul een getal in."]
+        else:
+            data[name] = value
+    return data, errors, raw
+
+
+def _enum_value(enum, posted: str):
+    for candidate in enum:
+        if str(candidate) == posted:
+            return candidate
+    return posted
+
+
+def parse_date(value: str) -> date | None:
+    """ISO (2026-12-31, as date inputs send it) or Dutch (31-12-2026, 31/12/2026) notation."""
+    value = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return _parse_dutch(value)
+
+
+def _parse_dutch(value: str) -> date | None:
+    match = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", value.strip())
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def translate(reason: str) -> str:
+    """A validation reason of the engine (jsonschema, English) in Dutch for the person filling in the form."""
+    if reason == "is required":
+        return "Dit veld is verplicht."
+    if "is too short" in reason or "should be non-empty" in reason or "does not have enough" in reason:
+        return "Dit veld mag niet leeg zijn."
+    if "is too long" in reason or "is expected to be empty" in reason or "has too many" in reason:
+        return "Dit antwoord is te lang."
+    if "is not a 'date'" in reason:
+        return "Vul een geldige datum in, bijvoorbeeld 31-12-2026."
+    if "is not one of" in reason:
+        return "Kies een van de opties."
+    if "is not of type" in reason:
+        return "Dit antwoord heeft niet de juiste vorm."
+    if "is not a field of this form" in reason:
+        return "Dit veld hoort niet bij dit formulier."
+    if "does not match" in reason:
+        return "Dit antwoord heeft niet de gevraagde vorm."
+    if "is less than" in reason:
+        return "Dit getal is te klein."
+    if "is greater than" in reason:
+        return "Dit getal is te groot."
+    return f"Ongeldig antwoord ({reason})."
+
+
+def translate_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for path, reasons in errors.items():
+        name = path.split(".", 1)[0]
+        for reason in reasons:
+            text = translate(reason)
+            if text not in result.setdefault(name, []):
+                result[name].append(text)
+    return result
+
+
+def check(schema: dict | None, form) -> tuple[dict, dict[str, list[str]], dict]:
+    """Parse and validate a posted form: (data, Dutch errors per field, raw values to show again)."""
+    data, errors, raw = parse(schema, form)
+    try:
+        validate_against_schema(schema or {"type": "object"}, data)
+    except ValidationError as exc:
+        for name, reasons in translate_errors(exc.errors).items():
+            if name not in errors:  # a parse error says more than "is required"
+                errors[name] = reasons
+    return data, errors, raw

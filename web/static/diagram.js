@@ -1,0 +1,68 @@
+/* The case file's diagram: bpmn-js NavigatedViewer with completed elements and the current position marked.
+   Progressive enhancement: the page is complete without it (the timeline shows the same steps). */
+(function () {
+  'use strict';
+  var holder = document.getElementById('diagram');
+  var source = document.getElementById('diagram-data');
+  var message = document.getElementById('diagram-melding');
+  if (!holder || !source) { return; }
+
+  function fail(text) {
+    holder.setAttribute('data-state', 'error');
+    holder.hidden = true;
+    message.textContent = text;
+    message.hidden = false;
+  }
+
+  var data;
+  try { data = JSON.parse(source.textContent); } catch (e) { fail('Het diagram kon niet worden gelezen.'); return; }
+  if (!data.xml) { fail('Bij deze zaak is geen diagram bewaard.'); return; }
+  if (typeof window.BpmnJS !== 'function') {
+    fail('De diagramviewer ontbreekt op de server (voer "npm ci" uit). De tijdlijn hieronder toont dezelfde stappen.');
+    return;
+  }
+
+  var viewer = new window.BpmnJS({ container: holder });
+  viewer.importXML(data.xml).then(function () {
+    var canvas = viewer.get('canvas');
+    var registry = viewer.get('elementRegistry');
+    var missing = [];
+    function mark(ids, cls) {
+      (ids || []).forEach(function (id) {
+        if (registry.get(id)) { canvas.addMarker(id, cls); } else { missing.push(id); }
+      });
+    }
+    mark(data.completed, 'mc-completed');
+    mark(data.active, 'mc-active');
+    var current = (data.active || []).map(function (id) { return registry.get(id); }).filter(Boolean);
+
+    function whole() { canvas.zoom('fit-viewport', 'auto'); }
+    function focus() {
+      // Large diagrams become unreadable when fitted: show the current step at a legible scale.
+      if (!current.length) { whole(); return; }
+      canvas.zoom(0.9);
+      var box = canvas.viewbox();
+      var el = current[0];
+      canvas.viewbox({ x: el.x + el.width / 2 - box.width / 2, y: el.y + el.height / 2 - box.height / 2,
+                       width: box.width, height: box.height });
+    }
+    whole();
+    if (current.length && canvas.viewbox().scale < 0.5) { focus(); }
+
+    var controls = document.getElementById('diagram-knoppen');
+    if (controls) {
+      controls.hidden = false;
+      controls.querySelector('[data-view=geheel]').addEventListener('click', whole);
+      controls.querySelector('[data-view=huidig]').addEventListener('click', focus);
+    }
+    holder.setAttribute('data-state', 'ready');
+    holder.setAttribute('data-missing', missing.join(' '));
+  }).catch(function (err) {
+    var text = (err && err.message) || String(err);
+    if (/no diagram to display/i.test(text)) {
+      fail('Dit procesdiagram heeft geen tekening (BPMN DI), dus het kan niet worden getoond.');
+    } else {
+      fail('Het diagram kan niet worden getoond: ' + text);
+    }
+  });
+})();

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
+                           TaskNotReadyError, ValidationError)
+
+from .. import queries, schema_forms
+from ..access import require_task
+from ..auth.forms import EmptyForm
+from ..auth.views import safe_next
+from ..labels import milestone_label, role_label
+from ..services import services
+from . import bp
+
+START_FIELDS = ("aanleiding", "levensbedreigend")  # asked on the start form (web/cases/service.py)
+
+
+def _render(info, *, fields, status=200, problem=None, problem_kind="error", read_only=False, scope=None):
+    return render_template("tasks/show.html", task=info, fields=fields, problem=problem, problem_kind=problem_kind,
+                           read_only=read_only, scope=scope, claim_form=EmptyForm()), status
+
+
+@bp.get("/<int:task_id>")
+@login_required
+def show(task_id: int):
+    scope = require_task(task_id, "task.view")
+    try:
+        info = services().cases.task(task_id, current_user.actor)  # audited: task.view
+    except (NotFoundError, NotAllowedError):
+        abort(403)
+    if info.state != "ready":
+        return _render(info, fields=schema_forms.fields_for(info.form_schema), read_only=True, scope=scope,
+                       problem=_done_text(scope), problem_kind="info")
+    # What the professional already told when starting the case is filled in, not asked again.
+    known = queries.case_variables(services().sessions, info.case_id, START_FIELDS)
+    return _render(info, fields=schema_forms.fields_for(info.form_schema, data=known), scope=scope)
+
+
+@bp.post("/<int:task_id>")
+@login_required
+def complete(task_id: int):
+    scope = require_task(task_id, "task.complete")
+    engine = services().cases
+    actor = current_user.actor
+    info = None
+
+    def page():  # the task page again (an audited view), with what the user entered
+        nonlocal info
+        info = info or engine.task(task_id, actor)
+        return info
+
+    schema = queries.task_form(services().sessions, task_id)
+    data, errors, raw = schema_forms.check(schema, request.form)
+    if errors:
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
+                       scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden; "
+                                            "uw andere antwoorden zijn bewaard.")
+    try:
+        completion = engine.complete_task(task_id, actor, data)
+    except ValidationError as exc:
+        errors = schema_forms.translate_errors(exc.errors)
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
+                       scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden.")
+    except (TaskNotReadyError, CaseNotRunningError):
+        scope = queries.task_scope(services().sessions, task_id) or scope
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, read_only=True,
+                       scope=scope, problem=_done_text(scope) + " Uw antwoorden zijn níet opgeslagen; u ziet ze "
+                       "hieronder, zodat u niets kwijtraakt. Vul zo nodig aan in het dossier.")
+    except ConflictError:
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, scope=scope,
+                       problem="Iemand anders wijzigde dit dossier op hetzelfde moment. Er is niets opgeslagen. "
+                               "Controleer uw antwoorden hieronder en verstuur opnieuw.")
+    except NotAllowedError:
+        scope = queries.task_scope(services().sessions, task_id) or scope
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, read_only=True,
+                       scope=scope, problem=f"Deze taak is geclaimd door {scope.claimed_by}; alleen die persoon kan "
+                       "hem afronden. Uw antwoorden zijn níet opgeslagen; u ziet ze hieronder.")
+    except CaseFailure as exc:
+        services().cases.record_access(actor, "task.complete", outcome="error", case_id=scope.case_id,
+                                       task_id=task_id, reason=str(exc))
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=500, scope=scope,
+                       problem=f"Het proces kan met deze antwoorden niet verder ({exc}). Er is niets opgeslagen. "
+                               "Meld dit aan de procesbeheerder.")
+    flash(_completion_message(scope, completion), "success")
+    return redirect(url_for("inbox.index", zaak=completion.case_id))
+
+
+def _done_text(scope) -> str:
+    from ..labels import format_datetime
+
+    who = "u" if scope.completed_by == current_user.username else (scope.completed_by or "iemand anders")
+    when = format_datetime(scope.ended_at, services().engine_settings.timezone) if scope.ended_at else None
+    if scope.state == "completed":
+        return f"Deze stap is al afgerond door {who}" + (f" op {when}." if when else ".")
+    return "Deze stap staat niet meer open (het proces is verder gegaan of beëindigd)."
+
+
+def _completion_message(scope, completion) -> dict:
+    """The confirmation after a step, naming what was reached and what comes next (with a link when it is mine)."""
+    parts = [f"Stap ‘{scope.name or 'taak'}’ is afgerond en vastgelegd in het dossier."]
+    link = None
+    if completion.milestones:
+        parts.append("Bereikt: " + "; ".join(milestone_label(m) for m in completion.milestones) + ".")
+    if completion.status == "completed":
+        parts.append("De meldcode is voor deze cliënt afgerond.")
+    else:
+        following = services().cases.open_tasks(case_id=completion.case_id)
+        if following:
+            parts.append("Volgende stap: " + "; ".join(
+                f"‘{t.name or t.element_id}’ ({role_label(t.lane)})" for t in following) + ".")
+        mine = [t for t in following if t.lane in current_user.roles]
+        if len(mine) == 1:
+            link = {"href": url_for("tasks.show", task_id=mine[0].id),
+                    "text": f"Ga verder met ‘{mine[0].name or mine[0].element_id}’"}
+    return {"text": " ".join(parts), "link": link}
+
+
+def _back(task_id: int):
+    return redirect(safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<int:task_id>/claimen")
+@login_required
+def claim(task_id: int):
+    return _claim(task_id, release=False)
+
+
+@bp.post("/<int:task_id>/vrijgeven")
+@login_required
+def release(task_id: int):
+    return _claim(task_id, release=True)
+
+
+def _claim(task_id: int, release: bool):
+    require_task(task_id, "task.release" if release else "task.claim")
+    try:
+        services().cases.claim_task(task_id, current_user.actor, release=release)
+    except NotAllowedError:
+        scope = queries.task_scope(services().sessions, task_id)
+        flash(f"Deze taak is al geclaimd door {scope.claimed_by if scope else 'iemand anders'}.", "warning")
+    except TaskNotReadyError:
+        flash("Deze taak staat niet meer open.", "warning")
+    else:
+        flash("U heeft de taak vrijgegeven; iedereen met deze rol in uw team kan hem nu oppakken." if release
+              else "De taak staat nu op uw naam; anderen zien dat u hem oppakt.", "success")
+    return _back(task_id)
