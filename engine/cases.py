@@ -288,6 +288,11 @@ class CaseEngine:
                     return None, 0
                 claimed = case.id
                 passed.add(claimed)  # whatever happens, this sweep does not take it twice
+                # The lock may have waited for another worker that fired these timers meanwhile.
+                still_due = session.scalar(select(func.count()).select_from(CaseTimer).where(
+                    CaseTimer.case_id == claimed, CaseTimer.state == "waiting", CaseTimer.due_at <= now))
+                if not still_due:
+                    return claimed, 0
                 runtime = self._load(case)
                 result = runtime.fire_timers()
                 fired = self._save(session, case, runtime, result, now)

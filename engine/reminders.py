@@ -29,6 +29,8 @@ from .workdays import MAX_WORKDAYS, WorkdayCalendar
 
 AANDACHTSFUNCTIONARIS = "aandachtsfunctionaris"
 LEIDINGGEVENDE = "leidinggevende"
+# A task created this close to the start of its advance window gets no advance reminder.
+ADVANCE_SLACK = timedelta(minutes=1)
 ESCALATION_ROLES = {ESCALATION_AANDACHTSFUNCTIONARIS: AANDACHTSFUNCTIONARIS,
                     ESCALATION_LEIDINGGEVENDE: LEIDINGGEVENDE}
 
@@ -115,14 +117,15 @@ def due_for_task(created_at: datetime, due_at: datetime, now: datetime, policy: 
                  calendar: WorkdayCalendar, done: set[str] = frozenset()) -> list[Moment]:
     """The moments of one task that have passed at `now` and were not notified yet.
 
-    An advance reminder is left out when the task was created inside its window (it would arrive together with
-    the task) or when the due time itself has passed (after downtime: the due reminder says it all).
+    An advance reminder is left out when the task was created inside its window, or within a minute of its
+    start (it would arrive together with the task), or when the due time itself has passed (after downtime:
+    the due reminder says it all).
     """
     result = []
     for moment in schedule(due_at, policy, calendar):
         if moment.kind in done or moment.at > now:
             continue
-        if moment.kind == REMINDER_BEFORE and (moment.at <= created_at or due_at <= now):
+        if moment.kind == REMINDER_BEFORE and (moment.at <= created_at + ADVANCE_SLACK or due_at <= now):
             continue
         result.append(moment)
     return result

@@ -1,0 +1,200 @@
+"""Benchmark: how exactly timers fire, and how fast a sweep works through a backlog, on real Redis + PostgreSQL.
+
+1. Lateness: 200 timers due over 20 seconds, announced to Celery as the web process does (engine listener ->
+   ETA task); one `celery worker` process (prefork, concurrency 2, as in docker-compose.yml) fires them.
+   No beat runs, so every firing is an exact-time task. Lateness = firing time - due time, per timer.
+2. Sweep throughput: a backlog of already-due timers (default 400) and one `meldcode.sweep` task, with 1 and
+   with 2 `celery worker` processes (solo pool; the sweep asks the other worker to help); timers fired per
+   second from sending the sweep until the last one fired.
+
+    .venv/bin/python bench/timers.py [--postgres-url URL] [--redis-url URL] [--timers N] [--backlog N]
+
+A throwaway PostgreSQL schema and a Celery queue of its own are made and removed afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from engine import clock  # noqa: E402
+from engine.cases import Actor, CaseEngine  # noqa: E402
+from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from engine.models import CaseTimer  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+from workers.celery_app import SWEEP, connect_engine, make_celery  # noqa: E402
+from workers.settings import WorkerSettings  # noqa: E402
+
+DIAGRAMS = ROOT / "tests" / "workers" / "diagrams"  # `wacht`: a timer due at the start data's `wacht_tot`
+ACTOR = Actor("bench", frozenset({"professional"}), team="bench")
+
+
+def start_cases(engine: CaseEngine, due_times, frozen_at=None) -> list[int]:
+    with clock.frozen_at(frozen_at):
+        return [engine.start_case("wacht", f"BENCH-{i}", ACTOR, data={"wacht_tot": due.isoformat()})
+                for i, due in enumerate(due_times)]
+
+
+def fired(engine: CaseEngine, case_ids) -> list[tuple[datetime, datetime]]:
+    with engine.sessions() as session:
+        return session.execute(select(CaseTimer.due_at, CaseTimer.ended_at)
+                               .where(CaseTimer.case_id.in_(case_ids), CaseTimer.state == "fired")).all()
+
+
+def waiting(engine: CaseEngine) -> int:
+    with engine.sessions() as session:
+        return session.scalar(select(func.count()).where(CaseTimer.state == "waiting"))
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.02) -> float:
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"timed out after {timeout} s")
+        time.sleep(interval)
+    return time.monotonic() - started
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings, name: str, pool: list[str], logdir: Path, parallelism: int = 1):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MELDCODE_")}
+        env.update(PYTHONPATH=str(ROOT), DATABASE_URL=settings.engine.database_url, REDIS_URL=settings.redis_url,
+                   MELDCODE_CELERY_QUEUE=settings.queue, MELDCODE_SWEEP_PARALLELISM=str(parallelism))
+        self.log = logdir / f"{name}.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", *pool, "-Q", settings.queue,
+                 "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat",
+                 "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+    def wait_ready(self, app, timeout: float = 30) -> None:
+        # A worker that answers a ping has its consumer running.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.log.read_text()}")
+            replies = app.control.ping(timeout=0.5)
+            if any(self.name_in(r) for r in replies):
+                return
+        raise RuntimeError("worker did not start")
+
+    def name_in(self, reply: dict) -> bool:
+        return any(key.split("@")[0] == self.log.stem for key in reply)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def lateness_run(engine, settings, logdir, count: int, spread: float) -> list[float]:
+    app = make_celery(settings)
+    worker = Worker(settings, "eta", ["--pool=prefork", "--concurrency=2"], logdir)
+    try:
+        worker.wait_ready(app)
+        connect_engine(app, engine)  # as the web process: each new timer becomes an ETA task after commit
+        first = datetime.now(timezone.utc) + timedelta(seconds=6)
+        due_times = [first + timedelta(seconds=spread * i / count) for i in range(count)]
+        started = time.monotonic()
+        case_ids = start_cases(engine, due_times)
+        if time.monotonic() - started > 6:
+            raise RuntimeError("creating the cases took longer than the lead time; lower --timers")
+        wait_until(lambda: len(fired(engine, case_ids)) == count, spread + 60, 0.1)
+        engine.timer_listeners.clear()
+        return sorted((ended - due).total_seconds() for due, ended in fired(engine, case_ids))
+    finally:
+        worker.stop()
+        app.close()
+
+
+def throughput_run(engine, settings, logdir, backlog: int, workers: int) -> tuple[float, float]:
+    app = make_celery(settings)
+    started_workers = [Worker(settings, f"sweep{workers}_{i}", ["--pool=solo"], logdir, parallelism=workers)
+                       for i in range(workers)]
+    try:
+        for worker in started_workers:
+            worker.wait_ready(app)
+        time.sleep(1.0)  # let the start-up re-scheduling (nothing waiting yet) settle
+        past = datetime.now(timezone.utc) - timedelta(hours=1)
+        case_ids = start_cases(engine, [past] * backlog, frozen_at=past - timedelta(minutes=1))
+        assert waiting(engine) == backlog
+        sent = time.monotonic()
+        app.send_task(SWEEP, queue=settings.queue)
+        wait_until(lambda: len(fired(engine, case_ids)) == backlog, 300)
+        elapsed = time.monotonic() - sent
+        return backlog / elapsed, elapsed
+    finally:
+        for worker in started_workers:
+            worker.stop()
+        app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres-url", default=os.environ.get(
+        "MELDCODE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--timers", type=int, default=200, help="timers in the lateness run")
+    parser.add_argument("--spread", type=float, default=20.0, help="seconds over which they fall due")
+    parser.add_argument("--backlog", type=int, default=400, help="due timers per throughput run")
+    args = parser.parse_args()
+
+    schema = f"bench_timers_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{args.postgres_url}?options=-csearch_path%3D{schema}"
+    settings = WorkerSettings(redis_url=args.redis_url, queue=f"bench-{uuid.uuid4().hex[:10]}",
+                              engine=Settings(database_url=url))
+    db = make_engine(url)
+    try:
+        upgrade(db)
+        engine = CaseEngine(make_sessionmaker(db), settings.engine)
+        engine.deploy_directory(DIAGRAMS, "bench")
+        with tempfile.TemporaryDirectory() as logdir:
+            lateness = lateness_run(engine, settings, Path(logdir), args.timers, args.spread)
+            print(f"timer lateness over {len(lateness)} exact-time timers (1 worker, prefork x2): "
+                  f"median {statistics.median(lateness) * 1000:.0f} ms, "
+                  f"p95 {lateness[int(0.95 * (len(lateness) - 1))] * 1000:.0f} ms, "
+                  f"max {max(lateness) * 1000:.0f} ms, min {min(lateness) * 1000:.0f} ms")
+            for workers in (1, 2):
+                rate, elapsed = throughput_run(engine, settings, Path(logdir), args.backlog, workers)
+                print(f"sweep throughput with {workers} worker{'s' if workers > 1 else ''}: {rate:.0f} timers/s "
+                      f"({args.backlog} due timers in {elapsed:.2f} s)")
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+        _clean_redis(settings)
+
+
+def _clean_redis(settings: WorkerSettings) -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    keys = [k for pattern in (f"*{settings.queue}*", f"meldcode:eta:{settings.queue}:*")
+            for k in client.scan_iter(match=pattern)]
+    if keys:
+        client.delete(*keys)
+
+
+if __name__ == "__main__":
+    main()
