@@ -147,10 +147,18 @@ def run(host, port):
     db, error = _prepare_demo(settings)
     app = create_app({"MELDCODE_WEB_SETTINGS": web, "MELDCODE_ENGINE_SETTINGS": settings, "MELDCODE_DB_ENGINE": db})
     app.extensions["meldcode"].deploy_error = error
-    # TIMERS: the embedded timer sweep of issue 5 (no REDIS_URL) starts here, next to the web server.
+    # Timers: handed to Celery when REDIS_URL is set, else swept by a thread of this process (workers/attach.py).
+    from workers.attach import attach_timers
+
+    timers = attach_timers(app.extensions["meldcode"].cases)
+    click.echo("timers: " + ("embedded sweeper thread" if timers else "Celery (REDIS_URL)"))
     click.echo(f"Meldcode web app on http://{host}:{port}/ — sign in as 'professional' with password "
                f"{DEMO_PASSWORD!r} (demo only). Ctrl-C stops.")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        if timers is not None:
+            timers.stop()
 
 
 COMMANDS = (user, seed_demo, run)

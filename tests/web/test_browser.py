@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine import clock
+from engine.cases import Actor
 from web.auth import service as accounts
 
 from .conftest import PASSWORD, start_case
@@ -201,6 +202,107 @@ def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, we
         page.wait_for_selector("#diagram[data-state=ready]")
         assert page.locator(f'g.djs-element.mc-active[data-element-id="{task.element_id}"]').count() == 1
         screenshot(page, "case-file-meldcode", database_url)
+    finally:
+        context.close()
+        server.shutdown()
+        thread.join(5)
+
+
+SCENARIO = PROJECT / "tests" / "scenarios" / "structurele_onveiligheid_melding.json"
+
+
+def _fill(page, schema: dict, answers: dict) -> None:
+    """Answer a task form the way a person would: the scenario's answer where it has one, else something sensible."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if prop.get("readOnly"):
+            continue
+        kind = prop.get("type")
+        value = answers.get(name)
+        field = f"[name={name}]"
+        if kind == "boolean":
+            page.check(f"input{field}[value={'ja' if value else 'nee'}]")
+        elif "enum" in prop:
+            choice = str(value if value is not None else prop["enum"][0])
+            if page.locator(f"select{field}").count():
+                page.select_option(f"select{field}", choice)
+            else:
+                page.check(f"input{field}[value='{choice}']")
+        elif kind == "array":
+            if page.locator(f"input{field}[type=checkbox]").count():
+                page.locator(f"input{field}[type=checkbox]").first.check()
+            else:
+                page.fill(field, "\n".join(value) if isinstance(value, list) else "Mentor\nOuders")
+        elif prop.get("format") == "date":
+            page.fill(field, value or clock.now().date().isoformat())
+        elif kind in ("number", "integer"):
+            page.fill(field, str(value if value is not None else 1))
+        else:
+            page.fill(field, str(value) if value is not None else "Feitelijk vastgelegd tijdens de demo.")
+
+
+@pytest.mark.skipif(not MELDCODE.exists() or not SCENARIO.exists(), reason="the meldcode diagrams have not landed")
+def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, make_app, web_settings,
+                                                                        database_url):
+    """The README's walk-through: the demo professional starts, the demo aandachtsfunctionaris consults, and the
+    professional goes on until the melding at Veilig Thuis — only through the pages."""
+    import json
+
+    from web.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
+
+    answers = json.loads(SCENARIO.read_text())["answers"]
+    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    services = app.extensions["meldcode"]
+    services.cases.deploy_directory(PROJECT / "processes", "tester")
+    seed_users(services.sessions)
+    by_role = {u.roles[0]: u.username for u in DEMO_USERS if u.team == "wijkteam-noord"}
+    server, thread, base = serve(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    signed_in = None
+
+    def become(username):
+        nonlocal signed_in
+        if signed_in == username:
+            return
+        if signed_in:
+            page.click("button:has-text('Afmelden')")
+            page.wait_for_selector("text=U bent afgemeld")
+        page.goto(base + "/inloggen")
+        page.fill("#username", username)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("button:has-text('Aanmelden')")
+        page.wait_for_selector("h1:has-text('Inbox')")
+        signed_in = username
+
+    try:
+        become(by_role["professional"])
+        page.click("a.button:has-text('Meldcode starten')")
+        page.fill("#veld-client_ref", "CL-2026-555")
+        page.fill("#veld-aanleiding", "Structurele verwaarlozing opgemerkt.")
+        page.check("input[name=levensbedreigend][value=nee]")
+        page.click("button:has-text('Start de meldcode')")
+        [case] = [c for c in services.cases.list_cases() if c.client_ref == "CL-2026-555"]
+        steps = []
+        for _ in range(25):
+            if "melding_veilig_thuis" in services.cases.milestones(case.id):
+                break
+            [task, *_] = services.cases.open_tasks(case_id=case.id)
+            become(by_role[task.lane])
+            page.goto(f"{base}/")
+            page.click(f"tr[data-task-id='{task.id}'] a.task-link")  # from the inbox, as a person would
+            page.wait_for_selector("button:has-text('Vastleggen en afronden')")
+            worker = Actor(signed_in, frozenset({task.lane}), "wijkteam-noord")
+            schema = services.cases.task(task.id, worker).form_schema
+            _fill(page, schema or {}, answers)
+            page.click("button:has-text('Vastleggen en afronden')")
+            page.wait_for_selector("h1:has-text('Inbox')")
+            steps.append(f"{task.lane}: {task.name}")
+        assert "melding_veilig_thuis" in services.cases.milestones(case.id), steps
+        page.goto(f"{base}/zaken/{case.id}")
+        page.wait_for_selector("#diagram[data-state=ready]")
+        assert "Melding gedaan bij Veilig Thuis" in page.inner_text(".milestones")
+        screenshot(page, "case-file-melding", database_url)
     finally:
         context.close()
         server.shutdown()

@@ -105,7 +105,7 @@ def test_run_prepares_everything_and_serves_on_loopback(db, database_url, tmp_pa
 
     served = {}
     monkeypatch.setattr(flask.Flask, "run", lambda app, **kw: served.update(app=app, **kw))
-    env = {**_env(database_url), "MELDCODE_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": ""}
+    env = {**_env(database_url), "MELDCODE_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "", "REDIS_URL": ""}
     result = CliRunner().invoke(web_commands, ["run", "--port", "5055"], env=env)
     assert result.exit_code == 0, result.output
     assert (served["host"], served["port"]) == ("127.0.0.1", 5055)
@@ -116,3 +116,4 @@ def test_run_prepares_everything_and_serves_on_loopback(db, database_url, tmp_pa
     client = app.test_client()
     assert client.get("/inloggen").status_code == 200
     assert "sign in as 'professional'" in result.output
+    assert "timers: embedded sweeper thread" in result.output
