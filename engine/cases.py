@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,89 +25,8 @@ from .sandbox import make_script_engine
 from .script_helpers import make_helpers
 from .settings import Settings
 from .spiff_state import dump_state, load_specs, load_state
+from .views import SYSTEM, Actor, CaseInfo, CaseSummary, Completion, DiagramView, TaskInfo
 from .workdays import calendar_from_settings
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user with roles (lanes) in a team, or the system (timers)."""
-
-    username: str
-    roles: frozenset[str] = frozenset()
-    team: str | None = None
-
-    def may_work_in(self, lane: str | None) -> bool:
-        return lane is not None and lane in self.roles
-
-
-SYSTEM = Actor("system")
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    id: int
-    case_id: int
-    client_ref: str
-    element_id: str
-    name: str | None
-    lane: str | None
-    state: str
-    due_at: datetime | None
-    created_at: datetime
-    claimed_by: str | None = None
-    form_name: str | None = None
-    form_schema: dict | None = None
-    instructions: str | None = None
-    documentation: str | None = None
-
-
-@dataclass(frozen=True)
-class CaseInfo:
-    id: int
-    process_id: str
-    process_version: int
-    client_ref: str
-    team: str | None
-    status: str
-    started_by: str
-    started_at: datetime
-    milestones: list[str] = field(default_factory=list)
-    open_tasks: list[TaskInfo] = field(default_factory=list)
-    history: list[dict] = field(default_factory=list)
-    variables: dict = field(default_factory=dict)
-    waiting_timers: list[dict] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CaseSummary:
-    id: int
-    process_id: str
-    process_version: int
-    client_ref: str
-    team: str | None
-    status: str
-    started_by: str
-    started_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class DiagramView:
-    process_id: str
-    filename: str
-    bpmn_xml: str
-    completed_elements: list[str]
-    active_elements: list[str]
-
-
-@dataclass(frozen=True)
-class Completion:
-    """What completing a task changed: the case's status, milestones reached, tasks now open."""
-
-    case_id: int
-    status: str
-    milestones: list[str]
-    open_task_ids: list[int]
 
 
 _TICK = timedelta(microseconds=1)
@@ -191,7 +109,7 @@ class CaseEngine:
             instructions, documentation = _instructions(*self._specs(session, pv.id), row.element_id)
             return _task_info(row, case, schema=schema, instructions=instructions, documentation=documentation)
 
-    def complete_task(self, task_id: int, actor: Actor, data: dict) -> "Completion":
+    def complete_task(self, task_id: int, actor: Actor, data: dict) -> Completion:
         now = clock.now()
         try:
             with self.sessions.begin() as session:
@@ -497,7 +415,7 @@ class CaseEngine:
         return CaseInfo(
             id=case.id, process_id=case.process_version.process_id, process_version=case.process_version.version,
             client_ref=case.client_ref, team=case.team, status=case.status, started_by=case.started_by,
-            started_at=case.started_at, milestones=milestones,
+            started_at=case.started_at, updated_at=case.updated_at, milestones=milestones,
             open_tasks=[_task_info(r, case) for r in rows if r.state == "ready"],
             history=[{"task_id": r.id, "element_id": r.element_id, "name": r.name, "lane": r.lane,
                       "completed_by": r.completed_by, "completed_at": r.ended_at, "data": r.data}

@@ -1,0 +1,81 @@
+"""What the engine's use cases return: plain values, never SpiffWorkflow or ORM objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user with roles (lanes) in a team, or the system (timers)."""
+
+    username: str
+    roles: frozenset[str] = frozenset()
+    team: str | None = None
+
+    def may_work_in(self, lane: str | None) -> bool:
+        return lane is not None and lane in self.roles
+
+
+SYSTEM = Actor("system")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: int
+    case_id: int
+    client_ref: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    state: str
+    due_at: datetime | None
+    created_at: datetime
+    claimed_by: str | None = None
+    form_name: str | None = None
+    form_schema: dict | None = None
+    instructions: str | None = None
+    documentation: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: int
+    process_id: str
+    process_version: int
+    client_ref: str
+    team: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseInfo(CaseSummary):
+    """A case file: the summary plus what happened and what is open."""
+
+    milestones: list[str] = field(default_factory=list)
+    open_tasks: list[TaskInfo] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    variables: dict = field(default_factory=dict)
+    waiting_timers: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DiagramView:
+    process_id: str
+    filename: str
+    bpmn_xml: str
+    completed_elements: list[str]
+    active_elements: list[str]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What completing a task changed: the case's status, milestones reached, tasks now open."""
+
+    case_id: int
+    status: str
+    milestones: list[str]
+    open_task_ids: list[int]
