@@ -45,7 +45,11 @@ def alembic_config(url: str) -> Config:
 def upgrade(engine_or_url, revision: str = "head") -> None:
     """Create or upgrade the schema to `revision` (the only way the schema is made outside tests)."""
     if isinstance(engine_or_url, str):
-        command.upgrade(alembic_config(engine_or_url), revision)
+        engine = make_engine(engine_or_url)  # also creates the SQLite file's folder
+        try:
+            upgrade(engine, revision)
+        finally:
+            engine.dispose()
         return
     config = alembic_config(engine_or_url.url.render_as_string(hide_password=False))
     with engine_or_url.begin() as connection:

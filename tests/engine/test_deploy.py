@@ -153,3 +153,31 @@ def test_script_failing_at_run_time_fails_the_step_and_changes_nothing(case_engi
     with case_engine.sessions() as session:
         assert session.get(Case, case_id).row_version == before
     assert [t.id for t in case_engine.open_tasks(case_id=case_id)] == [task.id]
+
+
+def test_cli_upgrade_and_deploy_on_a_fresh_sqlite_file(tmp_path):
+    """`meldcode db upgrade` + `meldcode deploy processes/` on a database whose folder does not exist yet."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'nieuw' / 'meldcode.sqlite3'}"}
+
+    def meldcode(*args):
+        return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
+                              cwd=PROJECT, env=env, timeout=120)
+
+    upgraded = meldcode("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    deployed = meldcode("deploy", "processes/")
+    assert deployed.returncode == 0, deployed.stderr
+    assert "meldcode v1 deployed" in deployed.stdout and "kindcheck v1 deployed" in deployed.stdout
+    again = meldcode("deploy", "processes/")
+    assert "meldcode v1 unchanged" in again.stdout
+    broken = tmp_path / "kapot"
+    broken.mkdir()
+    (broken / "x.bpmn").write_text("<bpmn:definitions")
+    failed = meldcode("deploy", str(broken))
+    assert failed.returncode == 1 and "x.bpmn: malformed XML" in failed.stderr
