@@ -391,6 +391,8 @@ class CaseEngine:
                 if row.state == "fired":
                     fired.append(row.element_id)
             elif current.due_at != row.due_at:
+                if row.due_at <= now:  # a cycle timer fired and now waits for its next occurrence
+                    fired.append(row.element_id)
                 row.due_at = current.due_at
         for spiff_id, timer in waiting.items():
             if spiff_id not in waiting_rows:

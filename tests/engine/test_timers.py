@@ -96,3 +96,18 @@ def test_sweep_limit_and_several_cases(deployed, professional):
     assert deployed.fire_due_timers(DUE, limit=2) == 2
     assert deployed.fire_due_timers(DUE) == 1
     assert all(timers(deployed, i)[0][1] == "fired" for i in ids)
+
+
+def test_cycle_timer_fires_each_occurrence_and_leaves_the_task_open(case_engine, professional):
+    """A non-interrupting R2/PT1H reminder on a task: two firings an hour apart, then no more."""
+    from tests.conftest import PROJECT
+
+    case_engine.deploy_directory(PROJECT / "tests" / "engine" / "cycle_timer", "tester")
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    with clock.frozen_at(t0):
+        case_id = case_engine.start_case("cyclus", "CL-C1", professional)
+    assert timers(case_engine, case_id) == [("herinnering", "waiting", t0 + timedelta(hours=1))]
+    fired = [case_engine.fire_due_timers(t0 + timedelta(hours=h, minutes=1)) for h in (1, 2, 3)]
+    assert fired == [1, 1, 0]
+    assert [t.element_id for t in case_engine.open_tasks(case_id=case_id)] == ["taak"]
+    assert timers(case_engine, case_id) == [("herinnering", "fired", t0 + timedelta(hours=2))]
