@@ -31,6 +31,7 @@ from .workdays import calendar_from_settings
 
 _TICK = timedelta(microseconds=1)
 _NEW_TIMERS = "meldcode.new_timers"
+_OPEN_ROWS = "meldcode.open_rows"
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +42,7 @@ class CaseEngine:
         calendar = calendar_from_settings(self.settings.extra_holidays, self.settings.extra_workdays,
                                           tz=self.settings.timezone)
         self._spec_cache: dict[int, tuple] = {}
+        self._forms_cache: dict[int, dict] = {}
         # Called with (case_id, due_at) for every new waiting timer, only after its transaction committed
         # (e.g. to schedule an exact-time Celery task). A failing listener never undoes the change.
         self.timer_listeners: list[Callable[[int, datetime], None]] = []
@@ -120,7 +122,8 @@ class CaseEngine:
                     raise TaskNotReadyError(f"task {row.id} ({row.name}) is already {row.state}")
                 if row.claimed_by and row.claimed_by != actor.username:
                     raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
-                schema = case.process_version.forms.get(row.form) if row.form else {"type": "object"}
+                schema = self._forms(session, case.process_version_id).get(row.form) if row.form \
+                    else {"type": "object"}
                 forms.validate(schema, data)
                 runtime = self._load(case)
                 result = runtime.complete(row.spiff_task_id, data)
@@ -130,7 +133,7 @@ class CaseEngine:
                              client_ref=case.client_ref, element_id=row.element_id,
                              fields=sorted(data), milestones=[m for m, _ in result.milestones])
                 return Completion(case.id, case.status, [m for m, _ in result.milestones],
-                                  _open_task_ids(session, case.id))
+                                  sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
         except (StaleDataError, OperationalError) as exc:
             if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
                 raise
@@ -303,10 +306,11 @@ class CaseEngine:
 
     # -- internals -------------------------------------------------------------------------
     def _task_row(self, session: Session, task_id: int, actor: Actor, action: str):
-        row = session.get(CaseTask, task_id)
-        case = session.get(Case, row.case_id) if row is not None else None
-        if row is None or case is None:
+        found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                                .where(CaseTask.id == task_id)).first()
+        if found is None:
             raise NotFoundError(f"task {task_id} does not exist")
+        row, case = found
         if not actor.may_work_in(row.lane):
             raise NotAllowedError(f"task {row.id} belongs to the role {row.lane!r}, which {actor.username} lacks")
         return row, case
@@ -346,6 +350,14 @@ class CaseEngine:
             specs = self._spec_cache[process_version_id] = load_specs(spec_json)
         return specs
 
+    def _forms(self, session: Session, process_version_id: int) -> dict:
+        """Form schemas of a process version (immutable, cached like the specs)."""
+        forms = self._forms_cache.get(process_version_id)
+        if forms is None:
+            forms = self._forms_cache[process_version_id] = session.scalar(
+                select(ProcessVersion.forms).where(ProcessVersion.id == process_version_id))
+        return forms
+
     def _load(self, case: Case) -> CaseRuntime:
         spec, subs = self._specs(object_session(case), case.process_version_id)
         return CaseRuntime(load_state(case.state, spec, subs), self.script_engine)
@@ -372,11 +384,15 @@ class CaseEngine:
         for spiff_id, row in open_rows.items():
             if spiff_id not in ready:
                 row.state, row.ended_at = "cancelled", now
+        still_open = [row for spiff_id, row in open_rows.items() if spiff_id in ready]
         for spiff_id, task in ready.items():
             if spiff_id not in open_rows:
-                session.add(CaseTask(case_id=case.id, spiff_task_id=spiff_id, element_id=task.element_id,
-                                     name=task.name, lane=task.lane, form=task.form, state="ready",
-                                     created_at=now, due_at=task.due_at))
+                row = CaseTask(case_id=case.id, spiff_task_id=spiff_id, element_id=task.element_id,
+                               name=task.name, lane=task.lane, form=task.form, state="ready",
+                               created_at=now, due_at=task.due_at)
+                session.add(row)
+                still_open.append(row)
+        session.info[_OPEN_ROWS] = still_open  # their ids exist after the flush
 
         waiting_rows = {r.spiff_task_id: r for r in session.scalars(
             select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting"))
@@ -425,11 +441,6 @@ class CaseEngine:
             variables=dict(case.variables or {}),
             waiting_timers=[{"element_id": t.element_id, "due_at": t.due_at} for t in timers],
         )
-
-
-def _open_task_ids(session: Session, case_id: int) -> list[int]:
-    return list(session.scalars(select(CaseTask.id).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
-                                .order_by(CaseTask.id)))
 
 
 def _task_info(row: CaseTask, case: Case, **extra) -> TaskInfo:
