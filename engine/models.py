@@ -92,7 +92,7 @@ class CaseTask(Base):
     """A user task as the inbox sees it; completed rows are the case's history."""
 
     __tablename__ = "case_task"
-    __table_args__ = (Index("ix_case_task_open", "state", "lane"),)
+    __table_args__ = (Index("ix_case_task_open", "state", "lane"), Index("ix_case_task_case_state", "case_id", "state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     spiff_task_id: Mapped[str] = mapped_column(String(36))
@@ -123,7 +123,7 @@ class CaseTimer(Base):
     """A waiting timer event; the scheduler finds due ones with one indexed query."""
 
     __tablename__ = "case_timer"
-    __table_args__ = (Index("ix_case_timer_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_case_timer_due", "state", "due_at"), Index("ix_case_timer_case_state", "case_id", "state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     spiff_task_id: Mapped[str] = mapped_column(String(36))
