@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, clock, deploy, forms
 from .errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
                      TaskNotReadyError, ValidationError)
+from .diagrams import read_directory
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .runtime import CaseRuntime, StepResult
 from .sandbox import make_script_engine
@@ -52,13 +53,20 @@ class CaseEngine:
                                                 time_limit=self.settings.script_time_limit)
 
     # -- deploy ----------------------------------------------------------------------------
-    def deploy_directory(self, directory: Path, deployed_by: str):
-        with self.sessions.begin() as session:
-            return deploy.deploy_directory(session, directory, deployed_by, self.settings.max_diagram_bytes)
+    def deploy_directory(self, directory: Path, deployed_by: str, scenarios=()):
+        return self.deploy_files(read_directory(directory), deployed_by, scenarios)
 
-    def deploy_files(self, files: dict[str, bytes], deployed_by: str):
+    def deploy_files(self, files: dict[str, bytes], deployed_by: str, scenarios=()):
+        """Deploy diagrams + forms. With `scenarios` ([(name, scenario dict)]), a change is deployed only
+        if every scenario passes against it in a throwaway database (contract.md)."""
+        verify = None
+        if scenarios:
+            from .scenarios import verify_files  # the runner itself drives a CaseEngine
+
+            def verify(candidate):
+                verify_files(candidate, scenarios, self.settings)
         with self.sessions.begin() as session:
-            return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes)
+            return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes, verify)
 
     # -- start -----------------------------------------------------------------------------
     def start_case(self, process_id: str, client_ref: str, actor: Actor, *, team: str | None = None,

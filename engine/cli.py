@@ -40,12 +40,19 @@ def db_upgrade(revision):
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--by", "deployed_by", default="cli", show_default=True, help="Who deploys (audit).")
-def deploy(directory, deployed_by):
+@click.option("--scenarios", "scenario_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Scenario files or folders that must pass before a changed diagram is deployed (repeatable).")
+def deploy(directory, deployed_by, scenario_paths):
     """Deploy the BPMN/DMN diagrams and forms of DIRECTORY."""
     from .errors import DiagramError
+    from .scenarios import ScenarioError, load_scenarios
 
     try:
-        versions = _engine(Settings.from_env()).deploy_directory(directory, deployed_by)
+        scenarios = load_scenarios(scenario_paths)
+        versions = _engine(Settings.from_env()).deploy_directory(directory, deployed_by, scenarios)
+    except ScenarioError as exc:
+        click.echo(f"deploy failed: {exc}", err=True)
+        sys.exit(1)
     except DiagramError as exc:
         click.echo(f"deploy failed: {exc}", err=True)
         sys.exit(1)

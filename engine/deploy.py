@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,9 +29,16 @@ def deploy_directory(session: Session, directory: Path, deployed_by: str, max_by
     return deploy_files(session, read_directory(directory), deployed_by, max_bytes)
 
 
-def deploy_files(session: Session, files: dict[str, bytes], deployed_by: str, max_bytes: int) -> list[DeployedVersion]:
-    """Compile everything first (raising DiagramError on any problem), then store."""
+def deploy_files(session: Session, files: dict[str, bytes], deployed_by: str, max_bytes: int,
+                 verify: Callable[[dict[str, bytes]], None] | None = None) -> list[DeployedVersion]:
+    """Compile everything first (raising DiagramError on any problem), then store.
+
+    `verify(files)` runs only when some process would get a new version, before anything is stored
+    (the scenarios attached to the diagrams); it raises DiagramError to refuse the deployment.
+    """
     compiled = compile_files(files, max_bytes)
+    if verify is not None and any(_changed(session, process) for process in compiled):
+        verify(files)
     now = clock.now()
     digest = hashlib.sha256()
     for name in sorted(files):
@@ -59,6 +67,11 @@ def deploy_files(session: Session, files: dict[str, bytes], deployed_by: str, ma
                      content_hash=process.content_hash)
         results.append(DeployedVersion(process.process_id, number, process.name, process.content_hash, True, now))
     return results
+
+
+def _changed(session: Session, process) -> bool:
+    latest = latest_version(session, process.process_id)
+    return latest is None or latest.content_hash != process.content_hash
 
 
 def latest_version(session: Session, process_id: str) -> ProcessVersion | None:

@@ -17,7 +17,8 @@ from . import clock
 from .cases import Actor, CaseEngine
 from .contract import CASE_VARIABLES, LANES
 from .db import make_engine, make_sessionmaker, upgrade
-from .errors import EngineError
+from .diagrams import read_directory
+from .errors import DiagramError, EngineError
 from .settings import Settings
 
 MAX_TASKS = 5000
@@ -227,15 +228,18 @@ def _check(expect: dict, result: ScenarioResult) -> None:
 
 
 class ThrowawayEngine:
-    """A case engine on a temporary SQLite database with `processes_dir` deployed."""
+    """A case engine on a temporary SQLite database with `processes_dir` (or `files`) deployed."""
 
-    def __init__(self, processes_dir: Path, settings: Settings | None = None):
+    def __init__(self, processes_dir: Path | None = None, settings: Settings | None = None, *,
+                 files: dict[str, bytes] | None = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="meldcode-scenario-")
         url = f"sqlite:///{Path(self._tmp.name) / 'scenario.sqlite3'}"
         self._db = make_engine(url)
         upgrade(self._db)
         self.engine = CaseEngine(make_sessionmaker(self._db), settings or Settings())
-        self.engine.deploy_directory(Path(processes_dir), "scenario-runner")
+        if files is None:
+            files = read_directory(Path(processes_dir))
+        self.engine.deploy_files(files, "scenario-runner")
 
     def close(self):
         self._db.dispose()
@@ -246,6 +250,30 @@ class ThrowawayEngine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def load_scenarios(paths) -> list[tuple[str, dict]]:
+    """(file name, scenario) for files and for the *.json files of directories."""
+    found = []
+    for path in map(Path, paths):
+        for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
+            found.append((file.name, load_scenario(file)))
+    return found
+
+
+def verify_files(files: dict[str, bytes], scenarios: list[tuple[str, dict]], settings: Settings | None = None):
+    """Raise DiagramError naming the first scenario that fails against `files`."""
+    with ThrowawayEngine(settings=settings, files=files) as engine:
+        failed = []
+        for number, (name, scenario) in enumerate(scenarios, 1):
+            result = run_scenario(engine, scenario, client_ref=f"VERIFY-{number:04d}")
+            if not result.passed:
+                failed.append((name, result))
+    if failed:
+        name, result = failed[0]
+        more = f" (and {len(failed) - 1} more failing scenarios)" if len(failed) > 1 else ""
+        raise DiagramError(name, None, f"scenario {result.name!r} fails against this deployment: "
+                                       f"{result.error}{more}")
 
 
 def run_files(paths, processes_dir: Path) -> list[ScenarioResult]:

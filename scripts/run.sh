@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 meldcode db upgrade
-meldcode deploy processes/ --by setup
+meldcode deploy processes/ --by setup --scenarios tests/scenarios
 exec meldcode run "$@"

@@ -181,3 +181,57 @@ def test_cli_upgrade_and_deploy_on_a_fresh_sqlite_file(tmp_path):
     (broken / "x.bpmn").write_text("<bpmn:definitions")
     failed = meldcode("deploy", str(broken))
     assert failed.returncode == 1 and "x.bpmn: malformed XML" in failed.stderr
+
+
+def scenario_for(expect_milestone: str) -> tuple[str, dict]:
+    return ("geen_vermoeden.json", {"name": "geen vermoeden", "process": "voorbeeld",
+                                    "answers": {"vermoeden": False, "toelichting": "x"},
+                                    "expect": {"milestones_include": [expect_milestone], "state": "completed"}})
+
+
+def test_a_change_whose_scenarios_fail_is_not_deployed(case_engine):
+    with pytest.raises(DiagramError) as info:
+        case_engine.deploy_directory(TEST_DIAGRAMS, "a", scenarios=[scenario_for("melding_veilig_thuis")])
+    assert info.value.filename == "geen_vermoeden.json"
+    assert "scenario 'geen vermoeden' fails" in info.value.reason and "melding_veilig_thuis" in info.value.reason
+    assert count(case_engine, ProcessVersion) == 0
+
+
+def test_a_change_whose_scenarios_pass_is_deployed_and_unchanged_content_skips_them(case_engine):
+    versions = case_engine.deploy_directory(TEST_DIAGRAMS, "a", scenarios=[scenario_for("afgesloten")])
+    assert {v.process_id for v in versions if v.created} == {"lus", "voorbeeld"}
+    # Nothing changes: the (now failing) scenario is not even run, and nothing is refused.
+    again = case_engine.deploy_directory(TEST_DIAGRAMS, "a", scenarios=[scenario_for("melding_veilig_thuis")])
+    assert not any(v.created for v in again)
+
+
+def test_cli_deploy_refuses_a_diagram_change_that_breaks_a_scenario(tmp_path):
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    diagrams = tmp_path / "processes"
+    shutil.copytree(TEST_DIAGRAMS, diagrams)
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    name, scenario = scenario_for("afgesloten")
+    (scenarios / name).write_text(json.dumps(scenario))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+
+    def meldcode(*args):
+        return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
+                              cwd=PROJECT, env=env, timeout=120)
+
+    assert meldcode("db", "upgrade").returncode == 0
+    ok = meldcode("deploy", str(diagrams), "--scenarios", str(scenarios))
+    assert ok.returncode == 0, ok.stderr
+    # A process owner flips the gateway: "no suspicion" would now lead to a melding.
+    bpmn = diagrams / "voorbeeld.bpmn"
+    bpmn.write_text(bpmn.read_text().replace("vermoeden == True", "vermoeden == False"))
+    refused = meldcode("deploy", str(diagrams), "--scenarios", str(scenarios))
+    assert refused.returncode == 1
+    assert "geen_vermoeden.json" in refused.stderr and "fails against this deployment" in refused.stderr
