@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from functools import lru_cache
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -62,9 +61,8 @@ def dump_specs(spec, subprocess_specs) -> str:
     })
 
 
-@lru_cache(maxsize=64)
 def load_specs(spec_json: str):
-    """Restore (spec, subprocess_specs) once per distinct text; the objects are shared read-only."""
+    """Restore (spec, subprocess_specs); callers cache them per process version and share them read-only."""
     dct = json.loads(spec_json)
     spec = _registry.restore(dct["spec"])
     subs = {name: _registry.restore(s) for name, s in dct["subprocess_specs"].items()}
