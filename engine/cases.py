@@ -6,6 +6,7 @@ case are caught by the case row's version column (optimistic locking).
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -63,8 +64,7 @@ class CaseEngine:
         if scenarios:
             from .scenarios import verify_files  # the runner itself drives a CaseEngine
 
-            def verify(candidate):
-                verify_files(candidate, scenarios, self.settings)
+            verify = functools.partial(verify_files, scenarios=scenarios, settings=self.settings)
         with self.sessions.begin() as session:
             return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes, verify)
 
