@@ -169,10 +169,8 @@ def test_the_task_page_works_without_javascript(browser, app, services, live_ser
         context.close()
 
 
-MELDCODE = PROJECT / "processes" / "meldcode.bpmn"
 
 
-@pytest.mark.skipif(not MELDCODE.exists(), reason="processes/meldcode.bpmn has not landed yet")
 def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, web_settings, engine_settings,
                                                             database_url):
     """The real diagrams of processes/: the start form fills in Stap 0 and bpmn-js draws the current step."""
@@ -240,7 +238,6 @@ def _fill(page, schema: dict, answers: dict) -> None:
             page.fill(field, str(value) if value is not None else "Feitelijk vastgelegd tijdens de demo.")
 
 
-@pytest.mark.skipif(not MELDCODE.exists() or not SCENARIO.exists(), reason="the meldcode diagrams have not landed")
 def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, make_app, web_settings,
                                                                         database_url):
     """The README's walk-through: the demo professional starts, the demo aandachtsfunctionaris consults, and the
