@@ -72,6 +72,15 @@ def page(browser):
     context.close()
 
 
+def start_case_in_browser(page, client_ref: str, reason: str, *, levensbedreigend: bool):
+    """Fill in and send the start form, as a professional does from the inbox."""
+    page.click("a.button:has-text('Meldcode starten')")
+    page.fill("#veld-client_ref", client_ref)
+    page.fill("#veld-aanleiding", reason)
+    page.check(f"input[name=levensbedreigend][value={'ja' if levensbedreigend else 'nee'}]")
+    page.click("button:has-text('Start de meldcode')")
+
+
 def sign_in(page, base: str, username: str):
     page.goto(base + "/")
     assert "/inloggen" in page.url
@@ -94,11 +103,7 @@ def test_a_professional_takes_a_case_through_stap_1_in_the_browser(app, services
     start_case(services, client_ref="CL-2026-011")
 
     sign_in(page, live_server, "professional")
-    page.click("a.button:has-text('Meldcode starten')")
-    page.fill("#veld-client_ref", "CL-2026-042")
-    page.fill("#veld-aanleiding", "Leerling vertelt dat vader hem slaat.")
-    page.check("input[name=levensbedreigend][value=nee]")
-    page.click("button:has-text('Start de meldcode')")
+    start_case_in_browser(page, "CL-2026-042", "Leerling vertelt dat vader hem slaat.", levensbedreigend=False)
 
     # Stap 1, first with a validation error: the documentation of the signals is missing.
     page.wait_for_selector("h1:has-text('Stap 1: signalen in kaart brengen')")
@@ -155,11 +160,7 @@ def test_the_task_page_works_without_javascript(browser, app, services, live_ser
     page = context.new_page()
     try:
         sign_in(page, live_server, "professional")
-        page.click("a.button:has-text('Meldcode starten')")
-        page.fill("#veld-client_ref", "CL-NOJS-1")
-        page.fill("#veld-aanleiding", "Zorgen")
-        page.check("input[name=levensbedreigend][value=ja]")
-        page.click("button:has-text('Start de meldcode')")
+        start_case_in_browser(page, "CL-NOJS-1", "Zorgen", levensbedreigend=True)
         page.wait_for_selector("h1:has-text('Stap 0: acute actie')")
         assert page.input_value("#veld-aanleiding") == "Zorgen"  # from the start form
         page.fill("#veld-acute_acties", "112 gebeld; kind bij oma ondergebracht.")
@@ -184,11 +185,7 @@ def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, we
     page.set_default_timeout(15_000)
     try:
         sign_in(page, base, "professional")
-        page.click("a.button:has-text('Meldcode starten')")
-        page.fill("#veld-client_ref", "CL-2026-100")
-        page.fill("#veld-aanleiding", "Moeder vertelt over geweld door partner.")
-        page.check("input[name=levensbedreigend][value=nee]")
-        page.click("button:has-text('Start de meldcode')")
+        start_case_in_browser(page, "CL-2026-100", "Moeder vertelt over geweld door partner.", levensbedreigend=False)
         page.wait_for_selector(".task-form")
         if page.locator("#veld-aanleiding").count():  # Stap 0 asks again: the start form's answers are filled in
             assert page.input_value("#veld-aanleiding") == "Moeder vertelt over geweld door partner."
@@ -274,11 +271,7 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
 
     try:
         become(by_role["professional"])
-        page.click("a.button:has-text('Meldcode starten')")
-        page.fill("#veld-client_ref", "CL-2026-555")
-        page.fill("#veld-aanleiding", "Structurele verwaarlozing opgemerkt.")
-        page.check("input[name=levensbedreigend][value=nee]")
-        page.click("button:has-text('Start de meldcode')")
+        start_case_in_browser(page, "CL-2026-555", "Structurele verwaarlozing opgemerkt.", levensbedreigend=False)
         [case] = [c for c in services.cases.list_cases() if c.client_ref == "CL-2026-555"]
         steps = []
         for _ in range(25):
