@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.models import Base
@@ -34,6 +34,11 @@ class User(Base):
     # Part of the session identity: raising it signs the user out everywhere (password change, blocking).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
+    # Second factor (migration 0005): a TOTP secret counts once confirmed (totp_enabled_at set).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is accepted once
+    mfa_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # demo users only
     team: Mapped[Team] = relationship(lazy="joined")
     role_rows: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -59,6 +64,46 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # None only for tokens made before migration 0005
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie holds a random secret; only its SHA-256 is stored here, so the
+    session can be ended on the server (sign-out, password or role change, "overal afmelden")."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute limit
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    mfa_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(50))
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for the second factor, stored as an argon2 hash."""
+
+    __tablename__ = "mfa_recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LoginCounter(Base):
+    """Attempts per key (user, address, user+address, second factor) in a fixed window, raised with one
+    atomic upsert before a password or code is checked, so parallel guesses cannot pass the limit."""
+
+    __tablename__ = "login_counter"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class LoginFailure(Base):
