@@ -52,6 +52,26 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "
         time.sleep(interval)
 
 
+def wait_quiet(probe, quiet: float = 0.5, timeout: float = 20, interval: float = 0.05, message: str = "quiet"):
+    """Poll `probe` until its value has stayed the same for `quiet` seconds; fail after `timeout` seconds.
+
+    Replaces a fixed sleep before asserting that "nothing else happened": the wait ends as soon as the
+    system is observably idle, and a system that keeps changing fails instead of passing by luck.
+    """
+    deadline = time.monotonic() + timeout
+    last, since = probe(), time.monotonic()
+    while True:
+        time.sleep(interval)
+        value = probe()
+        now = time.monotonic()
+        if value != last:
+            last, since = value, now
+        elif now - since >= quiet:
+            return value
+        if now > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message} (last value {last!r})")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -271,6 +291,13 @@ def start_waiting_cases(engine, due_times, actor=None, *, frozen_at: datetime | 
 def timer_states(engine) -> dict[str, int]:
     with engine.sessions() as session:
         return dict(session.execute(select(CaseTimer.state, func.count()).group_by(CaseTimer.state)).all())
+
+
+def activity(engine) -> tuple:
+    """What the workers have done so far: timer states and the number of audit events (no-op firings too)."""
+    with engine.sessions() as session:
+        events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    return tuple(sorted(timer_states(engine).items())), events
 
 
 def fired_count(engine) -> int:
