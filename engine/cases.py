@@ -167,6 +167,19 @@ class CaseEngine:
             audit.record(session, actor.username, "task.release" if release else "task.claim",
                          case_id=case.id, task_id=row.id, client_ref=case.client_ref)
 
+    # -- case events (engine/events.py) ------------------------------------------------------
+    def available_events(self, case_id: int, actor: Actor | None = None):
+        """Events the case can take now (with `actor`: those the actor may raise) — for the buttons."""
+        from . import events
+
+        return events.available_events(self, case_id, actor)
+
+    def raise_event(self, case_id: int, event: str, actor: Actor, data: dict) -> Completion:
+        """Raise a case event (nieuwe_signalen, hulp_geweigerd, verhuisd, ...); raises EventNotAvailable."""
+        from . import events
+
+        return events.raise_event(self, case_id, event, actor, data)
+
     # -- timers ----------------------------------------------------------------------------
     def due_timer_cases(self, now: datetime, limit: int = 500) -> list[int]:
         with self.sessions() as session:

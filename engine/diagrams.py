@@ -114,6 +114,10 @@ def _compiled(process_id, spec, subs, source_file, forms) -> CompiledProcess:
             for key in (FORM_PROPERTY, UI_FORM_PROPERTY):
                 if props.get(key):
                     used[props[key]] = forms[props[key]]
+            # A case event's form (contract.md "Case events"): event_<message name>.json, when present.
+            event_form = f"event_{getattr(getattr(task_spec, 'event_definition', None), 'name', None)}.json"
+            if event_form in forms:
+                used[event_form] = forms[event_form]
     spec_json = dump_specs(spec, subs)
     digest = hashlib.sha256(json.dumps(json.loads(spec_json), sort_keys=True).encode())
     digest.update(json.dumps(used, sort_keys=True).encode())

@@ -10,7 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -44,10 +46,32 @@ class WaitingTimer:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A message catch event that waits now (e.g. a boundary event for a case event)."""
+
+    name: str
+    element_id: str
+    lane: str | None
+
+
 @dataclass
 class StepResult:
     milestones: list[tuple[str, str]] = field(default_factory=list)  # (name, element id), in order
     compactions: int = 0
+
+
+def _lane_of(task) -> str | None:
+    """The lane of a catch event; an event without one belongs to the lane of what contains it."""
+    node = task
+    while node is not None:
+        if getattr(node.task_spec, "lane", None):
+            return node.task_spec.lane
+        parent = node.parent
+        if parent is None and node.workflow is not node.workflow.top_workflow:
+            parent = node.workflow.top_workflow.get_task_from_id(node.workflow.parent_task_id)
+        node = parent
+    return None
 
 
 def describe_failure(exc: Exception) -> str:
@@ -102,6 +126,16 @@ class CaseRuntime:
                 timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
         return timers
 
+    def waiting_messages(self) -> list[WaitingMessage]:
+        """Message catch events waiting now, first per name (a name is caught wherever it waits)."""
+        found: dict[str, WaitingMessage] = {}
+        for task in self._message_catches():
+            spec = task.task_spec
+            name = spec.event_definition.name
+            if name not in found:
+                found[name] = WaitingMessage(name, spec.bpmn_id or spec.name, _lane_of(task))
+        return list(found.values())
+
     def completed_elements(self) -> set[str]:
         """BPMN ids of elements completed in the current tree (earlier loop passes live in our tables)."""
         return {t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
@@ -125,6 +159,21 @@ class CaseRuntime:
             raise CaseFailure(f"task {task.task_spec.bpmn_id} is not ready")
         task.data.update(form_data)
         return self._guarded(task.run)
+
+    def send_message(self, name: str, data: dict) -> StepResult:
+        """Deliver message `name` to the catch events waiting for it, with `data` merged into the case data
+        the flow after the catch sees (messages in our diagrams carry no payload variable)."""
+        catches = [t for t in self._message_catches() if t.task_spec.event_definition.name == name]
+        if not catches:
+            raise CaseFailure(f"the case is not waiting for {name!r}")
+        current = self.data()
+        for task in catches:
+            # The catch's own data dates from when it started waiting; bring it up to date first.
+            task.data.update(copy.deepcopy(current))
+            task.data.update(copy.deepcopy(data))
+        # Reuse the catch's own definition: events match by exact class (spiff vs bpmn parser family).
+        event = BpmnEvent(catches[0].task_spec.event_definition)
+        return self._guarded(lambda: self.workflow.send_event(event))
 
     def fire_timers(self) -> StepResult:
         """Fire every timer due by the engine clock, then run what follows."""
@@ -161,6 +210,12 @@ class CaseRuntime:
             # Raised from inside the library on a diagram it cannot run; the change is refused.
             raise CaseFailure(f"the diagram could not be run: {type(exc).__name__}: {exc}") from exc
         return result
+
+    def _message_catches(self):
+        for task in self.workflow.event_manager.tasks.values():
+            if isinstance(task.task_spec.event_definition, MessageEventDefinition) \
+                    and task.has_state(TaskState.WAITING):
+                yield task
 
     def _due_date(self, task, expression: str | None) -> datetime | None:
         if not expression:

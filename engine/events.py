@@ -1,0 +1,106 @@
+"""Case events (contract.md "Case events"): raise a BPMN message on a case, and which it can take now.
+
+An event is a message (`nieuwe_signalen`, `hulp_geweigerd`, `verhuisd`, ...) caught by a waiting catch event
+of the case's diagram, usually an interrupting boundary event in the professional's lane. Its optional form is
+`event_<name>.json`, deployed with the process version like the task forms. Raising it is one transaction like
+completing a task: state, task rows, timers, milestones and the audit event together, under the case row's
+optimistic lock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, clock, forms
+from .errors import ConflictError, EngineError, NotAllowedError, NotFoundError
+from .models import Case
+from .views import Actor, Completion
+
+# Without a form an event takes no data: nothing may slip into the case variables unvalidated.
+NO_FORM = {"type": "object", "additionalProperties": False}
+
+
+class EventNotAvailable(EngineError):
+    """The case cannot take this event now (it has ended, or nothing in it waits for the event)."""
+
+    def __init__(self, case_id: int, event: str, reason: str):
+        self.case_id, self.event = case_id, event
+        super().__init__(f"case {case_id} cannot take the event {event!r} now: {reason}")
+
+
+@dataclass(frozen=True)
+class EventOption:
+    """An event a case can take now: its name, the lane allowed to raise it, and its form (or None)."""
+
+    name: str
+    lane: str | None
+    form_schema: dict | None
+
+
+def form_name(event: str) -> str:
+    return f"event_{event}.json"
+
+
+def available_events(engine, case_id: int, actor: Actor | None = None) -> list[EventOption]:
+    """The events case `case_id` can take now; with `actor`, only those the actor may raise."""
+    with engine.sessions() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        if case.status != "running":
+            return []
+        forms_of_version = engine._forms(session, case.process_version_id)
+        options = [EventOption(m.name, m.lane, forms_of_version.get(form_name(m.name)))
+                   for m in engine._load(case).waiting_messages()]
+    if actor is not None:
+        options = [o for o in options if _may_raise(actor, o.lane, case.team)]
+    return options
+
+
+def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> Completion:
+    """Deliver `event` with its form `data` to the case; refuses (nothing changed) when it cannot be taken."""
+    from .cases import _OPEN_ROWS  # the facade's bookkeeping of open task rows after a sync
+
+    now = clock.now()
+    try:
+        with engine.sessions.begin() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFoundError(f"case {case_id} does not exist")
+            if case.status != "running":
+                raise EventNotAvailable(case_id, event, f"the case is {case.status}")
+            runtime = engine._load(case)
+            waiting = {m.name: m for m in runtime.waiting_messages()}
+            if event not in waiting:
+                raise EventNotAvailable(case_id, event, "the route does not wait for it at this moment"
+                                        + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else ""))
+            lane = waiting[event].lane
+            if not actor.may_work_in(lane):
+                raise NotAllowedError(f"the event {event!r} belongs to the role {lane!r}, which "
+                                      f"{actor.username} lacks")
+            if actor.team is not None and case.team != actor.team:
+                raise NotAllowedError(f"case {case_id} belongs to another team than {actor.username}'s")
+            schema = engine._forms(session, case.process_version_id).get(form_name(event)) or NO_FORM
+            forms.validate(schema, data)
+            result = runtime.send_message(event, dict(data))
+            engine._save(session, case, runtime, result, now)
+            milestones = [m for m, _ in result.milestones]
+            audit.record(session, actor.username, "case.event", case_id=case.id, client_ref=case.client_ref,
+                         event=event, element_id=waiting[event].element_id, fields=sorted(data),
+                         milestones=milestones)
+            return Completion(case.id, case.status, milestones,
+                              sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
+    except (StaleDataError, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise ConflictError("the case was changed by someone else at the same time; nothing was saved — "
+                            "reload the case and try again") from None
+    except NotAllowedError as exc:
+        engine.record_access(actor, "case.event", outcome="denied", case_id=case_id, event=event, reason=str(exc))
+        raise
+
+
+def _may_raise(actor: Actor, lane: str | None, team: str | None) -> bool:
+    return actor.may_work_in(lane) and (actor.team is None or actor.team == team)
