@@ -18,14 +18,18 @@ login_manager.anonymous_user = Anonymous
 
 @login_manager.user_loader
 def load_user_from_session(user_id: str):
+    """Only while the session's server-side record is open (sign-out and "overal afmelden" revoke it)."""
+    from flask import session
+
     from .auth import service
     from .services import services
 
     try:
-        ident, version = (int(part) for part in user_id.split(":", 1))
+        ident, version = (int(part) for part in str(user_id).split(":", 1))
     except ValueError:
         return None
-    return service.load_user(services().sessions, ident, version)
+    return service.load_session_user(services().sessions, session.get("sid"), ident, version,
+                                     idle_minutes=services().settings.idle_timeout_minutes)
 
 
 @login_manager.request_loader

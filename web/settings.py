@@ -32,6 +32,10 @@ class WebSettings:
     # Roles that may start a case (the meldcode is started by the professional who has the signals).
     start_roles: tuple[str, ...] = ("professional",)
     proxy_hops: int = 0  # number of trusted reverse proxies setting X-Forwarded-For/-Proto
+    # Every account must set up the second factor (TOTP) before anything else; demo users are exempt.
+    mfa_required: bool = False
+    token_days: int = 90  # lifetime of a new API token
+    hsts_seconds: int = 0  # Strict-Transport-Security max-age; 0 sends no HSTS header (plain-http demo)
     node_modules: Path = NODE_MODULES
     instance_dir: Path = INSTANCE_DIR  # the demo run keeps its generated secret key here
 
@@ -52,6 +56,9 @@ class WebSettings:
             start_roles=tuple(r.strip() for r in env.get("MELDCODE_START_ROLES", ",".join(d.start_roles)).split(",")
                               if r.strip()),
             proxy_hops=int(env.get("MELDCODE_PROXY_HOPS", d.proxy_hops)),
+            mfa_required=_flag(env.get("MELDCODE_MFA_REQUIRED"), d.mfa_required),
+            token_days=int(env.get("MELDCODE_TOKEN_DAYS", d.token_days)),
+            hsts_seconds=int(env.get("MELDCODE_HSTS_SECONDS", d.hsts_seconds)),
             node_modules=Path(env.get("MELDCODE_NODE_MODULES", d.node_modules)),
             instance_dir=Path(env.get("MELDCODE_INSTANCE_DIR", d.instance_dir)),
         )

@@ -17,5 +17,16 @@ class TokenForm(FlaskForm):
                                                     Length(max=100)])
 
 
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired("Vul de code in."), Length(max=40)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Huidig wachtwoord", validators=[DataRequired("Vul uw huidige wachtwoord in."),
+                                                             Length(max=1000)])
+    new = PasswordField("Nieuw wachtwoord", validators=[DataRequired("Vul een nieuw wachtwoord in."),
+                                                        Length(min=10, max=1000, message="Minstens 10 tekens.")])
+
+
 class EmptyForm(FlaskForm):
     """Only the CSRF token (sign-out, revoke, claim)."""

@@ -19,6 +19,10 @@ class CurrentUser(UserMixin):
     roles: frozenset[str]
     session_version: int = 1
     via_token: bool = False
+    session_id: int | None = None  # the server-side session record (None for API tokens)
+    mfa_enabled: bool = False  # a confirmed second factor
+    mfa_exempt: bool = False  # demo users of the local run
+    mfa_verified: bool = False  # this session passed the second factor
 
     def get_id(self) -> str:
         # The session version is part of the identity, so raising it ends every open session.
@@ -38,6 +42,8 @@ class CurrentUser(UserMixin):
 
 class Anonymous(AnonymousUserMixin):
     username = "anoniem"
+    session_id = None
+    mfa_enabled = mfa_exempt = mfa_verified = False
     roles: frozenset[str] = frozenset()
     lanes: frozenset[str] = frozenset()
     team = None

@@ -1,4 +1,4 @@
-"""Account use cases: create users, check passwords with a rate limit, API tokens."""
+"""Account use cases: create users, check passwords with an atomic rate limit, roles, API tokens."""
 from __future__ import annotations
 
 import hashlib
@@ -9,14 +9,16 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from engine import clock
 
 from ..roles import ROLES
+from . import sessions as user_sessions
+from . import throttle
 from .identity import CurrentUser
-from .models import ApiToken, LoginFailure, Team, User, UserRole
+from .models import ApiToken, Team, User, UserRole, UserSession
 
 HASHER = PasswordHasher()
 # Verified when the username does not exist, so a wrong name costs as long as a wrong password.
@@ -25,8 +27,10 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "mc_"
 MIN_PASSWORD = 10
-# One address may fail this many times more across all usernames (a shared office NAT) before it is slowed down.
+# One address may fail this many times more across all usernames (a shared office NAT) before it is slowed down,
+# and one username this many times more across all addresses (guessing spread over many machines).
 ADDRESS_FACTOR = 4
+DEFAULT_TOKEN_DAYS = 90
 
 
 class AccountError(ValueError):
@@ -39,10 +43,13 @@ class SignIn:
     rate_limited: bool = False
 
 
-def _identity(user: User, via_token: bool = False) -> CurrentUser:
+def _identity(user: User, via_token: bool = False, record: UserSession | None = None) -> CurrentUser:
     return CurrentUser(id=user.id, username=user.username, display_name=user.display_name or user.username,
                        team=user.team.name, team_title=user.team.title or user.team.name, roles=user.roles,
-                       session_version=user.session_version, via_token=via_token)
+                       session_version=user.session_version, via_token=via_token,
+                       session_id=record.id if record is not None else None,
+                       mfa_enabled=user.totp_enabled_at is not None, mfa_exempt=bool(user.mfa_exempt),
+                       mfa_verified=bool(record is not None and record.mfa_verified))
 
 
 def normalise_username(username: str) -> str:
@@ -51,7 +58,7 @@ def normalise_username(username: str) -> str:
 
 def create_user(sessions: sessionmaker, username: str, password: str, roles, team: str, *,
                 display_name: str | None = None, team_title: str | None = None, email: str | None = None,
-                check_strength: bool = True) -> CurrentUser:
+                check_strength: bool = True, mfa_exempt: bool = False) -> CurrentUser:
     username = normalise_username(username)
     roles = sorted(set(roles))
     if not USERNAME.match(username):
@@ -77,14 +84,15 @@ def create_user(sessions: sessionmaker, username: str, password: str, roles, tea
             session.add(team_row)
         user = User(username=username, display_name=display_name, email=email, password_hash=HASHER.hash(password),
                     team=team_row, active=True, session_version=1, created_at=clock.now(),
-                    role_rows=[UserRole(role=r) for r in roles])
+                    role_rows=[UserRole(role=r) for r in roles], mfa_exempt=mfa_exempt)
         session.add(user)
         session.flush()
         return _identity(user)
 
 
-def set_password(sessions: sessionmaker, username: str, password: str) -> None:
-    """Set a new password and end the user's open sessions."""
+def set_password(sessions: sessionmaker, username: str, password: str, *, keep_session_id: int | None = None) -> None:
+    """Set a new password; the user's open sessions (but `keep_session_id`, the one changing it) and API tokens
+    end at once."""
     if len(password or "") < MIN_PASSWORD:
         raise AccountError(f"wachtwoord: minstens {MIN_PASSWORD} tekens")
     with sessions.begin() as session:
@@ -92,7 +100,53 @@ def set_password(sessions: sessionmaker, username: str, password: str) -> None:
         if user is None:
             raise AccountError(f"gebruiker {username!r} bestaat niet")
         user.password_hash = HASHER.hash(password)
-        user.session_version += 1
+        if keep_session_id is None:
+            user.session_version += 1
+        user_sessions.revoke_all(session, user.id, "password changed", except_id=keep_session_id)
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=clock.now()))
+
+
+def change_own_password(sessions: sessionmaker, user_id: int, current: str, new: str, session_id: int) -> None:
+    """The account page: the current password proves it is the user; other sessions and all tokens end."""
+    with sessions() as session:
+        user = session.get(User, user_id)
+        if user is None or not _verify(user.password_hash, current or ""):
+            raise AccountError("Het huidige wachtwoord klopt niet.")
+        username = user.username
+    set_password(sessions, username, new, keep_session_id=session_id)
+
+
+def set_roles(sessions: sessionmaker, username: str, roles) -> frozenset[str]:
+    """Replace a user's roles; their open sessions end at once (a page must never show the old rights)."""
+    roles = sorted(set(roles))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise AccountError(f"onbekende rol(len): {', '.join(unknown)}; kies uit {', '.join(ROLES)}")
+    if not roles:
+        raise AccountError("geef minstens één rol")
+    with sessions.begin() as session:
+        user = session.scalar(select(User).where(User.username == normalise_username(username)))
+        if user is None:
+            raise AccountError(f"gebruiker {username!r} bestaat niet")
+        user.role_rows = [UserRole(role=r) for r in roles]
+        end_sessions_in(session, user, "roles changed")
+        return frozenset(roles)
+
+
+def end_sessions_in(session, user: User, reason: str) -> int:
+    """For any code that changes a user's rights (roles, team, blocking) inside its own transaction: end every
+    open session of the user. Returns how many were open."""
+    user.session_version += 1
+    return user_sessions.revoke_all(session, user.id, reason)
+
+
+def end_sessions(sessions: sessionmaker, username: str, reason: str = "signed out everywhere") -> int:
+    with sessions.begin() as session:
+        user = session.scalar(select(User).where(User.username == normalise_username(username)))
+        if user is None:
+            raise AccountError(f"gebruiker {username!r} bestaat niet")
+        return end_sessions_in(session, user, reason)
 
 
 def user_exists(sessions: sessionmaker, username: str) -> bool:
@@ -101,6 +155,7 @@ def user_exists(sessions: sessionmaker, username: str) -> bool:
 
 
 def load_user(sessions: sessionmaker, user_id: int, session_version: int) -> CurrentUser | None:
+    """The user as they are now (for code outside a request, and tests); no session record involved."""
     with sessions() as session:
         user = session.get(User, user_id)
         if user is None or not user.active or user.session_version != session_version:
@@ -108,32 +163,66 @@ def load_user(sessions: sessionmaker, user_id: int, session_version: int) -> Cur
         return _identity(user)
 
 
+def load_session_user(sessions: sessionmaker, secret: str | None, user_id: int, session_version: int, *,
+                      idle_minutes: int) -> CurrentUser | None:
+    """The user of a browser session, only while its server-side record is open."""
+    record = user_sessions.load(sessions, secret, user_id, idle_minutes=idle_minutes)
+    if record is None:
+        return None
+    with sessions() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active or user.session_version != session_version:
+            return None
+        return _identity(user, record=record)
+
+
 def sign_in(sessions: sessionmaker, username: str, password: str, ip: str, *, max_failures: int,
             window_seconds: int) -> SignIn:
-    """Check a password. At most `max_failures` wrong attempts per username and address per window, and
-    `ADDRESS_FACTOR` times that from one address over all usernames (password spraying)."""
+    """Check a password. Per window at most `max_failures` attempts per username and address, `ADDRESS_FACTOR`
+    times that from one address over all usernames (password spraying) and for one username over all
+    addresses. The counters are raised atomically and committed before the hash is checked."""
     username = normalise_username(username)[:100]
     ip = (ip or "?")[:64]
-    now = clock.now()
-    since = now - timedelta(seconds=window_seconds)
+    keys = (f"pw:{username}|{ip}", f"ip:{ip}", f"user:{username}")
+    limits = (max_failures, max_failures * ADDRESS_FACTOR, max_failures * ADDRESS_FACTOR)
     with sessions.begin() as session:
-        failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.username == username, LoginFailure.ip == ip, LoginFailure.at > since))
-        from_address = session.scalar(select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.ip == ip, LoginFailure.at > since))
-        if failures >= max_failures or from_address >= max_failures * ADDRESS_FACTOR:
-            return SignIn(None, rate_limited=True)
+        counts = [throttle.hit(session, key, window_seconds) for key in keys]
+    if any(count > limit for count, limit in zip(counts, limits)):
+        return SignIn(None, rate_limited=True)
+    with sessions.begin() as session:
         user = session.scalar(select(User).where(User.username == username))
         ok = _verify(user.password_hash if user is not None else _DUMMY_HASH, password or "")
         if user is None or not ok or not user.active:
-            session.add(LoginFailure(username=username, ip=ip, at=now))
-            # Keep the table small: forget failures older than a day.
-            session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))
             return SignIn(None)
         if HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = HASHER.hash(password)
-        session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip))
+        throttle.clear(session, keys[0])
+        for key in keys[1:]:
+            throttle.give_back(session, key)
         return SignIn(_identity(user))
+
+
+def second_factor_allowed(sessions: sessionmaker, user_id: int, ip: str, *, max_failures: int,
+                          window_seconds: int) -> bool:
+    """Count one attempt at the second step (per user, and per address); False when over the limit."""
+    ip = (ip or "?")[:64]
+    with sessions.begin() as session:
+        per_user = throttle.hit(session, f"mfa:{user_id}", window_seconds)
+        per_address = throttle.hit(session, f"mfa-ip:{ip}", window_seconds)
+    return per_user <= max_failures and per_address <= max_failures * ADDRESS_FACTOR
+
+
+def mark_session_verified(sessions: sessionmaker, session_id: int | None) -> None:
+    """The session that just set up the second factor counts as having passed it."""
+    if session_id is None:
+        return
+    with sessions.begin() as session:
+        session.execute(update(UserSession).where(UserSession.id == session_id).values(mfa_verified=True))
+
+
+def second_factor_passed(sessions: sessionmaker, user_id: int) -> None:
+    with sessions.begin() as session:
+        throttle.clear(session, f"mfa:{user_id}")
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -148,16 +237,22 @@ def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(sessions: sessionmaker, username: str, label: str) -> str:
-    """A new API token for the user; the secret is returned once and stored only as a hash."""
+def create_token(sessions: sessionmaker, username: str, label: str, days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """A new API token for the user, valid `days`; the secret is returned once and stored only as a hash."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
     with sessions.begin() as session:
         user = session.scalar(select(User).where(User.username == normalise_username(username)))
         if user is None:
             raise AccountError(f"gebruiker {username!r} bestaat niet")
         session.add(ApiToken(user_id=user.id, token_hash=_token_hash(secret), label=(label or "API")[:100],
-                             created_at=clock.now()))
+                             created_at=now, expires_at=now + timedelta(days=max(1, days))))
     return secret
+
+
+def token_expiry(token: ApiToken):
+    """Tokens made before expiry existed (migration 0005) run out DEFAULT_TOKEN_DAYS after they were made."""
+    return token.expires_at or token.created_at + timedelta(days=DEFAULT_TOKEN_DAYS)
 
 
 def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
@@ -165,12 +260,12 @@ def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
         return None
     with sessions.begin() as session:
         token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
-        if token is None or token.revoked_at is not None:
+        now = clock.now()
+        if token is None or token.revoked_at is not None or now >= token_expiry(token):
             return None
         user = session.get(User, token.user_id)
         if user is None or not user.active:
             return None
-        now = clock.now()
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             token.last_used_at = now
         return _identity(user, via_token=True)
@@ -182,10 +277,36 @@ def list_tokens(sessions: sessionmaker, user_id: int) -> list[ApiToken]:
                                     .order_by(ApiToken.created_at.desc())))
 
 
-def revoke_token(sessions: sessionmaker, user_id: int, token_id: int) -> bool:
+def revoke_token(sessions: sessionmaker, user_id: int | None, token_id: int) -> bool:
+    """Revoke a token of `user_id` (its owner), or of anyone when `user_id` is None (a beheerder)."""
     with sessions.begin() as session:
         token = session.get(ApiToken, token_id)
-        if token is None or token.user_id != user_id or token.revoked_at is not None:
+        if token is None or (user_id is not None and token.user_id != user_id) or token.revoked_at is not None:
             return False
         token.revoked_at = clock.now()
         return True
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    username: str
+    display_name: str
+    label: str
+    created_at: object
+    last_used_at: object
+    expires_at: object
+    revoked_at: object
+
+
+def all_tokens(sessions: sessionmaker, *, only_active: bool = False) -> list[TokenRow]:
+    """Every user's tokens, for the beheerder (metadata only: the secrets are not stored)."""
+    now = clock.now()
+    with sessions() as session:
+        rows = session.execute(select(ApiToken, User.username, User.display_name).join(User, User.id == ApiToken.user_id)
+                               .order_by(User.username, ApiToken.created_at.desc())).all()
+        result = [TokenRow(t.id, username, display or username, t.label, t.created_at, t.last_used_at,
+                           token_expiry(t), t.revoked_at) for t, username, display in rows]
+    if only_active:
+        result = [r for r in result if r.revoked_at is None and r.expires_at > now]
+    return result

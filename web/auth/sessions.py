@@ -1,0 +1,127 @@
+"""Server-side records of signed-in browsers.
+
+The session cookie carries a random secret; the table holds its SHA-256 with the user, times, address and
+browser. Every request looks the record up (`load`), so a session ends on the server the moment its record
+is revoked: sign-out, "overal afmelden", a password or role change. A cookie copied before that opens nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
+
+from engine import clock
+
+from .models import UserSession
+
+# last_seen_at is written at most this often per session (it drives the idle timeout and the account page).
+TOUCH_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    mfa_verified: bool
+
+    @property
+    def device(self) -> str:
+        return describe_user_agent(self.user_agent)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start(sessions: sessionmaker, user_id: int, *, lifetime_minutes: int, ip: str | None, user_agent: str | None,
+          mfa_verified: bool) -> tuple[str, int]:
+    """A new session record; returns the secret for the cookie and the record's id."""
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    with sessions.begin() as session:
+        row = UserSession(token_hash=_hash(secret), user_id=user_id, created_at=now, last_seen_at=now,
+                          expires_at=now + timedelta(minutes=lifetime_minutes), ip=(ip or None) and ip[:64],
+                          user_agent=(user_agent or None) and user_agent[:300], mfa_verified=mfa_verified)
+        session.add(row)
+        session.flush()
+        return secret, row.id
+
+
+def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minutes: int) -> UserSession | None:
+    """The live record for this cookie secret and user, touched; None when revoked, expired, idle or unknown."""
+    if not secret or not isinstance(secret, str) or len(secret) > 100:
+        return None
+    now = clock.now()
+    with sessions.begin() as session:
+        row = session.scalar(select(UserSession).where(UserSession.token_hash == _hash(secret)))
+        if row is None or row.user_id != user_id or row.revoked_at is not None:
+            return None
+        if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=idle_minutes):
+            row.revoked_at, row.revoked_reason = now, "expired"
+            return None
+        if (now - row.last_seen_at).total_seconds() > TOUCH_SECONDS:
+            row.last_seen_at = now
+        session.expunge(row)
+        return row
+
+
+def revoke(sessions: sessionmaker, user_id: int, session_id: int, reason: str) -> bool:
+    """End one session of this user; False when it is not theirs or already ended."""
+    with sessions.begin() as session:
+        result = session.execute(update(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now(), revoked_reason=reason))
+        return result.rowcount == 1
+
+
+def revoke_secret(sessions: sessionmaker, secret: str | None, reason: str) -> None:
+    if not secret or not isinstance(secret, str):
+        return
+    with sessions.begin() as session:
+        session.execute(update(UserSession).where(UserSession.token_hash == _hash(secret),
+                                                  UserSession.revoked_at.is_(None))
+                        .values(revoked_at=clock.now(), revoked_reason=reason))
+
+
+def revoke_all(session, user_id: int, reason: str, *, except_id: int | None = None) -> int:
+    """End every open session of the user (inside the caller's transaction); returns how many."""
+    statement = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if except_id is not None:
+        statement = statement.where(UserSession.id != except_id)
+    return session.execute(statement.values(revoked_at=clock.now(), revoked_reason=reason)).rowcount
+
+
+def list_open(sessions: sessionmaker, user_id: int, *, idle_minutes: int) -> list[OpenSession]:
+    now = clock.now()
+    with sessions() as session:
+        rows = session.scalars(select(UserSession).where(
+            UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now,
+            UserSession.last_seen_at > now - timedelta(minutes=idle_minutes))
+            .order_by(UserSession.last_seen_at.desc()))
+        return [OpenSession(r.id, r.created_at, r.last_seen_at, r.expires_at, r.ip, r.user_agent, r.mfa_verified)
+                for r in rows]
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Chromium/", "Chromium"), ("Safari/", "Safari"))
+_SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def describe_user_agent(agent: str | None) -> str:
+    """'Firefox op Windows' — enough to recognise one's own devices; the full string is in the title."""
+    if not agent:
+        return "onbekend"
+    browser = next((name for marker, name in _BROWSERS if marker in agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in agent), None)
+    if browser and system:
+        return f"{browser} op {system}"
+    return browser or system or agent[:60]
