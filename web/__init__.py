@@ -27,16 +27,11 @@ from engine.cases import CaseEngine
 from engine.db import make_engine, make_sessionmaker
 from engine.settings import Settings
 
-from . import labels
+from . import labels, security_headers
 from .extensions import csrf, login_manager
 from .markdown import render_markdown
 from .services import Services
 from .settings import WebSettings
-
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
-
 
 def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
@@ -92,7 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _register_template_helpers(app, engine_settings.timezone)
     _register_session_timeouts(app, web_settings)
-    _register_security_headers(app)
+    security_headers.register(app, web_settings.hsts_seconds)
     _register_error_pages(app)
 
     @app.get("/gezondheid")
@@ -152,6 +147,9 @@ def _register_session_timeouts(app: Flask, settings: WebSettings) -> None:
         expired = (now - login_at > settings.session_lifetime_minutes * 60
                    or now - seen_at > settings.idle_timeout_minutes * 60)
         if expired:
+            from .auth import sessions as user_sessions
+
+            user_sessions.revoke_secret(app.extensions["meldcode"].sessions, session.get("sid"), "expired")
             logout_user()
             session.clear()
             if _is_api():
@@ -161,19 +159,6 @@ def _register_session_timeouts(app: Flask, settings: WebSettings) -> None:
         if now - seen_at > 15:
             session["seen_at"] = now
         return None
-
-
-def _register_security_headers(app: Flask) -> None:
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint not in ("static", "vendor.asset"):
-            # Pages carry client data: never keep them in a shared or browser cache.
-            response.headers["Cache-Control"] = "no-store"
-        return response
 
 
 ERROR_TEXTS = {
