@@ -3,7 +3,10 @@
     meldcode user add USERNAME --role ROLE [--role ROLE ...] --team TEAM [--name NAME] [--email ADDRESS]
                       [--password-stdin]
     meldcode user password USERNAME [--password-stdin]
-    meldcode user token USERNAME [--label LABEL]
+    meldcode user token USERNAME [--label LABEL] [--days N]
+    meldcode user roles USERNAME --role ROLE [--role ROLE ...]
+    meldcode user sign-out USERNAME
+    meldcode user reset-mfa USERNAME
     meldcode seed-demo
     meldcode run [--host 127.0.0.1] [--port 5000]
 
@@ -86,14 +89,58 @@ def user_password(username, password_stdin):
 @user.command("token")
 @click.argument("username")
 @click.option("--label", default="cli", show_default=True, help="What the token is for.")
-def user_token(username, label):
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Days the token is valid (default MELDCODE_TOKEN_DAYS, 90).")
+def user_token(username, label, days):
     """Create an API token for USERNAME and print it (shown once; stored only as a hash)."""
     from .auth.service import AccountError, create_token
+    from .settings import WebSettings
 
     try:
-        click.echo(create_token(_sessions(Settings.from_env()), username, label))
+        click.echo(create_token(_sessions(Settings.from_env()), username, label,
+                                days or WebSettings.from_env().token_days))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@user.command("roles")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+              help="A role; repeat for several. Replaces the current roles.")
+def user_roles(username, roles):
+    """Replace the roles of USERNAME (ends the user's open sessions at once)."""
+    from .auth.service import AccountError, set_roles
+
+    try:
+        new = set_roles(_sessions(Settings.from_env()), username, roles)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"roles of {username}: {', '.join(sorted(new))}; open sessions ended")
+
+
+@user.command("sign-out")
+@click.argument("username")
+def user_sign_out(username):
+    """End every open session of USERNAME (a lost laptop, a suspected break-in)."""
+    from .auth.service import AccountError, end_sessions
+
+    try:
+        count = end_sessions(_sessions(Settings.from_env()), username, "ended by operator")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{count} open session(s) of {username} ended")
+
+
+@user.command("reset-mfa")
+@click.argument("username")
+def user_reset_mfa(username):
+    """Remove the second factor of USERNAME (lost phone and recovery codes); they set it up again."""
+    from .auth import mfa
+    from .auth.service import normalise_username
+
+    if not mfa.reset(_sessions(Settings.from_env()), normalise_username(username)):
+        raise click.ClickException(f"gebruiker {username!r} bestaat niet")
+    click.echo(f"second factor of {username} removed; open sessions ended")
 
 
 def _prepare_demo(settings: Settings, echo=click.echo):

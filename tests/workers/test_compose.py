@@ -176,3 +176,33 @@ def test_web_command_runs_and_its_embedded_sweeper_fires_timers(wacht, database_
         process.terminate()
         process.wait(15)
         log.close()
+
+
+def _bytes(size: str) -> int:
+    """'${NAME:-1g}' or '512m' -> bytes (compose's own units)."""
+    import re
+
+    value = re.sub(r"^\$\{[A-Z_]+:-(.+)\}$", r"\1", str(size)).strip().lower()
+    number, unit = re.fullmatch(r"(\d+)([kmg]?)b?", value).groups()
+    return int(number) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[unit]
+
+
+def test_every_service_has_a_memory_limit(compose):
+    for name, service in compose["services"].items():
+        limit = service.get("mem_limit") or service.get("deploy", {}).get("resources", {}).get("limits", {}).get(
+            "memory")
+        assert limit, f"{name} has no memory limit"
+        assert 64 * 2**20 <= _bytes(limit) <= 8 * 2**30, f"{name}: implausible memory limit {limit}"
+
+
+def test_production_requires_the_second_factor_and_sends_hsts(compose):
+    from web.settings import WebSettings
+
+    for name in APP_SERVICES:
+        env = compose["services"][name]["environment"]
+        defaults = {key: str(value).split(":-", 1)[1].rstrip("}") for key, value in env.items()
+                    if str(value).startswith("${") and ":-" in str(value)}
+        settings = WebSettings.from_env(defaults)
+        assert settings.mfa_required, f"{name}: MELDCODE_MFA_REQUIRED is not on"
+        assert settings.hsts_seconds >= 180 * 24 * 3600, f"{name}: HSTS is off or short"
+        assert settings.token_days == 90
