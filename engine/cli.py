@@ -70,14 +70,20 @@ def scenario():
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--processes", "processes_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Diagrams to deploy into the throwaway database (default: the project's).")
-def scenario_run(files, processes_dir):
+@click.option("--database-url", default=None,
+              help="Run on this PostgreSQL server, in a throwaway schema that is dropped afterwards "
+                   "(default: a temporary SQLite database).")
+def scenario_run(files, processes_dir, database_url):
     """Run scenario FILES in a throwaway database; exit 1 if any fails."""
     from .errors import DiagramError
-    from .scenarios import run_files
+    from .scenarios import ScenarioError, run_files
 
     processes_dir = processes_dir or Settings.from_env().processes_dir
     try:
-        results = run_files(files, processes_dir)
+        results = run_files(files, processes_dir, database_url)
+    except ScenarioError as exc:
+        click.echo(f"cannot run scenarios: {exc}", err=True)
+        sys.exit(2)
     except DiagramError as exc:
         click.echo(f"cannot deploy {processes_dir}: {exc}", err=True)
         sys.exit(2)

@@ -5,12 +5,20 @@ moves a scenario clock for timers and delays, and checks the milestones reached.
 """
 from __future__ import annotations
 
+import functools
 import json
+import re
 import tempfile
+import uuid
+from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from jsonschema import Draft202012Validator
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from . import clock
@@ -19,14 +27,15 @@ from .contract import CASE_VARIABLES, LANES
 from .db import make_engine, make_sessionmaker, upgrade
 from .diagrams import read_directory
 from .errors import DiagramError, EngineError
+from .events import EventNotAvailable
 from .settings import Settings
 
 MAX_TASKS = 5000
 MAX_TIMER_FIRINGS = 5000
 PLACEHOLDER = "(scenario: automatisch ingevuld)"
 SCENARIO_ACTOR = Actor("scenario", frozenset(LANES), team="scenario")
-KNOWN_KEYS = {"name", "process", "answers", "expect", "autofill", "start", "delays", "description"}
-EXPECT_KEYS = {"milestones_include", "milestones_exclude", "state"}
+SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "scenario.schema.json"
+DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 
 
 class ScenarioError(Exception):
@@ -55,36 +64,50 @@ def load_scenario(path: Path) -> dict:
     return scenario
 
 
+@functools.lru_cache(maxsize=1)
+def scenario_schema() -> dict:
+    """The one scenario format (engine/schemas/scenario.schema.json), shared with the studio."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_validator() -> Draft202012Validator:
+    return Draft202012Validator(scenario_schema())
+
+
 def check_format(scenario, where: str) -> None:
-    if not isinstance(scenario, dict):
-        raise ScenarioError(f"{where}: a scenario is a JSON object")
-    unknown = set(scenario) - KNOWN_KEYS
-    if unknown:
-        raise ScenarioError(f"{where}: unknown keys {sorted(unknown)}")
-    for key in ("name", "process"):
-        if not isinstance(scenario.get(key), str) or not scenario[key]:
-            raise ScenarioError(f"{where}: {key!r} must be a non-empty string")
-    if not isinstance(scenario.get("answers", {}), dict):
-        raise ScenarioError(f"{where}: 'answers' must be an object")
-    expect = scenario.get("expect", {})
-    if not isinstance(expect, dict) or set(expect) - EXPECT_KEYS:
-        raise ScenarioError(f"{where}: 'expect' may only hold {sorted(EXPECT_KEYS)}")
-    if expect.get("state") not in (None, "completed", "waiting"):
-        raise ScenarioError(f"{where}: expect.state must be 'completed' or 'waiting'")
-    for name, value in scenario.get("answers", {}).items():
-        if isinstance(value, dict) and (set(value) != {"each"} or not isinstance(value["each"], list)
-                                        or not value["each"]):
-            raise ScenarioError(f"{where}: answer {name!r} must be a value or {{\"each\": [non-empty list]}}")
-    for name, duration in scenario.get("delays", {}).items():
-        _duration(duration, f"{where}: delay of {name!r}")
-    if "start" in scenario:
-        _start(scenario["start"], where)
+    """Raise ScenarioError naming every place where `scenario` breaks the scenario schema."""
+    errors = sorted(_schema_validator().iter_errors(scenario), key=lambda e: list(e.absolute_path))
+    if not errors:
+        for name, duration in scenario.get("delays", {}).items():
+            _duration(duration, f"{where}: delay of {name!r}")
+        if "start" in scenario:
+            _start(scenario["start"], where)
+        return
+    raise ScenarioError(f"{where}: not a valid scenario: " + "; ".join(_explain(e) for e in errors[:5]))
 
 
-def _duration(text, where) -> timedelta:
+def _explain(error) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{path or 'the scenario'}: unknown keys {extra}"
+    if error.validator == "required":
+        missing = [n for n in error.validator_value if n not in error.instance]
+        return f"{path or 'the scenario'}: {', '.join(repr(n) for n in missing)} is required"
+    if error.validator in ("minLength", "type") and path in ("name", "process"):
+        return f"{path!r} must be a non-empty string"
+    message = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    if message is None:  # e.g. the {"each": [...]} form of an answer, explained one level up
+        for parent in error.context or ():
+            message = message or parent.schema.get("errorMessage")
+    return f"{path or 'the scenario'} {message or error.message}"
+
+
+def _duration(text, where, start: datetime | None = None) -> timedelta:
     try:
         parsed = TimerEventDefinition.parse_iso_duration(str(text))
-        return TimerEventDefinition.get_timedelta_from_start(parsed, datetime(2000, 1, 1))
+        return TimerEventDefinition.get_timedelta_from_start(parsed, start or datetime(2000, 1, 1))
     except Exception:
         raise ScenarioError(f"{where}: {text!r} is not an ISO 8601 duration such as P8D") from None
 
@@ -99,28 +122,40 @@ def _start(text, where) -> datetime:
     return start
 
 
+class _Clock:
+    """The scenario clock: now, and its date and time as the professional reads them (local time)."""
+
+    def __init__(self, now: datetime, tz: str):
+        self.now, self.tz = now, ZoneInfo(tz)
+
+    def local(self) -> datetime:
+        return self.now.astimezone(self.tz)
+
+    def advance(self, to: datetime) -> None:
+        self.now = max(self.now, to)
+
+
 class _Answers:
     def __init__(self, answers: dict, autofill: bool):
         self.answers = answers
         self.autofill = autofill
         self.asked: dict[str, int] = {}
 
-    def form_data(self, task, today: date) -> dict:
-        schema = task.form_schema or {}
+    def form_data(self, schema: dict | None, what: str, clock_: _Clock) -> dict:
+        """Answers for a form (a task's, or a case event's); `what` names it in errors."""
+        schema = schema or {}
         required = set(schema.get("required", []))
         data = {}
         for name, prop in schema.get("properties", {}).items():
             if name in self.answers:
-                data[name] = self._next(name)
+                data[name] = _relative(self._next(name), prop, clock_)
             elif name in CASE_VARIABLES:
                 if name in required:
-                    raise ScenarioError(f"task {task.element_id} ({task.name}) asks for {name!r}, "
-                                        "which the scenario does not answer")
+                    raise ScenarioError(f"{what} asks for {name!r}, which the scenario does not answer")
             elif self.autofill:
-                data[name] = _autofill(prop, today)
+                data[name] = _autofill(prop, clock_)
             elif name in required:
-                raise ScenarioError(f"task {task.element_id} ({task.name}) asks for {name!r}; "
-                                    "answer it or set \"autofill\": true")
+                raise ScenarioError(f"{what} asks for {name!r}; answer it or set \"autofill\": true")
         return data
 
     def _next(self, name):
@@ -132,7 +167,17 @@ class _Answers:
         return value
 
 
-def _autofill(prop: dict, today: date):
+def _relative(value, prop: dict, clock_: _Clock):
+    """A duration answer for a date field: the scenario clock's date (date-time: now) plus the duration."""
+    kind = prop.get("format") if isinstance(prop, dict) else None
+    if kind not in ("date", "date-time") or not isinstance(value, str) or not DURATION.match(value):
+        return value
+    local = clock_.local()
+    moment = local + _duration(value, f"answer {value!r}", local)
+    return moment.date().isoformat() if kind == "date" else moment.isoformat()
+
+
+def _autofill(prop: dict, clock_: _Clock):
     kind = prop.get("type")
     if "enum" in prop:
         return prop["enum"][0]
@@ -141,47 +186,63 @@ def _autofill(prop: dict, today: date):
     if kind in ("integer", "number"):
         return prop.get("minimum", 0)
     if kind == "array":
-        return [_autofill(prop.get("items", {"type": "string"}), today)] if prop.get("minItems") else []
+        return [_autofill(prop.get("items", {"type": "string"}), clock_)] if prop.get("minItems") else []
     if prop.get("format") == "date":
-        return today.isoformat()
+        return clock_.local().date().isoformat()
     if prop.get("format") == "date-time":
-        return datetime.combine(today, datetime.min.time()).isoformat()
+        return clock_.local().isoformat()
     return PLACEHOLDER
 
 
+def _task_label(task) -> str:
+    return f"task {task.element_id} ({task.name})"
+
+
 def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO") -> ScenarioResult:
-    name = scenario.get("name", "(unnamed)")
+    name = scenario.get("name", "(unnamed)") if isinstance(scenario, dict) else "(unnamed)"
     result = ScenarioResult(name=name, passed=False)
     case_id = None
     try:
         check_format(scenario, name)
-        now = _start(scenario["start"], name) if "start" in scenario else clock.now()
+        start = _start(scenario["start"], name) if "start" in scenario else clock.now()
+        now = _Clock(start, engine.settings.timezone)
         delays = {k: _duration(v, k) for k, v in scenario.get("delays", {}).items()}
+        events = deque(sorted(((start + _duration(e["at"], f"event {e['event']!r}", start), e["event"], e["at"])
+                               for e in scenario.get("events", [])), key=lambda e: e[0]))
         answers = _Answers(scenario.get("answers", {}), bool(scenario.get("autofill", False)))
-        with clock.frozen_at(now):
+        with clock.frozen_at(now.now):
             case_id = engine.start_case(scenario["process"], client_ref, SCENARIO_ACTOR)
         completed = firings = 0
         while True:
             status, next_timer = engine.case_progress(case_id)
             if status != "running":
+                if events:
+                    raise ScenarioError(f"the event {events[0][1]!r} (at {events[0][2]}) cannot be taken: "
+                                        f"the case had already ended")
                 break
             task, answer_at = _next_task(engine, engine.open_tasks(case_id=case_id), delays)
-            if task is not None and (next_timer is None or answer_at < next_timer):
-                now = max(now, answer_at)
-                with clock.frozen_at(now):
-                    engine.complete_task(task.id, SCENARIO_ACTOR, answers.form_data(task, now.date()))
-                completed += 1
-                if completed >= MAX_TASKS:
-                    raise ScenarioError(f"the case has not ended after {MAX_TASKS} completed tasks")
-            elif next_timer is not None:
-                now = max(now, next_timer)
-                if not engine.fire_case_timers(case_id, now):
-                    raise ScenarioError(f"a timer due at {next_timer.isoformat()} did not fire")
-                firings += 1
-                if firings >= MAX_TIMER_FIRINGS:
-                    raise ScenarioError(f"the case has not ended after {MAX_TIMER_FIRINGS} timer firings")
-            else:
-                break  # nothing to answer and nothing to wait for
+            # What happens first: a timer falling due, a task answered, or an event (ties in that order).
+            choices = [c for c in ((next_timer, 0), (answer_at, 1), (events[0][0] if events else None, 2))
+                       if c[0] is not None]
+            if not choices:
+                break  # nothing to answer, wait for or send
+            when, kind = min(choices)
+            now.advance(when)
+            with clock.frozen_at(now.now):
+                if kind == 0:
+                    if not engine.fire_case_timers(case_id, now.now):
+                        raise ScenarioError(f"a timer due at {next_timer.isoformat()} did not fire")
+                    firings += 1
+                    if firings >= MAX_TIMER_FIRINGS:
+                        raise ScenarioError(f"the case has not ended after {MAX_TIMER_FIRINGS} timer firings")
+                elif kind == 1:
+                    engine.complete_task(task.id, SCENARIO_ACTOR,
+                                         answers.form_data(task.form_schema, _task_label(task), now))
+                    completed += 1
+                    if completed >= MAX_TASKS:
+                        raise ScenarioError(f"the case has not ended after {MAX_TASKS} completed tasks")
+                else:
+                    _raise_event(engine, case_id, events.popleft(), answers, now)
         _finish(engine, case_id, result)
         _check(scenario.get("expect", {}), result)
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' results
@@ -190,6 +251,20 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
         kind = "" if isinstance(exc, (ScenarioError, EngineError)) else "internal error: "
         result.passed, result.error = False, f"{kind}{type(exc).__name__}: {exc}"
     return result
+
+
+def _raise_event(engine: CaseEngine, case_id: int, event, answers: _Answers, now: _Clock) -> None:
+    _, name, at = event
+    options = {o.name: o for o in engine.available_events(case_id)}
+    if name not in options:
+        waiting = f" (it waits for: {', '.join(sorted(options))})" if options else ""
+        raise ScenarioError(f"the event {name!r} (at {at}) cannot be taken: the case does not wait for it "
+                            f"at {now.local().isoformat()}{waiting}")
+    data = answers.form_data(options[name].form_schema, f"the event {name!r}", now)
+    try:
+        engine.raise_event(case_id, name, SCENARIO_ACTOR, data)
+    except EventNotAvailable as exc:
+        raise ScenarioError(f"the event {name!r} (at {at}) cannot be taken: {exc}") from None
 
 
 def _next_task(engine, open_tasks, delays):
@@ -220,6 +295,9 @@ def _check(expect: dict, result: ScenarioResult) -> None:
     unwanted = [m for m in expect.get("milestones_exclude", []) if m in result.milestones]
     if unwanted:
         problems.append(f"milestones reached that must not be: {unwanted}")
+    sequence = expect.get("milestones_sequence", [])
+    if sequence and not _in_order(sequence, result.milestones):
+        problems.append(f"milestones not reached in this order (each its own occurrence): {sequence}")
     if expect.get("state") and expect["state"] != result.state:
         problems.append(f"state is {result.state}, expected {expect['state']}")
     if problems:
@@ -227,23 +305,60 @@ def _check(expect: dict, result: ScenarioResult) -> None:
     result.passed = True
 
 
+def _in_order(sequence: list[str], milestones: list[str]) -> bool:
+    remaining = iter(milestones)
+    return all(any(m == wanted for m in remaining) for wanted in sequence)
+
+
 class ThrowawayEngine:
-    """A case engine on a temporary SQLite database with `processes_dir` (or `files`) deployed."""
+    """A case engine on a throwaway database with `processes_dir` (or `files`) deployed.
+
+    By default a temporary SQLite file. With `database_url` (a PostgreSQL server), a new schema on that
+    server, dropped again on close: the server's other schemas and the configured database are never touched.
+    """
 
     def __init__(self, processes_dir: Path | None = None, settings: Settings | None = None, *,
-                 files: dict[str, bytes] | None = None):
-        self._tmp = tempfile.TemporaryDirectory(prefix="meldcode-scenario-")
-        url = f"sqlite:///{Path(self._tmp.name) / 'scenario.sqlite3'}"
-        self._db = make_engine(url)
-        upgrade(self._db)
-        self.engine = CaseEngine(make_sessionmaker(self._db), settings or Settings())
-        if files is None:
-            files = read_directory(Path(processes_dir))
-        self.engine.deploy_files(files, "scenario-runner")
+                 files: dict[str, bytes] | None = None, database_url: str | None = None):
+        self._tmp = self._admin = self._schema = None
+        if database_url:
+            url = self._postgres_schema(database_url)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="meldcode-scenario-")
+            url = f"sqlite:///{Path(self._tmp.name) / 'scenario.sqlite3'}"
+        try:
+            self._db = make_engine(url)
+            upgrade(self._db)
+            self.engine = CaseEngine(make_sessionmaker(self._db), settings or Settings())
+            if files is None:
+                files = read_directory(Path(processes_dir))
+            self.engine.deploy_files(files, "scenario-runner")
+        except BaseException:
+            self.close()
+            raise
+
+    def _postgres_schema(self, database_url: str) -> str:
+        url = make_url(database_url)
+        if not url.drivername.startswith("postgresql"):
+            raise ScenarioError(f"--database-url must name a PostgreSQL server, not {url.drivername!r} "
+                                "(without it scenarios run in a temporary SQLite database)")
+        self._schema = f"scenario_{uuid.uuid4().hex[:16]}"
+        self._admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self._schema}"'))
+        options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={self._schema}"]))
+        return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
     def close(self):
-        self._db.dispose()
-        self._tmp.cleanup()
+        if getattr(self, "_db", None) is not None:
+            self._db.dispose()
+        if self._admin is not None:
+            with self._admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self._schema}" CASCADE'))
+            self._admin.dispose()
+            self._admin = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     def __enter__(self):
         return self.engine
@@ -276,9 +391,9 @@ def verify_files(files: dict[str, bytes], scenarios: list[tuple[str, dict]], set
                                        f"{result.error}{more}")
 
 
-def run_files(paths, processes_dir: Path) -> list[ScenarioResult]:
+def run_files(paths, processes_dir: Path, database_url: str | None = None) -> list[ScenarioResult]:
     results = []
-    with ThrowawayEngine(processes_dir) as engine:
+    with ThrowawayEngine(processes_dir, database_url=database_url) as engine:
         for number, path in enumerate(paths, 1):
             try:
                 scenario = load_scenario(path)
