@@ -98,6 +98,17 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _mount_oversight() -> None:
+    from .audit_cli import audit
+    from .oversight_cli import cases
+
+    main.add_command(audit)
+    main.add_command(cases)
+
+
+_mount_oversight()
+
+
 def _mount_plugins() -> None:
     """Commands of the other packages (web, workers) register through entry points, so the
     engine never imports them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
                         types)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -82,6 +82,9 @@ class Case(Base):
     state: Mapped[bytes]
     variables: Mapped[dict]  # latest case variables, for reading without the engine
     compactions: Mapped[int] = mapped_column(Integer, default=0)
+    # Oversight (revision 0007): why a beheerder suspended/terminated it; a legal hold stops retention
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    legal_hold: Mapped[str | None] = mapped_column(String(500))  # the reason; None: no hold
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     process_version: Mapped[ProcessVersion] = relationship()
 
@@ -130,6 +133,7 @@ class CaseTimer(Base):
     element_id: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(20))  # waiting | fired | cancelled | failed
+    last_error: Mapped[str | None] = mapped_column(String(1000))  # why a failed (parked) timer failed
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 
@@ -147,3 +151,29 @@ class AuditEvent(Base):
     task_id: Mapped[int | None] = mapped_column(Integer)
     client_ref: Mapped[str | None] = mapped_column(String(100), index=True)
     details: Mapped[dict]
+    # NEN 7513 (revision 0007): name and roles of the actor, on whose behalf, access point, authorisation basis
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor_roles: Mapped[str | None] = mapped_column(String(200))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(10))  # web | api | cli | worker
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    basis: Mapped[str | None] = mapped_column(String(30))  # role | break-the-glass | system
+    basis_detail: Mapped[str | None] = mapped_column(String(500))
+    # Hash chain (engine/audit_chain.py): position, previous event's hash, hash of the content, own hash
+    seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """One row: the newest event of the audit chain, and where retention cut the chain's start."""
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    pruned_through_seq: Mapped[int] = mapped_column(BigInteger)
+    pruned_through_hash: Mapped[str] = mapped_column(String(64))
+    pruned_at: Mapped[datetime | None]

@@ -1,0 +1,154 @@
+"""The hash chain that makes audit_event tamper-evident, and its verification.
+
+Canonical form of an event (version 1). The *content* of an event is this JSON object, serialised with
+sorted keys, no whitespace (separators "," and ":"), non-ASCII kept as UTF-8, and encoded as UTF-8:
+
+    {"action", "actor", "actor_name", "actor_roles", "at", "basis", "basis_detail", "case_id", "channel",
+     "client_address", "client_ref", "details", "on_behalf_of", "outcome", "task_id", "user_agent"}
+
+`at` is written as ISO 8601 in UTC with microseconds and a trailing "Z" (2026-11-30T23:54:52.123456Z); absent
+values are null. The event's `content_hash` is the SHA-256 (hex) of that content, and its `hash` is
+
+    SHA-256("meldcode-audit-v1\\n" + seq + "\\n" + prev_hash + "\\n" + content_hash)
+
+where `seq` is the event's position in the chain (1, 2, 3, ... without gaps) and `prev_hash` the hash of the
+event at seq - 1 (64 zeros for the first). The chain covers the content only through its hash, so retention
+can destroy an expired prefix of the chain and keep the hash of its last event in `audit_chain_head`
+(`pruned_through_seq`, `pruned_through_hash`) as the new starting point: the remaining events verify unchanged.
+
+`audit_chain_head` (one row) holds the seq and hash of the newest event. Appending locks that row (see
+engine.audit), so concurrent writers on PostgreSQL form one linear chain; and it lets verification see events
+removed at the end of the chain or a truncated table, which a chain alone cannot show.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+PREFIX = "meldcode-audit-v1"
+CONTENT_FIELDS = ("action", "actor", "actor_name", "actor_roles", "at", "basis", "basis_detail", "case_id",
+                  "channel", "client_address", "client_ref", "details", "on_behalf_of", "outcome", "task_id",
+                  "user_agent")
+
+
+def format_at(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_content(event) -> bytes:
+    content = {name: getattr(event, name) for name in CONTENT_FIELDS}
+    content["at"] = format_at(event.at)
+    content["details"] = event.details or {}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def content_hash(event) -> str:
+    return hashlib.sha256(canonical_content(event)).hexdigest()
+
+
+def link_hash(seq: int, prev_hash: str, content_digest: str) -> str:
+    return hashlib.sha256(f"{PREFIX}\n{seq}\n{prev_hash}\n{content_digest}".encode("ascii")).hexdigest()
+
+
+def seal(event: AuditEvent, seq: int, prev_hash: str) -> None:
+    """Give `event` its place in the chain after an event with hash `prev_hash`."""
+    event.seq, event.prev_hash = seq, prev_hash
+    event.content_hash = content_hash(event)
+    event.hash = link_hash(seq, prev_hash, event.content_hash)
+
+
+def lock_head(session: Session) -> tuple[int, str]:
+    """Take the chain's lock (the head row, until the transaction ends) and reserve the next seq.
+
+    One UPDATE: on PostgreSQL it waits for the writer that holds the row, and then sees that writer's head;
+    on SQLite it takes the database's single write lock."""
+    row = session.execute(update(AuditChainHead).where(AuditChainHead.id == 1)
+                          .values(seq=AuditChainHead.seq + 1)
+                          .returning(AuditChainHead.seq, AuditChainHead.hash)).one()
+    return row.seq, row.hash
+
+
+def set_head(session: Session, seq: int, digest: str) -> None:
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=digest))
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place where the chain does not hold."""
+
+    kind: str  # changed | removed | reordered | truncated
+    message: str
+    event_id: int | None = None
+    seq: int | None = None
+
+    def describe(self) -> str:
+        where = f"event #{self.event_id} (seq {self.seq})" if self.event_id is not None else \
+            (f"seq {self.seq}" if self.seq is not None else "the audit log")
+        return f"{self.kind}: {where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    checked: int
+    head_seq: int
+    head_hash: str
+    first_break: Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def verify(session: Session, batch: int = 5000) -> Verification:
+    """Walk the chain in seq order and report the first event that was changed, removed or reordered."""
+    head = session.get(AuditChainHead, 1)
+    if head is None:
+        return Verification(0, 0, GENESIS, Break("removed", "the chain head (audit_chain_head) is missing"))
+    expected_seq, expected_prev = head.pruned_through_seq + 1, head.pruned_through_hash
+    checked, last_id, after = 0, None, head.pruned_through_seq
+
+    def result(brk):
+        return Verification(checked, head.seq, head.hash, brk)
+
+    while True:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.seq > after)
+                                      .order_by(AuditEvent.seq).limit(batch)))
+        if not events:
+            break
+        for event in events:
+            if event.seq != expected_seq:
+                return result(Break("removed", f"events with seq {expected_seq}..{event.seq - 1} are missing before "
+                                               f"this event", event.id, event.seq))
+            if event.prev_hash != expected_prev:
+                return result(Break("reordered", "its previous hash is not the hash of the event before it: that "
+                                                 "event was changed, removed or moved", event.id, event.seq))
+            if content_hash(event) != event.content_hash:
+                return result(Break("changed", f"its content ({event.action} by {event.actor}) does not match "
+                                               f"its hash", event.id, event.seq))
+            if link_hash(event.seq, event.prev_hash, event.content_hash) != event.hash:
+                return result(Break("changed", "its hash does not match its place in the chain", event.id, event.seq))
+            if last_id is not None and event.id <= last_id:
+                return result(Break("reordered", f"its id is not after the id of the event before it (#{last_id})",
+                                    event.id, event.seq))
+            last_id, expected_prev, expected_seq = event.id, event.hash, expected_seq + 1
+            checked += 1
+        after = events[-1].seq
+    unsealed = session.scalar(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1))
+    if unsealed is not None:
+        return result(Break("changed", "it has no place in the chain (inserted around it)", unsealed, None))
+    if expected_seq - 1 != head.seq or expected_prev != head.hash:
+        if checked == 0:
+            return result(Break("truncated", f"no events remain, but the chain head records {head.seq} "
+                                             f"(seq {head.pruned_through_seq + 1}..{head.seq} removed)",
+                                seq=head.pruned_through_seq + 1))
+        return result(Break("removed", f"the chain ends at seq {expected_seq - 1}, but the head records seq "
+                                       f"{head.seq}: the newest events were removed", seq=expected_seq))
+    return result(None)
