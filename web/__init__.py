@@ -134,6 +134,11 @@ def _register_template_helpers(app: Flask, tz: str) -> None:
                 "start_roles": services.settings.start_roles}
 
 
+def _timestamp(value) -> float:
+    """A time kept in the cookie; anything odd counts as long ago (the session ends, no 500)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
 def _register_session_timeouts(app: Flask, settings: WebSettings) -> None:
     """End a session after `idle_timeout_minutes` without requests or `session_lifetime_minutes` in all."""
 
@@ -142,8 +147,8 @@ def _register_session_timeouts(app: Flask, settings: WebSettings) -> None:
         if request.endpoint in ("static", "vendor.asset", "health") or "_user_id" not in session:
             return None
         now = time.time()
-        login_at = session.get("login_at") or 0
-        seen_at = session.get("seen_at") or 0
+        login_at = _timestamp(session.get("login_at"))
+        seen_at = _timestamp(session.get("seen_at"))
         expired = (now - login_at > settings.session_lifetime_minutes * 60
                    or now - seen_at > settings.idle_timeout_minutes * 60)
         if expired:

@@ -69,6 +69,7 @@ def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minut
             return None
         if (now - row.last_seen_at).total_seconds() > TOUCH_SECONDS:
             row.last_seen_at = now
+            session.flush()
         session.expunge(row)
         return row
 
