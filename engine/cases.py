@@ -6,6 +6,7 @@ case are caught by the case row's version column (optimistic locking).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, deploy, forms
+from . import access, audit, clock, deploy, forms, involvement
 from .errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
                      TaskNotReadyError, ValidationError)
 from .diagrams import read_directory
@@ -34,6 +35,7 @@ from .workdays import calendar_from_settings
 _TICK = timedelta(microseconds=1)
 _NEW_TIMERS = "meldcode.new_timers"
 _OPEN_ROWS = "meldcode.open_rows"
+_DECISION = "meldcode.access_decision"
 log = logging.getLogger(__name__)
 
 
@@ -95,7 +97,9 @@ class CaseEngine:
             return case.id
 
     # -- tasks -----------------------------------------------------------------------------
-    def open_tasks(self, *, case_id: int | None = None, lanes=None, team: str | None = None) -> list[TaskInfo]:
+    def open_tasks(self, *, case_id: int | None = None, lanes=None, team: str | None = None,
+                   actor: Actor | None = None) -> list[TaskInfo]:
+        """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
         with self.sessions() as session:
             query = (select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
                      .where(CaseTask.state == "ready").order_by(CaseTask.due_at, CaseTask.id))
@@ -105,15 +109,17 @@ class CaseEngine:
                 query = query.where(CaseTask.lane.in_(list(lanes)))
             if team is not None:
                 query = query.where(Case.team == team)
+            if actor is not None:
+                query = query.where(access.task_lane_filter(actor, CaseTask.lane, clock.now()))
             return [_task_info(t, c) for t, c in session.execute(query)]
 
     def task(self, task_id: int, actor: Actor, *, audit_read: bool = True) -> TaskInfo:
         """A task with its form and instructions, for the person who will work on it (audited)."""
-        with self.sessions.begin() as session:
+        with self._denials_audited(actor, "task.view", task_id=task_id), self.sessions.begin() as session:
             row, case = self._task_row(session, task_id, actor, "task.view")
             if audit_read:
                 audit.record(session, actor.username, "task.view", case_id=case.id, task_id=row.id,
-                             client_ref=case.client_ref)
+                             client_ref=case.client_ref, **session.info[_DECISION].audit_details())
             pv = case.process_version
             schema = pv.forms.get(row.form) if row.form else None
             instructions, documentation = _instructions(*self._specs(session, pv.id), row.element_id)
@@ -139,6 +145,7 @@ class CaseEngine:
                 self._save(session, case, runtime, result, now)
                 audit.record(session, actor.username, "task.complete", case_id=case.id, task_id=row.id,
                              client_ref=case.client_ref, element_id=row.element_id,
+                             **session.info[_DECISION].audit_details(),
                              fields=sorted(data), milestones=[m for m, _ in result.milestones])
                 return Completion(case.id, case.status, [m for m, _ in result.milestones],
                                   sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
@@ -152,7 +159,8 @@ class CaseEngine:
             raise
 
     def claim_task(self, task_id: int, actor: Actor, release: bool = False) -> None:
-        with self.sessions.begin() as session:
+        action = "task.release" if release else "task.claim"
+        with self._denials_audited(actor, action, task_id=task_id), self.sessions.begin() as session:
             row, case = self._task_row(session, task_id, actor, "task.claim")
             if row.state != "ready":
                 raise TaskNotReadyError(f"task {row.id} is {row.state}")
@@ -251,19 +259,54 @@ class CaseEngine:
             return claimed, 0
 
     # -- read ------------------------------------------------------------------------------
-    def case(self, case_id: int, actor: Actor, *, audit_read: bool = True) -> CaseInfo:
-        with self.sessions.begin() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                raise NotFoundError(f"case {case_id} does not exist")
-            if audit_read:
-                audit.record(session, actor.username, "case.view", case_id=case.id, client_ref=case.client_ref)
-            return self._case_info(session, case)
+    def case(self, case_id: int, actor: Actor, *, audit_read: bool = True, present: Callable | None = None):
+        """A case file as far as `actor` may see it (engine/access.py), audited. With `present`, the result is
+        `present(info, decision)`, called inside the audited transaction: a failing presentation (e.g. a page
+        that cannot render) is audited as an error, not as a successful view."""
+        try:
+            with self._denials_audited(actor, "case.view", case_id=case_id), self.sessions.begin() as session:
+                case = session.get(Case, case_id)
+                if case is None:
+                    raise NotFoundError(f"case {case_id} does not exist")
+                decision = access.check_case(session, actor, case, clock.now())
+                info = access.restrict(self._case_info(session, case), decision,
+                                       access.melding_task_ids(session, case.id))
+                result = present(info, decision) if present is not None else info
+                if audit_read:
+                    audit.record(session, actor.username, "case.view", case_id=case.id, client_ref=case.client_ref,
+                                 **decision.audit_details())
+                return result
+        except (access.AccessDenied, NotFoundError):
+            raise
+        except Exception as exc:
+            if present is not None and audit_read:
+                self.record_access(actor, "case.view", outcome="error", case_id=case_id,
+                                   reason=f"{type(exc).__name__}: {str(exc)[:200]}")
+            raise
 
-    def list_cases(self, *, team: str | None = None, status: str | None = None, limit: int = 200) -> list[CaseSummary]:
-        """Cases (newest first) without their state; for overviews. Not audited: no case data."""
+    def case_access(self, case_id: int, actor: Actor) -> access.Decision | None:
+        """Whether and how much `actor` may see of a case (None: no such case). Not audited: a decision."""
+        with self.sessions() as session:
+            facts = access.load_facts(session, case_id, actor, clock.now())
+            return None if facts is None else access.decide_case(actor, facts)
+
+    def task_access(self, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
+        """(case id, whether `actor` may work on the task) — None: no such task. Not audited: a decision."""
+        with self.sessions() as session:
+            found = session.execute(select(CaseTask.lane, Case).join(Case, Case.id == CaseTask.case_id)
+                                    .where(CaseTask.id == task_id)).first()
+            if found is None:
+                return None
+            lane, case = found
+            return case.id, access.decide_task(actor, access.load_facts(session, case, actor, clock.now()), lane)
+
+    def list_cases(self, *, team: str | None = None, status: str | None = None, limit: int = 200,
+                   actor: Actor | None = None) -> list[CaseSummary]:
+        """Cases (newest first) without their state; for overviews. With `actor`: those it may read."""
         with self.sessions() as session:
             query = select(Case, ProcessVersion).join(ProcessVersion).order_by(Case.id.desc()).limit(limit)
+            if actor is not None:
+                query = query.where(access.case_filter(actor, clock.now()))
             if team is not None:
                 query = query.where(Case.team == team)
             if status is not None:
@@ -332,9 +375,21 @@ class CaseEngine:
         if found is None:
             raise NotFoundError(f"task {task_id} does not exist")
         row, case = found
-        if not actor.may_work_in(row.lane):
-            raise NotAllowedError(f"task {row.id} belongs to the role {row.lane!r}, which {actor.username} lacks")
+        session.info[_DECISION] = access.check_task(session, actor, case, row.lane, row.id, clock.now())
         return row, case
+
+    @contextlib.contextmanager
+    def _denials_audited(self, actor: Actor, action: str, *, case_id: int | None = None,
+                         task_id: int | None = None):
+        """Audit an access refusal (engine/access.py) as denied, in its own transaction, and pass it on."""
+        try:
+            yield
+        except access.AccessDenied as exc:
+            if task_id is not None:
+                self._audit_denied(actor, action, task_id, str(exc))
+            else:
+                self.record_access(actor, action, outcome="denied", case_id=case_id, reason=str(exc))
+            raise
 
     def _announce_timers(self, session: Session) -> None:
         for case_id, due_at in session.info.pop(_NEW_TIMERS, []):
@@ -387,6 +442,7 @@ class CaseEngine:
         """Write state, task rows, timers and milestones of one change. Returns the timers that fired."""
         with session.no_autoflush:  # one flush at the end instead of one per query
             fired = self._sync(session, case, runtime, result, now)
+            involvement.record(session, case, session.info.get(_OPEN_ROWS, []), result.milestones, now)
         session.flush()
         return fired
 

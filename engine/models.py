@@ -177,3 +177,49 @@ class AuditChainHead(Base):
     pruned_through_seq: Mapped[int] = mapped_column(BigInteger)
     pruned_through_hash: Mapped[str] = mapped_column(String(64))
     pruned_at: Mapped[datetime | None]
+
+
+class CaseInvolvement(Base):
+    """Need-to-know: a party from outside the team became involved in a case (e.g. Veilig Thuis was asked for
+    advice, received a melding or a transfer). Written in the same transaction as the step that caused it, so
+    lists can filter on it with one indexed join. `task_id`: the completed task that caused it, if any."""
+
+    __tablename__ = "case_involvement"
+    __table_args__ = (UniqueConstraint("case_id", "party", "reason"), Index("ix_case_involvement_party", "party",
+                                                                              "case_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    party: Mapped[str] = mapped_column(String(30))  # veilig_thuis
+    reason: Mapped[str] = mapped_column(String(30))  # advies | melding | overdracht
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    since: Mapped[datetime]
+
+
+class CaseRestriction(Base):
+    """Need-to-know: a case visible to fewer people than its team (the internal route: violence by a colleague)."""
+
+    __tablename__ = "case_restriction"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # interne_route
+    since: Mapped[datetime]
+
+
+class AccessGrant(Base):
+    """Break-the-glass: time-limited access to one case for one user, granted at once on a stated reason and
+    reviewed afterwards by the aandachtsfunctionaris of the case's team."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (Index("ix_access_grant_user_case", "username", "case_id", "expires_at"),
+                      Index("ix_access_grant_review", "team", "reviewed_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    user_team: Mapped[str | None] = mapped_column(String(100))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    team: Mapped[str | None] = mapped_column(String(100))  # the case's team, whose aandachtsfunctionaris reviews
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(Text)

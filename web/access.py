@@ -1,20 +1,19 @@
-"""Need-to-know: who may see which case and task. Every refusal is audited and looks the same.
+"""Need-to-know at the web layer: the second line after the engine, with the same policy (engine/access.py).
 
-A user sees only cases of their own team, and works only on tasks of their lanes in that team.
-Anything else is answered with the same 403, whether the case or task exists or not, and written
-to the audit log (NEN 7513: who, when, which client, what, outcome) through the engine.
+Every refusal is answered with the same 403, whether the case or task exists or not, and written to the audit
+log (NEN 7513: who, when, which client, what, outcome) through the engine.
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import wraps
 
 from flask import abort, request
 from flask_login import current_user
 
-from engine.errors import NotFoundError
+from engine.access import VT_LIMITED, Decision
 
 from . import queries
-from .roles import CASE_READ_ROLES
 from .services import services
 
 
@@ -41,25 +40,36 @@ def roles_required(*roles: str):
     return decorate
 
 
-def require_case(case_id: int, action: str) -> None:
-    """The user may read this case: a case-reading role, and the case belongs to the user's team."""
-    if not current_user.has_any(CASE_READ_ROLES):
-        deny(action, case_id=case_id, reason="role may not read case files")
-    try:
-        team = services().cases.case_team(case_id)
-    except NotFoundError:
+def require_case(case_id: int, action: str) -> Decision:
+    """The user may read this case (engine/access.py: team, internal route, Veilig Thuis' involvement,
+    break-the-glass, beheerder's metadata). Returns the decision: how much of the case the user sees."""
+    decision = services().cases.case_access(case_id, current_user.actor)
+    if decision is None:
         deny(action, case_id=case_id, reason="no such case")
-    if team is None or team != current_user.team:
-        deny(action, case_id=case_id, reason="case belongs to another team")
+    if not decision.allowed:
+        deny(action, case_id=case_id, reason=decision.basis)
+    return decision
 
 
 def require_task(task_id: int, action: str) -> queries.TaskScope:
-    """The user may work on this task: its case is of the user's team and its lane is one of the user's roles."""
-    scope = queries.task_scope(services().sessions, task_id)
-    if scope is None:
+    """The user may work on this task: the same policy as the engine applies (engine/access.py)."""
+    found = services().cases.task_access(task_id, current_user.actor)
+    if found is None:
         deny(action, task_id=task_id, reason="no such task")
-    if scope.team is None or scope.team != current_user.team:
-        deny(action, task_id=task_id, case_id=scope.case_id, reason="task of another team")
-    if scope.lane not in current_user.roles:
-        deny(action, task_id=task_id, case_id=scope.case_id, reason=f"task of lane {scope.lane!r}")
+    case_id, decision = found
+    if not decision.allowed:
+        deny(action, task_id=task_id, case_id=case_id, reason=decision.basis)
+    scope = queries.task_scope(services().sessions, task_id)
+    if scope is None:  # removed meanwhile
+        deny(action, task_id=task_id, reason="no such task")
     return scope
+
+
+def visible_diagram(view, case, decision: Decision):
+    """The diagram with only the positions the user may know: Veilig Thuis sees where its own tasks and the
+    melding are, not the route the team took; full and metadata access see the case's position."""
+    if decision.scope != VT_LIMITED:
+        return view
+    known = {t.element_id for t in case.open_tasks} | {h["element_id"] for h in case.history}
+    return dataclasses.replace(view, completed_elements=[e for e in view.completed_elements if e in known],
+                               active_elements=[e for e in view.active_elements if e in known])

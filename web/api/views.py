@@ -6,11 +6,12 @@ from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 
 from engine import clock
+from engine.access import FULL
 from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
                            TaskNotReadyError, ValidationError)
 
 from .. import queries
-from ..access import deny, require_case, require_task
+from ..access import deny, require_case, require_task, visible_diagram
 from ..cases.service import StartError, StartRequest, parse_yes_no, start_case
 from ..extensions import csrf
 from ..inbox.service import FILTERS, apply_filter, my_open_tasks
@@ -136,7 +137,7 @@ def cases():
     status = request.args.get("status")
     if status not in (None, "running", "completed"):
         return problem(400, "bad_request", "status must be running or completed")
-    found = services().cases.list_cases(team=current_user.team, status=status)
+    found = services().cases.list_cases(actor=current_user.actor, status=status)
     return jsonify(cases=[serialize.case_summary(c) for c in found])
 
 
@@ -166,21 +167,25 @@ def start():
 @api_login_required
 def case(case_id: int):
     require_case(case_id, "case.view")
-    try:
-        info = services().cases.case(case_id, current_user.actor)
+    try:  # serialised inside the audited read: a failure is audited as failed
+        return services().cases.case(case_id, current_user.actor, present=lambda info, decision: jsonify(
+            {**serialize.case(info), "access": decision.scope}))
     except NotFoundError:
         abort(403)
-    return jsonify(serialize.case(info))
 
 
 @bp.get("/cases/<int:case_id>/diagram")
 @api_login_required
 def diagram(case_id: int):
-    require_case(case_id, "case.diagram")
+    decision = require_case(case_id, "case.diagram")
     try:
         view = services().cases.case_diagram(case_id)
+        if decision.scope != FULL:
+            view = visible_diagram(view, services().cases.case(case_id, current_user.actor, audit_read=False),
+                                   decision)
     except NotFoundError:
         abort(403)
-    services().cases.record_access(current_user.actor, "case.diagram", outcome="success", case_id=case_id)
+    services().cases.record_access(current_user.actor, "case.diagram", outcome="success", case_id=case_id,
+                                   **decision.audit_details())
     return jsonify(process_id=view.process_id, filename=view.filename, bpmn_xml=view.bpmn_xml,
                    completed_elements=view.completed_elements, active_elements=view.active_elements)

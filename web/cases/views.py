@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import notifications
+from engine.access import FULL
 from engine.errors import DiagramError, NotFoundError
 from engine.xmlsafe import parse_xml
 
 from .. import queries
-from ..access import deny, require_case, roles_required
+from ..access import deny, require_case, roles_required, visible_diagram
 from ..roles import CASE_READ_ROLES
 from ..services import services
 from . import bp
@@ -27,7 +28,7 @@ def index():
     status_key = request.args.get("status", "lopend")
     if status_key not in STATUS_FILTERS:
         status_key = "lopend"
-    cases = services().cases.list_cases(team=current_user.team, status=STATUS_FILTERS[status_key])
+    cases = services().cases.list_cases(actor=current_user.actor, status=STATUS_FILTERS[status_key])
     return render_template("cases/index.html", cases=cases, status_key=status_key)
 
 
@@ -66,17 +67,24 @@ def show(case_id: int):
     require_case(case_id, "case.view")
     engine = services().cases
     try:
-        case = engine.case(case_id, current_user.actor)  # audited: case.view
         diagram = engine.case_diagram(case_id)
+        # Rendered inside the audited read (engine.case): a page that fails is audited as failed.
+        return engine.case(case_id, current_user.actor, present=lambda case, decision: make_response(
+            _render_case(case, decision, diagram)))
     except NotFoundError:
         abort(403)
-    labels = queries.field_labels(services().sessions, case_id)
+
+
+def _render_case(case, decision, diagram):
+    diagram = visible_diagram(diagram, case, decision)
+    labels = queries.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
     names = element_names(diagram.bpmn_xml, diagram.filename)
     timers = [{"name": names.get(t["element_id"], t["element_id"]), "due_at": t["due_at"]} for t in case.waiting_timers]
-    sent = notifications.case_notifications(services().sessions, case_id, tz=services().engine_settings.timezone)
+    sent = notifications.case_notifications(services().sessions, case.id, tz=services().engine_settings.timezone) \
+        if decision.scope == FULL else []
     return render_template("cases/show.html", case=case, diagram=diagram, history=history, labels=labels,
-                           timers=timers, notifications=sent)
+                           timers=timers, notifications=sent, access=decision)
 
 
 @lru_cache(maxsize=32)

@@ -8,10 +8,11 @@ FILTERS = {"team": "Team", "mijn": "Door mij geclaimd", "te_laat": "Te laat"}
 
 
 def my_open_tasks(engine, user) -> list[TaskInfo]:
-    """READY tasks of the user's lanes in the user's team (not audited: a listing, no case file)."""
-    if not user.lanes or not user.team:
+    """READY tasks of the user's lanes on cases the user may work on (engine/access.py: own team, internal route,
+    Veilig Thuis' involvement, break-the-glass). Not audited: a listing, no case file."""
+    if not user.lanes:
         return []
-    return engine.open_tasks(lanes=sorted(user.lanes), team=user.team)
+    return engine.open_tasks(actor=user.actor)
 
 
 def urgency_key(task: TaskInfo):

@@ -1,0 +1,221 @@
+"""Need-to-know: may this actor read this case, act on this task, and how much of the case may it see?
+
+One policy for the engine's use cases and the web layer (which asks it again as a second line):
+
+- `full`: the lanes of the team (professional, aandachtsfunctionaris, leidinggevende) read their own team's
+  cases, except a case on the internal route (violence by a colleague), which only the leidinggevende and the
+  aandachtsfunctionaris of the team read. The professional who reported it hands it over and keeps no access:
+  what follows concerns a colleague's conduct, a matter for the leidinggevende. A team lane without access may
+  break the glass (engine/glass.py): time-limited full access on a stated reason, reviewed afterwards.
+- `veilig_thuis`: Veilig Thuis is another organisation. It sees a case of its team only once it is involved
+  (asked for advice, a melding made, a transfer) and then only its own lane's tasks and what they need: its
+  tasks with their answers and the task that carried the melding (the melding's facts). No other answers, no
+  case variables.
+- `metadata`: the beheerder (technical administration, any team) sees status, process and version, dates, the
+  steps with who and when, never answers or variables.
+
+`case_filter` is the same policy as a SQL condition, for lists; tests hold the two to each other.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from .errors import NotAllowedError
+from .involvement import MELDING_MILESTONES, TRANSFER_MILESTONES, VEILIG_THUIS
+from .models import AccessGrant, Case, CaseInvolvement, CaseRestriction
+from .views import Actor, CaseInfo
+
+FULL, VT_LIMITED, METADATA = "full", "veilig_thuis", "metadata"
+BEHEERDER = "beheerder"
+TEAM_LANES = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende"})
+RESTRICTED_READERS = frozenset({"aandachtsfunctionaris", "leidinggevende"})
+# Who may break the glass: the team lanes (not Veilig Thuis, another organisation; not the beheerder).
+GLASS_ROLES = TEAM_LANES
+VT_MILESTONES = MELDING_MILESTONES | TRANSFER_MILESTONES
+
+
+class AccessDenied(NotAllowedError):
+    """The actor may not read this case or act on this task (audited as denied)."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int
+    reason: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the decision needs to know about one case, for one actor."""
+
+    case_id: int
+    team: str | None
+    restricted: str | None = None  # e.g. interne_route
+    vt_involved: bool = False
+    grant: Grant | None = None  # the actor's active break-the-glass grant
+
+
+@dataclass(frozen=True)
+class Decision:
+    scope: str | None  # full | veilig_thuis | metadata; None: no access
+    basis: str  # the authorisation basis (audit), or why not
+
+    @property
+    def allowed(self) -> bool:
+        return self.scope is not None
+
+    def audit_details(self) -> dict:
+        return {"access": self.scope, "basis": self.basis}
+
+
+def decide_case(actor: Actor, facts: CaseFacts) -> Decision:
+    roles = actor.roles
+    why_not = "role may not read case files"
+    lanes = roles & TEAM_LANES
+    if lanes:
+        if facts.team is not None and facts.team == actor.team:
+            if not facts.restricted:
+                return Decision(FULL, f"role {_first(lanes)} in team {facts.team}")
+            if roles & RESTRICTED_READERS:
+                return Decision(FULL, f"role {_first(roles & RESTRICTED_READERS)} in team {facts.team} "
+                                      f"({facts.restricted})")
+            why_not = f"{facts.restricted}: only the leidinggevende and the aandachtsfunctionaris"
+        else:
+            why_not = "case belongs to another team"
+        if facts.grant is not None:
+            return Decision(FULL, f"break-the-glass #{facts.grant.id}: {facts.grant.reason}")
+    if VEILIG_THUIS in roles:
+        if facts.team is not None and facts.team == actor.team and facts.vt_involved:
+            return Decision(VT_LIMITED, f"role veilig_thuis, involved in a case of team {facts.team}")
+        if not lanes:
+            why_not = "Veilig Thuis is not involved in this case" if facts.team == actor.team \
+                else "case belongs to another team"
+    if BEHEERDER in roles:
+        return Decision(METADATA, "role beheerder (metadata only)")
+    return Decision(None, why_not)
+
+
+def decide_task(actor: Actor, facts: CaseFacts, lane: str | None) -> Decision:
+    """Acting on (or opening) a task: full access to its case, or Veilig Thuis on its own lane; and the lane."""
+    decision = decide_case(actor, facts)
+    if decision.scope == METADATA or decision.scope is None:
+        return Decision(None, decision.basis if decision.scope is None else "metadata access only")
+    if decision.scope == VT_LIMITED and lane != VEILIG_THUIS:
+        return Decision(None, f"Veilig Thuis works only on its own lane, not {lane!r}")
+    if not actor.may_work_in(lane):
+        return Decision(None, f"task of lane {lane!r}, which {actor.username} lacks")
+    return decision
+
+
+def load_facts(session: Session, case: Case | int, actor: Actor, now: datetime) -> CaseFacts | None:
+    """The facts of a case (by row or id) for `actor`; None when the case does not exist."""
+    if isinstance(case, int):
+        row = session.execute(select(Case.id, Case.team).where(Case.id == case)).first()
+        if row is None:
+            return None
+        case_id, team = row
+    else:
+        case_id, team = case.id, case.team
+    restricted = session.scalar(select(CaseRestriction.kind).where(CaseRestriction.case_id == case_id))
+    vt = VEILIG_THUIS in actor.roles and session.scalar(
+        select(CaseInvolvement.id).where(CaseInvolvement.case_id == case_id,
+                                         CaseInvolvement.party == VEILIG_THUIS).limit(1)) is not None
+    grant = None
+    if actor.roles & GLASS_ROLES:
+        found = session.execute(
+            select(AccessGrant.id, AccessGrant.reason, AccessGrant.expires_at)
+            .where(AccessGrant.username == actor.username, AccessGrant.case_id == case_id,
+                   AccessGrant.expires_at > now).order_by(AccessGrant.expires_at.desc()).limit(1)).first()
+        grant = Grant(*found) if found else None
+    return CaseFacts(case_id, team, restricted, vt, grant)
+
+
+def check_case(session: Session, actor: Actor, case: Case, now: datetime) -> Decision:
+    decision = decide_case(actor, load_facts(session, case, actor, now))
+    if not decision.allowed:
+        raise AccessDenied(f"{actor.username} may not read case {case.id}: {decision.basis}")
+    return decision
+
+
+def check_task(session: Session, actor: Actor, case: Case, lane: str | None, task_id: int, now: datetime) -> Decision:
+    decision = decide_task(actor, load_facts(session, case, actor, now), lane)
+    if not decision.allowed:
+        raise AccessDenied(f"{actor.username} may not work on task {task_id}: {decision.basis}")
+    return decision
+
+
+def case_filter(actor: Actor, now: datetime):
+    """`decide_case(...).allowed` as a condition on `Case`, for lists."""
+    roles = actor.roles
+    if BEHEERDER in roles:
+        return true()
+    conditions = []
+    lanes = roles & TEAM_LANES
+    if lanes and actor.team is not None:
+        own = Case.team == actor.team
+        if not roles & RESTRICTED_READERS:
+            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
+        conditions.append(own)
+    if lanes:
+        conditions.append(exists().where(AccessGrant.case_id == Case.id, AccessGrant.username == actor.username,
+                                         AccessGrant.expires_at > now))
+    if VEILIG_THUIS in roles and actor.team is not None:
+        conditions.append(and_(Case.team == actor.team,
+                               exists().where(CaseInvolvement.case_id == Case.id,
+                                              CaseInvolvement.party == VEILIG_THUIS)))
+    return or_(*conditions) if conditions else false()
+
+
+def task_lane_filter(actor: Actor, lane_column, now: datetime):
+    """For task lists: tasks of the actor's lanes on cases it may read; Veilig Thuis only its own lane."""
+    roles = actor.roles
+    conditions = []
+    lanes = roles & TEAM_LANES
+    full_lanes = sorted(r for r in roles if actor.may_work_in(r))
+    if lanes and actor.team is not None:
+        own = Case.team == actor.team
+        if not roles & RESTRICTED_READERS:
+            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
+        conditions.append(and_(own, lane_column.in_(full_lanes)))
+    if lanes:
+        conditions.append(and_(lane_column.in_(full_lanes),
+                               exists().where(AccessGrant.case_id == Case.id,
+                                              AccessGrant.username == actor.username, AccessGrant.expires_at > now)))
+    if VEILIG_THUIS in roles and actor.team is not None:
+        conditions.append(and_(Case.team == actor.team, lane_column == VEILIG_THUIS,
+                               exists().where(CaseInvolvement.case_id == Case.id,
+                                              CaseInvolvement.party == VEILIG_THUIS)))
+    return or_(*conditions) if conditions else false()
+
+
+def restrict(info: CaseInfo, decision: Decision, melding_task_ids=()) -> CaseInfo:
+    """The case file as far as `decision` allows."""
+    if decision.scope == FULL:
+        return info
+    if decision.scope == METADATA:
+        return dataclasses.replace(info, variables={}, history=[{**h, "data": None} for h in info.history])
+    if decision.scope == VT_LIMITED:
+        shown = set(melding_task_ids)
+        return dataclasses.replace(
+            info, variables={}, waiting_timers=[],
+            milestones=[m for m in info.milestones if m in VT_MILESTONES],
+            open_tasks=[t for t in info.open_tasks if t.lane == VEILIG_THUIS],
+            history=[h for h in info.history if h["lane"] == VEILIG_THUIS or h["task_id"] in shown])
+    raise ValueError(f"no access: {decision.basis}")
+
+
+def melding_task_ids(session: Session, case_id: int) -> list[int]:
+    """Tasks that carried a melding or transfer to Veilig Thuis (their answers are the melding's facts)."""
+    return [t for t in session.scalars(select(CaseInvolvement.task_id).where(
+        CaseInvolvement.case_id == case_id, CaseInvolvement.party == VEILIG_THUIS,
+        CaseInvolvement.task_id.is_not(None)))]
+
+
+def _first(roles) -> str:
+    return sorted(roles)[0]
