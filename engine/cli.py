@@ -33,8 +33,10 @@ def db_upgrade(revision):
     from .db import upgrade
 
     settings = Settings.from_env()
-    upgrade(settings.database_url, revision)
-    click.echo(f"schema at {revision} on {_safe_url(settings.database_url)}")
+    upgrade(settings.database_url, revision, app_role=settings.db_app_role,
+            app_password=settings.db_app_password)
+    click.echo(f"schema at {revision} on {_safe_url(settings.database_url)}"
+               + (f"; app role {settings.db_app_role} granted" if settings.db_app_role else ""))
 
 
 @main.command()

@@ -42,12 +42,15 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine_or_url, revision: str = "head") -> None:
-    """Create or upgrade the schema to `revision` (the only way the schema is made outside tests)."""
+def upgrade(engine_or_url, revision: str = "head", *, app_role: str | None = None,
+            app_password: str | None = None) -> None:
+    """Create or upgrade the schema to `revision` (the only way the schema is made outside tests).
+
+    With `app_role` (PostgreSQL), that role then gets exactly the app's privileges (engine/db_roles.py)."""
     if isinstance(engine_or_url, str):
         engine = make_engine(engine_or_url)  # also creates the SQLite file's folder
         try:
-            upgrade(engine, revision)
+            upgrade(engine, revision, app_role=app_role, app_password=app_password)
         finally:
             engine.dispose()
         return
@@ -55,3 +58,7 @@ def upgrade(engine_or_url, revision: str = "head") -> None:
     with engine_or_url.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if app_role:
+            from .db_roles import grant_app_role
+
+            grant_app_role(connection, app_role, app_password)

@@ -19,6 +19,9 @@ class Settings:
     max_diagram_bytes: int = 2_000_000
     script_time_limit: float = 1.0
     processes_dir: Path = field(default=PROJECT_ROOT / "processes")
+    # PostgreSQL role the app connects as (not the tables' owner); `meldcode db upgrade` grants it its rights
+    db_app_role: str | None = None
+    db_app_password: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -32,4 +35,6 @@ class Settings:
             max_diagram_bytes=int(env.get("MELDCODE_MAX_DIAGRAM_BYTES", default.max_diagram_bytes)),
             script_time_limit=float(env.get("MELDCODE_SCRIPT_TIME_LIMIT", default.script_time_limit)),
             processes_dir=Path(env.get("MELDCODE_PROCESSES_DIR", default.processes_dir)),
+            db_app_role=env.get("MELDCODE_DB_APP_ROLE") or None,
+            db_app_password=env.get("MELDCODE_DB_APP_PASSWORD") or None,
         )

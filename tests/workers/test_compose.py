@@ -206,3 +206,19 @@ def test_production_requires_the_second_factor_and_sends_hsts(compose):
         assert settings.mfa_required, f"{name}: MELDCODE_MFA_REQUIRED is not on"
         assert settings.hsts_seconds >= 180 * 24 * 3600, f"{name}: HSTS is off or short"
         assert settings.token_days == 90
+
+
+def test_the_app_connects_as_a_role_that_does_not_own_the_tables(compose):
+    """migrate upgrades as the owner and grants the app role; web, worker and beat connect as that role."""
+    from sqlalchemy.engine import make_url
+
+    services = compose["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    migrate = services["migrate"]["environment"]
+    assert make_url(migrate["DATABASE_URL"]).username == owner
+    app_role = migrate["MELDCODE_DB_APP_ROLE"]
+    assert app_role and app_role != owner and migrate["MELDCODE_DB_APP_PASSWORD"].startswith("${")
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert make_url(env["DATABASE_URL"]).username == app_role, name
+        assert "MELDCODE_DB_APP_PASSWORD" not in env  # only the owner side knows how to create it
