@@ -218,3 +218,114 @@ def test_one_address_trying_many_usernames_is_slowed_down(app, services):
 def test_the_health_check_reaches_the_database(client):
     response = client.get("/gezondheid")
     assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+# -- issue 10, finding 2: the open redirect ------------------------------------------------------------
+import pytest  # noqa: E402
+
+HOSTILE_NEXT = ["/\t/evil.example", "//evil.example", "/\\evil", "/\\/evil.example", "https://evil.example",
+                "http:/evil.example", "/\n/", "/\r\n/evil.example", "/\x00/evil", "/zaken\\..\\..", "\\\\evil",
+                "javascript:alert(1)", " /evil", "/\x7f/evil", "/é/evil", "///evil.example", "/" + "a" * 3000]
+
+
+@pytest.mark.parametrize("variant", ["%2F%09%2Fevil.example", "//evil.example", "/%5Cevil", "%2F%0A%2F",
+                                     "https://evil.example", "%2F%5C%2Fevil.example", "%2F%0D%0A%2Fx"])
+def test_the_probes_next_parameters_land_in_the_inbox(app, variant):
+    """As the probe did it: the parameter in the sign-in page's address, the form posted as the page made it."""
+    client = app.test_client()
+    page = client.get(f"/inloggen?next={variant}")
+    assert page.status_code == 200
+    response = client.post("/inloggen", data={"csrf_token": csrf_from(page.text), "username": "professional",
+                                              "password": PASSWORD, "next": _hidden_next(page.text)})
+    assert response.status_code == 302 and response.location == "/"
+
+
+def _hidden_next(html: str) -> str:
+    import html as html_module
+    import re
+
+    match = re.search(r'<input[^>]*name="next"[^>]*value="([^"]*)"', html) or \
+        re.search(r'<input[^>]*value="([^"]*)"[^>]*name="next"', html)
+    return html_module.unescape(match.group(1)) if match else ""
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_a_posted_next_that_is_not_a_local_path_goes_to_the_inbox(app, target):
+    client = app.test_client()
+    token = csrf_from(client.get("/inloggen").text)
+    response = client.post("/inloggen", data={"csrf_token": token, "username": "professional", "password": PASSWORD,
+                                              "next": target})
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_local_paths_with_a_query_are_followed(app):
+    client = app.test_client()
+    page = client.get("/inloggen?next=%2Fzaken%3Fstatus%3Dopen")
+    response = client.post("/inloggen", data={"csrf_token": csrf_from(page.text), "username": "professional",
+                                              "password": PASSWORD, "next": _hidden_next(page.text)})
+    assert response.location == "/zaken?status=open"
+
+
+# -- issue 10, finding 5: the sign-in limit cannot be raced --------------------------------------------
+def _race(app, attempts, monkeypatch):
+    """Send the attempts (username, password, address) at once, each from its own browser; returns the
+    status codes and how many passwords were actually checked."""
+    import threading
+
+    checked = []
+    real_verify = accounts._verify
+
+    def counting_verify(password_hash, password):
+        checked.append(1)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "_verify", counting_verify)
+    clients = []
+    for username, password, address in attempts:
+        client = app.test_client()
+        token = csrf_from(client.get("/inloggen", environ_base={"REMOTE_ADDR": address}).text)
+        clients.append((client, token, username, password, address))
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def attempt(client, token, username, password, address):
+        barrier.wait()
+        response = client.post("/inloggen", data={"csrf_token": token, "username": username, "password": password},
+                               environ_base={"REMOTE_ADDR": address})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt, args=args) for args in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(statuses) == len(clients), "some attempts never finished"
+    return statuses, len(checked)
+
+
+def test_sixty_parallel_wrong_passwords_check_at_most_five(app, services, monkeypatch):
+    limit = services.settings.login_max_failures
+    statuses, checked = _race(app, [("professional", f"guess {n}", "10.6.6.6") for n in range(60)], monkeypatch)
+    assert checked <= limit
+    assert sorted(set(statuses)) == [401, 429] and statuses.count(401) == checked
+    # And the right password is refused too while the window lasts.
+    assert _post_login(app.test_client(), "professional", PASSWORD, REMOTE_ADDR="10.6.6.6").status_code == 429
+
+
+def test_parallel_guesses_over_many_usernames_from_one_address_are_bounded(app, services, monkeypatch):
+    limit = services.settings.login_max_failures * accounts.ADDRESS_FACTOR
+    statuses, checked = _race(app, [(f"gok{n}", "guess", "10.7.7.7") for n in range(60)], monkeypatch)
+    assert checked <= limit and statuses.count(429) >= 60 - limit
+
+
+def test_parallel_guesses_for_one_user_from_many_addresses_are_bounded(app, services, monkeypatch):
+    limit = services.settings.login_max_failures * accounts.ADDRESS_FACTOR
+    statuses, checked = _race(app, [("professional", "guess", f"10.8.{n}.1") for n in range(60)], monkeypatch)
+    assert checked <= limit and statuses.count(429) >= 60 - limit
+
+
+def test_successful_sign_ins_from_one_office_address_are_not_counted_against_it(app, services):
+    for n in range(services.settings.login_max_failures * accounts.ADDRESS_FACTOR + 5):
+        client = app.test_client()
+        assert _post_login(client, "professional" if n % 2 else "leidinggevende", PASSWORD,
+                           REMOTE_ADDR="10.3.3.3").status_code == 302
