@@ -5,12 +5,12 @@ not by developers, so SpiffWorkflow's plain eval/exec is replaced here. Defences
 
 1. A static AST whitelist: simple expressions and statements only, no imports, no names or attributes starting
    with '_', attribute access only for a few data methods, calls only to safe builtins and registered helpers.
-2. A tiny builtins table, so nothing dangerous can even be looked up by name.
-3. Runtime guards for single operations that would run long or allocate a lot inside one C call ('*', '**',
-   '%' formatting, range, sum), and a wall-clock deadline checked between Python lines.
-
-Not bounded in-process: one C-level call on large inputs (e.g. str.join producing gigabytes, set() of hash-colliding
-ints) and time spent inside helpers. Run workers with a memory limit and a watchdog.
+   Expressions (conditions, timers, DMN cells) are read-only: no method that changes data.
+2. A rewrite of the checked tree: every operator, comparison, subscript, slice, method call, f-string field,
+   `*`/`**` spread and loop iteration goes through a guard of engine/sandbox_guards.py, and the builtins table
+   holds guarded versions only. The guards charge every allocation to a per-evaluation memory budget before the
+   C call that makes it, and check the deadline; see that module for why this bounds memory and time.
+3. A tiny builtins table, so nothing dangerous can even be looked up by name.
 """
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ import ast
 import functools
 import keyword
 import re
-import sys
-import time
 from collections.abc import Callable, Collection, Mapping
 from types import CodeType, TracebackType
 from typing import Any, NamedTuple
@@ -28,11 +26,13 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from . import sandbox_guards as guards
+from .sandbox_guards import (MAX_RANGE, MAX_SEQUENCE_LENGTH, MUTATING_METHODS, Guards, Limits,  # noqa: F401
+                             ScriptError)
+
 MAX_SOURCE_CHARS = 10_000
-MAX_RANGE = 100_000
 MAX_POW_EXPONENT = 64
-MAX_INT_BITS = 10_000  # ~3,000 decimal digits: far beyond any date or score arithmetic
-MAX_SEQUENCE_LENGTH = 1_000_000
+DEFAULT_MEMORY_LIMIT_MB = 256
 # SpiffWorkflow finds the failing script line by looking for this file name in the traceback.
 FILENAME = "<string>"
 
@@ -52,77 +52,12 @@ FORBIDDEN_CALLS = frozenset({
     "type", "object", "input", "breakpoint", "help", "memoryview",
 })
 
-
-class ScriptError(Exception):
-    """A diagram expression or script that is not allowed or exceeded a limit."""
-
-    def __init__(self, reason: str, lineno: int | None = None) -> None:
-        self.reason = reason
-        self.lineno = lineno
-        # SpiffWorkflow concatenates args[0] into its messages, so it must be the full text.
-        super().__init__(f"line {lineno}: {reason}" if lineno else reason)
-
-    def __str__(self) -> str:
-        return self.args[0]
-
-
-# --- runtime guards --------------------------------------------------------------------------------------------
-
-_SEQUENCES = (str, bytes, list, tuple)
-
-
-def _safe_range(*args: int) -> range:
-    result = range(*args)
-    try:
-        too_long = len(result) > MAX_RANGE
-    except OverflowError:  # longer than sys.maxsize
-        too_long = True
-    if too_long:
-        raise ScriptError(f"range longer than {MAX_RANGE} items is not allowed")
-    return result
-
-
-def _safe_sum(iterable: Any, /, start: int | float = 0) -> Any:
-    # Summing lists or tuples is quadratic inside one C call, which the deadline cannot interrupt.
-    if not isinstance(start, (int, float)):
-        raise ScriptError("sum() only adds numbers")
-    return sum(iterable, start)
-
-
-def _guarded_mul(a: Any, b: Any) -> Any:
-    # One multiplication can allocate gigabytes ("x" * 10**10) before the deadline is checked again.
-    if isinstance(a, int) and isinstance(b, int):
-        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
-            raise ScriptError("number too large")
-    elif isinstance(a, _SEQUENCES) and isinstance(b, int) and len(a) * b > MAX_SEQUENCE_LENGTH \
-            or isinstance(b, _SEQUENCES) and isinstance(a, int) and len(b) * a > MAX_SEQUENCE_LENGTH:
-        raise ScriptError(f"sequence longer than {MAX_SEQUENCE_LENGTH} items is not allowed")
-    return a * b
-
-
-def _guarded_pow(a: Any, b: Any) -> Any:
-    # The literal-exponent rule alone still allows ((10**64)**64)**64..., which runs for minutes in one C call.
-    if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
-        raise ScriptError("number too large")
-    return a ** b
-
-
-def _guarded_mod(a: Any, b: Any) -> Any:
-    # printf-style widths ("%0999999999d", "%*d") allocate in one call; f-string specs are checked statically.
-    if isinstance(a, (str, bytes)):
-        raise ScriptError("'%' string formatting is not allowed; use an f-string")
-    return a % b
-
-
-SAFE_BUILTINS: Mapping[str, Callable[..., Any]] = {
-    "abs": abs, "all": all, "any": any, "bool": bool, "dict": dict, "enumerate": enumerate, "float": float,
-    "int": int, "len": len, "list": list, "max": max, "min": min, "range": _safe_range, "round": round,
-    "set": set, "sorted": sorted, "str": str, "sum": _safe_sum, "tuple": tuple, "zip": zip,
-}
-
-# Operators rewritten into guard calls. The guards live under '_' names, which diagram code cannot spell.
-_GUARDED_OPERATORS = {ast.Mult: "_sandbox_mul", ast.Pow: "_sandbox_pow", ast.Mod: "_sandbox_mod"}
-_GUARDS = {"_sandbox_mul": _guarded_mul, "_sandbox_pow": _guarded_pow, "_sandbox_mod": _guarded_mod}
+# The names of the builtins table (each is a guarded wrapper, made per evaluation by Guards.builtins).
+SAFE_BUILTINS = frozenset({
+    "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "len", "list", "max", "min", "range",
+    "round", "set", "sorted", "str", "sum", "tuple", "zip",
+})
+_GUARD_NAMES = frozenset(Guards(Limits(0, 0, True)).names())
 
 # --- static check ----------------------------------------------------------------------------------------------
 
@@ -161,12 +96,13 @@ _BIG_NUMBER = re.compile(r"[1-9][0-9]{3,}")
 class _Compiled(NamedTuple):
     code: CodeType
     calls: tuple[tuple[str, int | None], ...]  # (function name, line) of every call by name
+    static_bytes: int  # what straight-line code may retain without a guard (charged once per run)
 
 
 def _walk(tree: ast.AST):
     """Every node, depth first, with the line of its nearest located ancestor (operators have no line).
 
-    Iterative, like _guard_operators, so long flat expressions ("a + b + ...") are limited only by compile().
+    Iterative, like _rewrite, so long flat expressions ("a + b + ...") are limited only by compile().
     """
     stack: list[tuple[ast.AST, int | None]] = [(tree, None)]
     while stack:
@@ -184,7 +120,7 @@ def _literal_number(node: ast.AST) -> int | float | None:
     return None
 
 
-def _check_tree(tree: ast.AST) -> tuple[tuple[str, int | None], ...]:
+def _check_tree(tree: ast.AST, mode: str) -> tuple[tuple[str, int | None], ...]:
     calls = []
     for node, lineno in _walk(tree):
         kind = type(node)
@@ -198,6 +134,10 @@ def _check_tree(tree: ast.AST) -> tuple[tuple[str, int | None], ...]:
                 raise ScriptError(f"attribute {name!r} is not allowed", lineno)
             if not isinstance(node.ctx, ast.Load):
                 raise ScriptError("assigning or deleting attributes is not allowed", lineno)
+            if mode == "eval" and name in MUTATING_METHODS:
+                # Conditions, timers and decision cells only read case data.
+                raise ScriptError(f"calling {name!r} is not allowed in a condition or expression: "
+                                  "it would change case data", lineno)
         elif kind is ast.Call:
             if isinstance(node.func, ast.Name):
                 if node.func.id in FORBIDDEN_CALLS:
@@ -210,8 +150,15 @@ def _check_tree(tree: ast.AST) -> tuple[tuple[str, int | None], ...]:
             if exponent is None or abs(exponent) > MAX_POW_EXPONENT:
                 raise ScriptError(f"the exponent of '**' must be a number literal of at most {MAX_POW_EXPONENT}",
                                   lineno)
-        elif kind is ast.AugAssign and type(node.op) in _GUARDED_OPERATORS:
-            raise ScriptError("'*=', '**=' and '%=' are not allowed; write 'x = x * y'", lineno)
+        elif kind is ast.AugAssign:
+            if isinstance(node.op, (ast.Mult, ast.Pow, ast.Mod)):
+                raise ScriptError("'*=', '**=' and '%=' are not allowed; write 'x = x * y'", lineno)
+            if not isinstance(node.target, ast.Name):
+                raise ScriptError("'+=' and the like only work on a variable; write 'x[k] = x[k] + y'", lineno)
+        elif kind is ast.Subscript and isinstance(node.slice, ast.Slice) and isinstance(node.ctx, ast.Store):
+            raise ScriptError("assigning to a slice is not allowed", lineno)
+        elif kind is ast.Starred and not isinstance(node.ctx, ast.Load):
+            raise ScriptError("starred assignment ('a, *b = ...') is not allowed", lineno)
         elif kind is ast.FormattedValue and node.format_spec is not None:
             parts = node.format_spec.values
             if not all(isinstance(part, ast.Constant) for part in parts):
@@ -221,25 +168,139 @@ def _check_tree(tree: ast.AST) -> tuple[tuple[str, int | None], ...]:
     return tuple(calls)
 
 
-def _guarded(node: ast.AST) -> ast.AST:
-    guard = _GUARDED_OPERATORS.get(type(node.op)) if isinstance(node, ast.BinOp) else None
-    if guard is None:
+# --- rewrite: route every operation that can allocate or run long through a guard -----------------------------
+
+_BINOP_INDEX = {
+    ast.Add: guards.ADD, ast.Sub: guards.SUB, ast.Mult: guards.MUL, ast.Div: guards.DIV,
+    ast.FloorDiv: guards.FLOORDIV, ast.Mod: guards.MOD, ast.Pow: guards.POW, ast.BitOr: guards.OR,
+    ast.BitAnd: guards.AND, ast.BitXor: guards.XOR,
+}
+_INPLACE_INDEX = {
+    ast.Add: guards.IADD, ast.Sub: guards.ISUB, ast.Div: guards.IDIV, ast.FloorDiv: guards.IFLOORDIV,
+    ast.BitOr: guards.IOR, ast.BitAnd: guards.IAND, ast.BitXor: guards.IXOR,
+}
+_ORDERING = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_ITEM_BYTES = {ast.ListComp: 16, ast.SetComp: guards.ITEM_BYTES, ast.DictComp: guards.ITEM_BYTES,
+               ast.GeneratorExp: 0}
+
+
+def _retained_bytes(nodes) -> int:
+    """What one run of these nodes may keep alive without passing a guard that charges it.
+
+    Displays build a new object that can reference earlier ones (x = [x, x] grows each iteration), item stores grow a
+    dict, a generator keeps a frame; everything else that allocates more than a few bytes is charged by a guard.
+    """
+    total = 0
+    for tree in nodes:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and isinstance(getattr(node, "ctx", ast.Load()),
+                                                                                 ast.Load):
+                total += 64 + 16 * len(node.elts)
+            elif isinstance(node, ast.Dict):
+                total += 256 + guards.ITEM_BYTES * len(node.keys)
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+                total += guards.RETAIN_NODE_BYTES
+            elif isinstance(node, _COMPREHENSIONS):
+                total += 1024 if isinstance(node, ast.GeneratorExp) else 256
+    return total
+
+
+def _guard_call(name: str, args: list, like: ast.AST) -> ast.Call:
+    func = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), like)
+    return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), like)
+
+
+def _constant(value: Any, like: ast.AST) -> ast.Constant:
+    return ast.copy_location(ast.Constant(value=value), like)
+
+
+def _step(nbytes: int, like: ast.AST) -> ast.Call:
+    return _guard_call("_sandbox_step", [_constant(nbytes, like)], like)
+
+
+def _rewritten(node: Any) -> Any:
+    """The guarded form of one node (its children are rewritten afterwards, by _rewrite)."""
+    kind = type(node)
+    if kind is ast.BinOp:
+        return _guard_call("_sandbox_binop", [node.left, _constant(_BINOP_INDEX[type(node.op)], node), node.right],
+                           node)
+    if kind is ast.AugAssign:
+        load = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node.target)
+        value = _guard_call("_sandbox_binop", [load, _constant(_INPLACE_INDEX[type(node.op)], node), node.value],
+                            node)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
+    if kind is ast.Compare:
+        if any(isinstance(op, _ORDERING) for op in node.ops):
+            node.left = _guard_call("_sandbox_value", [node.left], node.left)
+            node.comparators = [_guard_call("_sandbox_value", [c], c) for c in node.comparators]
         return node
-    name = ast.copy_location(ast.Name(id=guard, ctx=ast.Load()), node)
-    return ast.copy_location(ast.Call(func=name, args=[node.left, node.right], keywords=[]), node)
+    if kind is ast.Subscript:
+        if isinstance(node.slice, ast.Slice):
+            if isinstance(node.ctx, ast.Load):
+                bounds = [part if part is not None else _constant(None, node)
+                          for part in (node.slice.lower, node.slice.upper, node.slice.step)]
+                return _guard_call("_sandbox_slice", [node.value, *bounds], node)
+            return node  # del x[a:b] only shrinks
+        node.slice = _guard_call("_sandbox_value", [node.slice], node.slice)  # hashing a key
+        return node
+    if kind is ast.Attribute:
+        return _guard_call("_sandbox_attr", [node.value, _constant(node.attr, node)], node)
+    if kind is ast.Call and isinstance(node.func, ast.Attribute):
+        call = _guard_call("_sandbox_call", [node.func.value, _constant(node.func.attr, node), *node.args], node)
+        call.keywords = node.keywords
+        return call
+    if kind is ast.Starred:
+        node.value = _guard_call("_sandbox_spread", [node.value], node.value)
+        return node
+    if kind is ast.keyword and node.arg is None:
+        node.value = _guard_call("_sandbox_spread_map", [node.value], node.value)
+        return node
+    if kind is ast.Dict:
+        node.values = [_guard_call("_sandbox_spread_map", [v], v) if k is None else v
+                       for k, v in zip(node.keys, node.values)]
+        node.keys = [_guard_call("_sandbox_value", [k], k) if k is not None else None for k in node.keys]
+        return node
+    if kind is ast.Set:
+        node.elts = [e if isinstance(e, ast.Starred) else _guard_call("_sandbox_value", [e], e) for e in node.elts]
+        return node
+    if kind is ast.FormattedValue:
+        spec = "".join(part.value for part in node.format_spec.values) if node.format_spec else ""
+        width = max((int(number) for number in re.findall(r"[0-9]+", spec)), default=0)  # at most 999, checked
+        node.value = _guard_call("_sandbox_fmt", [node.value, _constant(node.conversion, node),
+                                                  _constant(width, node)], node.value)
+        node.conversion = -1
+        return node
+    if kind in _COMPREHENSIONS:
+        parts = [node.key, node.value] if kind is ast.DictComp else [node.elt]
+        per_step = _retained_bytes(parts + [g for g in node.generators])
+        for index, generator in enumerate(node.generators):
+            last = index == len(node.generators) - 1
+            generator.ifs.insert(0, _step(per_step + (_ITEM_BYTES[kind] if last else 0), generator.target))
+        if kind is ast.DictComp:
+            node.key = _guard_call("_sandbox_value", [node.key], node.key)
+        elif kind is ast.SetComp:
+            node.elt = _guard_call("_sandbox_value", [node.elt], node.elt)
+        return node
+    if kind is ast.For:
+        first = node.body[0]
+        step = ast.copy_location(ast.Expr(value=_step(_retained_bytes(node.body), first)), first)
+        node.body.insert(0, step)
+        return node
+    return node
 
 
-def _guard_operators(tree: ast.AST) -> None:
-    """Rewrite `a * b`, `a ** b` and `a % b` into calls of the runtime guards, top down and in place."""
+def _rewrite(tree: ast.AST) -> None:
+    """Replace every node by its guarded form, top down and in place (iteratively: deep trees are allowed)."""
     stack = [tree]
     while stack:
         node = stack.pop()
         for field, value in ast.iter_fields(node):
             if isinstance(value, list):
-                value[:] = [_guarded(item) for item in value]
+                value[:] = [_rewritten(item) if isinstance(item, ast.AST) else item for item in value]
                 stack.extend(item for item in value if isinstance(item, ast.AST))
             elif isinstance(value, ast.AST):
-                value = _guarded(value)
+                value = _rewritten(value)
                 setattr(node, field, value)
                 stack.append(value)
 
@@ -259,9 +320,11 @@ def _compile(text: str, mode: str) -> _Compiled:
         text = text.strip()
     try:
         tree = ast.parse(text, filename=FILENAME, mode=mode)
-        calls = _check_tree(tree)
-        _guard_operators(tree)
-        return _Compiled(compile(tree, FILENAME, mode), calls)
+        calls = _check_tree(tree, mode)
+        static_bytes = _retained_bytes([tree])
+        _rewrite(tree)
+        ast.fix_missing_locations(tree)
+        return _Compiled(compile(tree, FILENAME, mode), calls, static_bytes)
     except (RecursionError, MemoryError):
         raise ScriptError("source text is nested too deeply") from None
 
@@ -274,8 +337,8 @@ def _compile_checked(text: str, mode: str) -> _Compiled:
 
 
 def check_expression(text: str, helpers: Collection[str] | None = None) -> None:
-    """Raise ScriptError unless `text` is an allowed expression. With `helpers`, calls by name must be safe
-    builtins or those helpers (otherwise they are checked per environment, at run time)."""
+    """Raise ScriptError unless `text` is an allowed (read-only) expression. With `helpers`, calls by name must be
+    safe builtins or those helpers (otherwise they are checked per environment, at run time)."""
     _check_names(_compile_checked(text, "eval"), helpers)
 
 
@@ -303,9 +366,11 @@ def _diagram_line(tb: TracebackType | None) -> int | None:
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    """TaskDataEnvironment semantics, but every source text is whitelisted and runs against safe builtins only."""
+    """TaskDataEnvironment semantics, but every source text is whitelisted and runs guarded, against safe builtins
+    only, within a time limit (seconds) and a memory limit (MB) per evaluation."""
 
-    def __init__(self, helpers: Mapping[str, Callable] | None = None, time_limit: float = 1.0) -> None:
+    def __init__(self, helpers: Mapping[str, Callable] | None = None, time_limit: float = 1.0,
+                 memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> None:
         helpers = dict(helpers or {})
         for name in helpers:
             if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
@@ -313,8 +378,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
                 raise ValueError(f"invalid helper name: {name!r}")
         if time_limit <= 0:
             raise ValueError("time_limit must be positive")
+        if memory_limit_mb <= 0:
+            raise ValueError("memory_limit_mb must be positive")
         super().__init__(helpers)
         self.time_limit = time_limit
+        self.memory_limit = int(memory_limit_mb * 2 ** 20)
         self._callable_names = frozenset(SAFE_BUILTINS) | frozenset(helpers)
 
     def _check_calls(self, compiled: _Compiled) -> None:
@@ -325,8 +393,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict, external_context: Mapping | None = None) -> Any:
         compiled = self._compile(expression, "eval")
         self.check_for_overwrite(context, {})
-        namespace = {**self.globals, **(external_context or {}), **context, **self._injected()}
-        return self._run(eval, compiled.code, namespace)
+        namespace = {**self.globals, **(external_context or {}), **context}
+        guard = self._guards(namespace, read_only=True)
+        result = self._run(eval, compiled, namespace, guard)
+        guard.check_result(result, "the result")
+        return result
 
     def execute(self, script: str, context: dict, external_context: Mapping | None = None) -> bool:
         external_context = external_context or {}
@@ -335,11 +406,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         # Run in the task data itself so new variables land there, as TaskDataEnvironment does.
         context.update(self.globals)
         context.update(external_context)
-        context.update(self._injected())
+        guard = self._guards(context, read_only=False)
         try:
-            self._run(exec, compiled.code, context)
+            self._run(exec, compiled, context, guard)
         finally:
             self._remove_injected(context, external_context)
+        # The data is serialised with the case: no cycles, no explosion of shared references.
+        guard.check_result(context, "the script's data")
         return True
 
     def call_service(self, context: dict, **kwargs: Any) -> Any:
@@ -357,46 +430,33 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self._check_calls(compiled)
         return compiled
 
-    @staticmethod
-    def _injected() -> dict[str, Any]:
-        # A fresh builtins dict per run: even if something reached it, nothing would leak to the next run.
-        return {"__builtins__": dict(SAFE_BUILTINS), **_GUARDS}
+    def _guards(self, namespace: dict, read_only: bool) -> Guards:
+        # Fresh guards and builtins per run: budgets never carry over, and nothing leaks to the next run.
+        guard = Guards(Limits(self.memory_limit, self.time_limit, read_only))
+        namespace["__builtins__"] = guard.builtins()
+        namespace.update(guard.names())
+        return guard
 
     def _remove_injected(self, context: dict, external_context: Mapping) -> None:
         for key in list(context):
             value = context[key]
-            if key == "__builtins__" or key in _GUARDS or key in self.globals or key in external_context \
+            if key == "__builtins__" or key in _GUARD_NAMES or key in self.globals or key in external_context \
                     or callable(value):
                 del context[key]
 
-    def _run(self, run: Callable, code: CodeType, namespace: dict) -> Any:
-        deadline = time.monotonic() + self.time_limit
-
-        def trace(frame, event, arg):
-            # Only diagram frames are traced (loops re-fire line events there) and only they raise: diagram code
-            # cannot catch exceptions, whereas a helper might swallow the error. Helpers run untraced.
-            if frame.f_code.co_filename != FILENAME:
-                return None
-            if time.monotonic() > deadline:
-                raise ScriptError("time limit exceeded", frame.f_lineno)
-            return trace
-
-        previous = sys.gettrace()  # e.g. coverage or a debugger
-        sys.settrace(trace)
+    def _run(self, run: Callable, compiled: _Compiled, namespace: dict, guard: Guards) -> Any:
         try:
-            result = run(code, namespace)
-            # CPython uninstalls a tracer that raised; if it is gone, something swallowed the time-out.
-            if sys.gettrace() is not trace:
-                raise ScriptError("time limit exceeded")
-            return result
+            guard.limits.charge(compiled.static_bytes)
+            return run(compiled.code, namespace)
         except ScriptError as err:
             # Guards and helpers do not know the diagram line; the traceback does.
             lineno = err.lineno or _diagram_line(err.__traceback__)
             if lineno != err.lineno:
                 raise ScriptError(err.reason, lineno) from None
             raise
-        finally:
-            sys.settrace(previous)
+        except MemoryError:
+            # Only reachable if the machine itself is out of memory: every guarded allocation is within the limit.
+            raise ScriptError("memory limit exceeded") from None
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -433,6 +493,7 @@ class SandboxScriptEngine(PythonScriptEngine):
         return super().get_error_line_number_and_content(script, err)
 
 
-def make_script_engine(helpers: Mapping[str, Callable] | None = None, time_limit: float = 1.0) -> PythonScriptEngine:
-    """SpiffWorkflow's script engine with every diagram expression and script sandboxed."""
-    return SandboxScriptEngine(SandboxEnvironment(helpers, time_limit))
+def make_script_engine(helpers: Mapping[str, Callable] | None = None, time_limit: float = 1.0,
+                       memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> PythonScriptEngine:
+    """SpiffWorkflow's script engine with every diagram expression and script sandboxed and bounded."""
+    return SandboxScriptEngine(SandboxEnvironment(helpers, time_limit, memory_limit_mb))

@@ -18,6 +18,7 @@ class Settings:
     extra_workdays: str = ""
     max_diagram_bytes: int = 2_000_000
     script_time_limit: float = 1.0
+    script_memory_limit_mb: int = 256  # per evaluation of a diagram expression or script
     processes_dir: Path = field(default=PROJECT_ROOT / "processes")
     # PostgreSQL role the app connects as (not the tables' owner); `meldcode db upgrade` grants it its rights
     db_app_role: str | None = None
@@ -34,6 +35,7 @@ class Settings:
             extra_workdays=env.get("MELDCODE_EXTRA_WORKDAYS", ""),
             max_diagram_bytes=int(env.get("MELDCODE_MAX_DIAGRAM_BYTES", default.max_diagram_bytes)),
             script_time_limit=float(env.get("MELDCODE_SCRIPT_TIME_LIMIT", default.script_time_limit)),
+            script_memory_limit_mb=int(env.get("MELDCODE_SCRIPT_MEMORY_LIMIT_MB", default.script_memory_limit_mb)),
             processes_dir=Path(env.get("MELDCODE_PROCESSES_DIR", default.processes_dir)),
             db_app_role=env.get("MELDCODE_DB_APP_ROLE") or None,
             db_app_password=env.get("MELDCODE_DB_APP_PASSWORD") or None,
