@@ -53,7 +53,8 @@ class CaseEngine:
         event.listen(sessions, "after_commit", self._announce_timers)
         event.listen(sessions, "after_soft_rollback", lambda session, _tx: session.info.pop(_NEW_TIMERS, None))
         self.script_engine = make_script_engine(make_helpers(calendar, self.settings.timezone),
-                                                time_limit=self.settings.script_time_limit)
+                                                time_limit=self.settings.script_time_limit,
+                                                memory_limit_mb=self.settings.script_memory_limit_mb)
 
     # -- deploy ----------------------------------------------------------------------------
     def deploy_directory(self, directory: Path, deployed_by: str, scenarios=()):
