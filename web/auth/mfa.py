@@ -27,6 +27,11 @@ STEP = 30
 CODE = re.compile(r"^\d{6}$")
 
 
+def _locked_user(session, user_id: int) -> User | None:
+    """The user row locked for this transaction (two tabs confirming, or two code checks, go one by one)."""
+    return session.scalar(select(User).where(User.id == user_id).with_for_update(of=User))
+
+
 class MfaError(ValueError):
     """Enrolment cannot go on (message in Dutch)."""
 
@@ -35,7 +40,7 @@ def begin_enrolment(sessions: sessionmaker, user_id: int) -> tuple[str, str]:
     """A fresh secret for a user without a confirmed second factor; returns (secret, otpauth URI)."""
     secret = pyotp.random_base32()
     with sessions.begin() as session:
-        user = session.get(User, user_id, with_for_update=True)
+        user = _locked_user(session, user_id)
         if user.totp_enabled_at is not None:
             raise MfaError("Tweestapsverificatie is al ingesteld.")
         user.totp_secret = secret
@@ -67,7 +72,7 @@ def confirm_enrolment(sessions: sessionmaker, hasher, user_id: int, code: str,
     """Switch the second factor on when `code` fits the pending secret. Returns the recovery codes (shown once)
     or None for a wrong code. Other sessions of the user end: they were opened without the second factor."""
     with sessions.begin() as session:
-        user = session.get(User, user_id, with_for_update=True)
+        user = _locked_user(session, user_id)
         if user.totp_enabled_at is not None:
             raise MfaError("Tweestapsverificatie is al ingesteld.")
         if not user.totp_secret:
@@ -94,7 +99,7 @@ def _replace_recovery_codes(session, hasher, user_id: int) -> list[str]:
 
 def new_recovery_codes(sessions: sessionmaker, hasher, user_id: int) -> list[str]:
     with sessions.begin() as session:
-        user = session.get(User, user_id, with_for_update=True)
+        user = _locked_user(session, user_id)
         if user.totp_enabled_at is None:
             raise MfaError("Stel eerst tweestapsverificatie in.")
         return _replace_recovery_codes(session, hasher, user_id)
@@ -104,7 +109,7 @@ def check(sessions: sessionmaker, hasher, user_id: int, code: str) -> str | None
     """Check a sign-in code: 'totp', 'recovery' (that code is now used up) or None."""
     code = (code or "").strip()
     with sessions.begin() as session:
-        user = session.get(User, user_id, with_for_update=True)
+        user = _locked_user(session, user_id)
         if user is None or user.totp_enabled_at is None or not user.totp_secret:
             return None
         step = _matching_step(user.totp_secret, code, user.totp_last_step)

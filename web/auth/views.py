@@ -152,10 +152,11 @@ def second_factor():
             if kind is not None:
                 service.second_factor_passed(services().sessions, user.id)
                 _audit(user.actor, "auth.second_factor", outcome="success", kind=kind)
-                if kind == "recovery":
+                response = _start_session(user, mfa_verified=True, next_url=pending.get("next"))
+                if kind == "recovery":  # after the fresh session started, or the message is lost
                     left = mfa.remaining_recovery_codes(services().sessions, user.id)
                     flash(f"U heeft een herstelcode gebruikt; er zijn er nog {left} over.", "warning")
-                return _start_session(user, mfa_verified=True, next_url=pending.get("next"))
+                return response
             status, error = 401, "Deze code klopt niet of is al gebruikt."
             _audit(user.actor, "auth.second_factor", outcome="denied", reason="wrong code")
     elif request.method == "POST":
