@@ -183,6 +183,12 @@ class CaseEngine:
 
         return events.available_events(self, case_id, actor)
 
+    def event_lanes(self, case_id: int) -> dict[str, str | None]:
+        """Every event the case's diagram can catch (waiting or not) -> the lane that may raise it."""
+        from . import events
+
+        return events.event_lanes(self, case_id)
+
     def raise_event(self, case_id: int, event: str, actor: Actor, data: dict) -> Completion:
         """Raise a case event (nieuwe_signalen, hulp_geweigerd, verhuisd, ...); raises EventNotAvailable."""
         from . import events

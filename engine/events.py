@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -57,6 +59,25 @@ def available_events(engine, case_id: int, actor: Actor | None = None) -> list[E
     if actor is not None:
         options = [o for o in options if _may_raise(actor, o.lane, case.team)]
     return options
+
+
+def event_lanes(engine, case_id: int) -> dict[str, str | None]:
+    """Every event the case's diagram can catch, waiting or not, with the lane that raises it.
+
+    Lets the web app tell "not your lane" (403) from "not now" (409) and "no such event" (404).
+    """
+    with engine.sessions() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        spec, subs = engine._specs(session, case.process_version_id)
+    lanes: dict[str, str | None] = {}
+    for s in [spec, *subs.values()]:
+        for task_spec in s.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(task_spec, CatchingEvent) and isinstance(definition, MessageEventDefinition):
+                lanes.setdefault(definition.name, task_spec.lane)
+    return lanes
 
 
 def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> Completion:

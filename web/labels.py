@@ -22,6 +22,20 @@ MILESTONE_LABELS = {
     "ambtshalve_melding": "Ambtshalve melding door Veilig Thuis",
 }
 
+# Case events (contract.md "Case events"): the button on the case file, and what the page says.
+EVENT_LABELS = {
+    "nieuwe_signalen": ("Nieuwe signalen vastleggen",
+                        "Er zijn nieuwe signalen. U beschrijft ze hier; daarna beantwoordt u meteen afweging 5 "
+                        "(is er duurzame veiligheid?), zonder op het evaluatiemoment te wachten."),
+    "hulp_geweigerd": ("Cliënt weigert hulp",
+                       "De cliënt weigert hulp terwijl de zorgen blijven. U doet daarom een melding bij Veilig Thuis; "
+                       "daarna blijft u de cliënt volgen."),
+    "verhuisd": ("Cliënt is verhuisd",
+                 "De cliënt is naar een andere gemeente verhuisd. Met toestemming volgt een warme overdracht; is de "
+                 "cliënt bekend bij Veilig Thuis, dan draagt Veilig Thuis over; anders meldt u bij Veilig Thuis in de "
+                 "nieuwe regio. Daarna wordt de zaak hier afgesloten."),
+}
+
 STATUS_LABELS = {"running": "Lopend", "completed": "Afgerond"}
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -36,6 +50,28 @@ def role_label(role: str | None) -> str:
     if not role:
         return "—"
     return ROLE_LABELS.get(role, role.replace("_", " ").capitalize())
+
+
+def event_label(name: str) -> str:
+    return EVENT_LABELS[name][0] if name in EVENT_LABELS else name.replace("_", " ").capitalize()
+
+
+def event_intro(name: str) -> str | None:
+    return EVENT_LABELS[name][1] if name in EVENT_LABELS else None
+
+
+def team_title(name: str | None, titles: dict[str, str | None]) -> str:
+    """A team as people call it ("Wijkteam Noord"), never its id; `titles` maps id -> title."""
+    if not name:
+        return "—"
+    return titles.get(name) or name.replace("-", " ").replace("_", " ").title()
+
+
+def person_name(username: str | None, names: dict[str, str | None]) -> str:
+    """A user's full name; `names` maps username -> display name. Unknown users keep their username."""
+    if not username:
+        return "—"
+    return names.get(username) or username
 
 
 def status_label(status: str) -> str:
@@ -81,3 +117,51 @@ def due_phrase(due: datetime | None, now: datetime, tz: str) -> str:
     if days == 1:
         return "morgen"
     return f"over {days} dagen"
+
+
+# -- names of people and teams, looked up for the current request ------------------------------------------
+def display_team(name: str | None) -> str:
+    return team_title(name, _lookup("teams", _team_titles))
+
+
+def display_person(username: str | None) -> str:
+    return person_name(username, _lookup("people", _display_names))
+
+
+def _lookup(key: str, load):
+    """Loaded once per request (a page names the same few people many times)."""
+    from flask import g
+
+    cache = g.setdefault("meldcode_names", {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def _team_titles() -> dict[str, str | None]:
+    from sqlalchemy import select
+
+    from .auth.models import Team
+    from .services import services
+
+    with services().sessions() as session:
+        return dict(session.execute(select(Team.name, Team.title)).all())
+
+
+def _display_names() -> dict[str, str | None]:
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .services import services
+
+    with services().sessions() as session:
+        return dict(session.execute(select(User.username, User.display_name)).all())
+
+
+def local_today() -> date:
+    """Today in the organisation's time zone by the engine clock (decides which dates lie in the past)."""
+    from engine import clock
+
+    from .services import services
+
+    return local(clock.now(), services().engine_settings.timezone).date()

@@ -1,20 +1,30 @@
 """HTML forms from the JSON Schemas of user tasks, and form posts back into typed task data.
 
 Supported property shapes (processes/forms/*.json): short text, long text (`"x-widget": "textarea"`),
-yes/no (boolean), choice (`enum` with `x-enumLabels`), date (`"format": "date"`), list of strings
-(one per line; checkboxes when the items have an `enum`), and numbers. Everything works without
-JavaScript; errors are shown next to each field and every entered value is kept.
+yes/no (boolean), choice (`enum` with `x-enumLabels`), date (`"format": "date"`), date and time
+(`"format": "date-time"`), list of strings (one per line; checkboxes when the items have an `enum`, e.g.
+several kinds of expertise with `uniqueItems`), and numbers. Everything works without JavaScript; errors
+are shown next to each field and every entered value is kept. An optional yes/no or choice can be cleared.
+
+`"x-confirm-past": true` on a date: a date before today is not taken silently; the form comes back with a
+warning and a box to tick that the date is right (the API and scenarios take such a date as it is).
+`"x-prefill": false`: never fill the field from what the case already knows (see `prefill_names`).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from engine.errors import ValidationError
 from engine.forms import validate as validate_against_schema
 
 YES, NO = "ja", "nee"
+CONFIRM_SUFFIX = "__bevestigd"  # the tick box of a date in the past
+PAST_WARNING = ("Deze datum ligt in het verleden. Klopt dat? Vink dan ‘Ja, deze datum klopt’ aan en verstuur "
+                "opnieuw; een evaluatiemoment in het verleden valt meteen.")
+DEFAULT_TZ = "Europe/Amsterdam"
 
 
 @dataclass
@@ -28,6 +38,11 @@ class Field:
     value: object = None  # what to show: a str, or a list of str for multichoice
     errors: list[str] = field(default_factory=list)
     max_length: int | None = None
+    confirm_past: bool = False  # a date in the past waits for the user's confirmation (tick box shown)
+
+    @property
+    def confirm_name(self) -> str:
+        return self.name + CONFIRM_SUFFIX
 
     @property
     def input_id(self) -> str:
@@ -49,6 +64,8 @@ def _kind(prop: dict) -> str:
         return "choice"
     if prop.get("format") == "date":
         return "date"
+    if prop.get("format") == "date-time":
+        return "datetime"
     if prop.get("x-widget") == "textarea":
         return "textarea"
     return "text"
@@ -69,7 +86,16 @@ def _display(kind: str, value) -> object:
         return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
     if kind == "multichoice":
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if kind == "datetime" and isinstance(value, str):
+        return value[:16]  # what <input type="datetime-local"> shows: 2026-12-31T09:30
     return str(value)
+
+
+def prefill_names(schema: dict | None) -> list[str]:
+    """Fields of a form to fill from the case's variables of the same name, so that nothing the case already
+    knows is asked twice (a field may opt out with `"x-prefill": false`)."""
+    return [name for name, prop in ((schema or {}).get("properties") or {}).items()
+            if isinstance(prop, dict) and prop.get("x-prefill", True) is not False and not prop.get("readOnly")]
 
 
 def fields_for(schema: dict | None, *, raw: dict | None = None, data: dict | None = None,
@@ -95,16 +121,20 @@ def fields_for(schema: dict | None, *, raw: dict | None = None, data: dict | Non
             value = _display(kind, data.get(name, prop.get("default")))
         fields.append(Field(name=name, kind=kind, label=prop.get("title") or name.replace("_", " ").capitalize(),
                             description=prop.get("description"), required=name in required, options=options,
-                            value=value, errors=list(errors.get(name, [])), max_length=prop.get("maxLength")))
+                            value=value, errors=list(errors.get(name, [])), max_length=prop.get("maxLength"),
+                            confirm_past=PAST_WARNING in errors.get(name, [])))
     return fields
 
 
-def parse(schema: dict | None, form) -> tuple[dict, dict[str, list[str]], dict]:
+def parse(schema: dict | None, form, *, today: date | None = None,
+          tz: str = DEFAULT_TZ) -> tuple[dict, dict[str, list[str]], dict]:
     """Turn a posted form into task data. Returns (data, errors the schema cannot express, raw values).
 
-    Empty answers are left out, so that the schema's `required` reports them.
+    Empty answers are left out, so that the schema's `required` reports them. `today` (local) decides
+    which dates lie in the past; a date-time is read in time zone `tz`.
     """
     schema = schema or {}
+    today = today or date.today()
     data, errors, raw = {}, {}, {}
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict) or prop.get("readOnly"):
@@ -142,6 +172,14 @@ def parse(schema: dict | None, form) -> tuple[dict, dict[str, list[str]], dict]:
             parsed = parse_date(value)
             if parsed is None:
                 errors[name] = ["Vul een geldige datum in, bijvoorbeeld 31-12-2026."]
+            elif prop.get("x-confirm-past") and parsed < today and form.get(name + CONFIRM_SUFFIX) != YES:
+                errors[name] = [PAST_WARNING]
+            else:
+                data[name] = parsed.isoformat()
+        elif kind == "datetime":
+            parsed = parse_datetime(value, tz)
+            if parsed is None:
+                errors[name] = ["Vul een geldige datum en tijd in, bijvoorbeeld 31-12-2026 09:30."]
             else:
                 data[name] = parsed.isoformat()
         elif kind == "list":
@@ -181,6 +219,20 @@ def parse_date(value: str) -> date | None:
     return _parse_dutch(value)
 
 
+def parse_datetime(value: str, tz: str = DEFAULT_TZ) -> datetime | None:
+    """2026-12-31T09:30 (as datetime-local inputs send it), or Dutch 31-12-2026 09:30, in local time `tz`."""
+    value = value.strip()
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ](\d{1,2}):(\d{2})(?::\d{2})?", value) or \
+        re.fullmatch(r"(\d{1,2}[-/.]\d{1,2}[-/.]\d{4})[T ](\d{1,2}):(\d{2})", value)
+    if not match:
+        return None
+    day = parse_date(match.group(1))
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if day is None or hour > 23 or minute > 59:
+        return None
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+
+
 def _parse_dutch(value: str) -> date | None:
     match = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", value.strip())
     if not match:
@@ -200,8 +252,12 @@ def translate(reason: str) -> str:
         return "Dit veld mag niet leeg zijn."
     if "is too long" in reason or "is expected to be empty" in reason or "has too many" in reason:
         return "Dit antwoord is te lang."
+    if "is not a 'date-time'" in reason:
+        return "Vul een geldige datum en tijd in, bijvoorbeeld 31-12-2026 09:30."
     if "is not a 'date'" in reason:
         return "Vul een geldige datum in, bijvoorbeeld 31-12-2026."
+    if "has non-unique elements" in reason:
+        return "Kies elke optie hoogstens één keer."
     if "is not one of" in reason:
         return "Kies een van de opties."
     if "is not of type" in reason:
@@ -228,9 +284,10 @@ def translate_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return result
 
 
-def check(schema: dict | None, form) -> tuple[dict, dict[str, list[str]], dict]:
+def check(schema: dict | None, form, *, today: date | None = None,
+          tz: str = DEFAULT_TZ) -> tuple[dict, dict[str, list[str]], dict]:
     """Parse and validate a posted form: (data, Dutch errors per field, raw values to show again)."""
-    data, errors, raw = parse(schema, form)
+    data, errors, raw = parse(schema, form, today=today, tz=tz)
     try:
         validate_against_schema(schema or {"type": "object"}, data)
     except ValidationError as exc:

@@ -1,6 +1,8 @@
 """The JSON API: bearer tokens (stored hashed) or the session, the same rules, an OpenAPI description."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from web.auth import service as accounts
@@ -94,7 +96,7 @@ def test_the_openapi_description_covers_every_api_route(app, client):
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):
-            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (path, method) in documented, f"{method} {path} is not in the OpenAPI description"
     assert set(spec["components"]["securitySchemes"]) == {"bearer", "session"}

@@ -56,6 +56,10 @@ FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.product
 
 
 def routes_of(app) -> set[tuple[str, str]]:
+    ("cases.event", "GET"): PROFESSIONAL,  # case events: the lane of the catching event (professional)
+    ("cases.event", "POST"): PROFESSIONAL,
+    ("api.case_events", "GET"): CASE_READERS,
+    ("api.raise_event", "POST"): PROFESSIONAL,
     return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
@@ -105,7 +109,7 @@ def _expected(rule, role: str | None) -> str:
 def test_authorization_matrix(app, services):
     case_id = start_case(services, "professional")
     task = open_task(services, case_id, "stap1")
-    ids = {"case_id": case_id, "task_id": task.id, "token_id": 1, "notification_id": 1}
+    ids = {"case_id": case_id, "task_id": task.id, "token_id": 1, "notification_id": 1, "event": "verhuisd"}
     wrong = []
     for (endpoint, method), rule in sorted(ROUTES.items()):
         url = _url(app, endpoint, ids)

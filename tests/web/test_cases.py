@@ -85,7 +85,9 @@ def test_the_case_file_shows_timeline_milestones_open_tasks_and_diagram(app, ser
     page = client.get(f"/zaken/{case_id}").text
     # timeline: who, when, what (with the form's labels and Dutch values)
     assert page.index("Stap 1: signalen in kaart brengen") < page.index("Stap 2: collegiale consultatie")
-    assert "door aandachtsfunctionaris" in page
+    assert "door Test aandachtsfunctionaris" in page  # people by their full name, never their user id
+    assert "door aandachtsfunctionaris" not in page and "Gestart door Test professional" in page
+    assert "zaak #%d · Noord</p>" % case_id in page  # the team as people read it
     assert "<dt>Signalen (feitelijk)</dt>" in page and "Blauwe plek" in page
     assert "<dt>Betreft het geweld door een collega-professional?</dt>\n          <dd>Nee</dd>" in page
     assert "3 februari 2026" in page and "<li>Mentor</li>" in page

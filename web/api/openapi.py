@@ -88,6 +88,28 @@ def spec(server_url: str = "") -> dict:
                 "summary": "The BPMN the case runs on, with completed and active elements (audited)",
                 "operationId": "getCaseDiagram", "parameters": [ID("case_id")],
                 "responses": {"200": _json(_ref("Diagram"), "the diagram"), **ERRORS}}},
+            "/api/cases/{case_id}/events": {"get": {
+                "summary": "The case events I can raise on this case now (nieuwe_signalen, hulp_geweigerd, verhuisd)",
+                "operationId": "listCaseEvents", "parameters": [ID("case_id")],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "events": {"type": "array", "items": _ref("CaseEventOption")}}}, "events"), **ERRORS}}},
+            "/api/cases/{case_id}/events/{event}": {"post": {
+                "summary": "Raise a case event with its form data (audited); the route reacts at once",
+                "operationId": "raiseCaseEvent",
+                "parameters": [ID("case_id"), {"name": "event", "in": "path", "required": True,
+                                               "schema": {"type": "string"},
+                                               "description": "nieuwe_signalen, hulp_geweigerd or verhuisd "
+                                                              "(contract.md)"}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "description": "the event's form data (field name -> value) as its "
+                                                     "form_schema describes; {} for an event without a form"}}}},
+                "responses": {"200": _json(_ref("EventResult"), "the event was taken; the case's new state"),
+                              "400": _json(_ref("Error"), "not a JSON object"),
+                              "404": _json(_ref("Error"), "the case's diagram has no such event"),
+                              "409": _json(_ref("Error"), "the case cannot take the event now (not in follow-up, "
+                                                          "or ended), or it changed concurrently: nothing changed"),
+                              "422": _json(_ref("ValidationErrors"), "the data breaks the event's form"),
+                              **ERRORS}}},
             "/api/openapi.json": {"get": {"summary": "This description", "operationId": "openapi", "security": [],
                                           "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
         },
@@ -127,6 +149,12 @@ def spec(server_url: str = "") -> dict:
                     "case_id": {"type": "integer"}, "status": {"type": "string", "enum": ["running", "completed"]},
                     "milestones": {"type": "array", "items": {"type": "string"}},
                     "open_task_ids": {"type": "array", "items": {"type": "integer"}}}},
+                "CaseEventOption": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "lane": {"type": ["string", "null"]},
+                    "form_schema": {"type": ["object", "null"], "description": "JSON Schema 2020-12"}}},
+                "EventResult": {"allOf": [_ref("Completion"), {"type": "object", "properties": {
+                    "event": {"type": "string"},
+                    "available_events": {"type": "array", "items": {"type": "string"}}}}]},
                 "Claim": {"type": "object", "properties": {"task_id": {"type": "integer"},
                                                            "claimed_by": {"type": ["string", "null"]}}},
                 "StartCase": {"type": "object", "required": ["client_ref", "aanleiding", "levensbedreigend"],

@@ -6,6 +6,7 @@ from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 
 from engine import clock
+from engine.events import EventNotAvailable
 from engine.access import FULL
 from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
                            TaskNotReadyError, ValidationError)
@@ -189,3 +190,49 @@ def diagram(case_id: int):
                                    **decision.audit_details())
     return jsonify(process_id=view.process_id, filename=view.filename, bpmn_xml=view.bpmn_xml,
                    completed_elements=view.completed_elements, active_elements=view.active_elements)
+
+
+@bp.get("/cases/<int:case_id>/events")
+@api_login_required
+def case_events(case_id: int):
+    """The case events I can raise on this case now (contract.md "Case events")."""
+    require_case(case_id, "case.events")
+    try:
+        options = services().cases.available_events(case_id, current_user.actor)
+    except NotFoundError:
+        abort(403)
+    return jsonify(events=[{"name": o.name, "lane": o.lane, "form_schema": o.form_schema} for o in options])
+
+
+@bp.post("/cases/<int:case_id>/events/<event>")
+@api_login_required
+def raise_event(case_id: int, event: str):
+    """Raise a case event with its form data as the JSON body; 409 (nothing changed) when the case cannot
+    take it now."""
+    require_case(case_id, "case.event")
+    engine = services().cases
+    lane = engine.event_lanes(case_id).get(event, "")
+    if lane == "":
+        return problem(404, "unknown_event", f"the diagram of case {case_id} has no event {event!r} / "
+                                             f"het proces van deze zaak kent de gebeurtenis ‘{event}’ niet")
+    if lane not in current_user.roles:
+        deny("case.event", case_id=case_id, reason=f"event {event!r} of lane {lane!r}")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(400, "bad_request", "send the event's form data as a JSON object ({} when it has no form)")
+    try:
+        done = engine.raise_event(case_id, event, current_user.actor, body)
+    except ValidationError as exc:
+        return problem(422, "validation", "the data does not satisfy the event's form", errors=exc.errors)
+    except EventNotAvailable as exc:
+        return problem(409, "event_not_available",
+                       f"{exc} / deze zaak kan ‘{event}’ nu niet ontvangen (alleen tijdens het volgen van de "
+                       "cliënt, zolang de zaak loopt); er is niets gewijzigd")
+    except ConflictError as exc:
+        return problem(409, "conflict", str(exc))
+    except NotAllowedError:
+        abort(403)  # audited by the engine
+    except CaseFailure as exc:
+        return problem(500, "case_failure", str(exc))
+    return jsonify({**serialize.completion(done), "event": event,
+                    "available_events": [o.name for o in engine.available_events(case_id, current_user.actor)]})

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__, url_prefix="/zaken")
 
-from . import views  # noqa: E402,F401
+from . import events, views  # noqa: E402,F401

@@ -10,11 +10,10 @@ from .. import queries, schema_forms
 from ..access import require_task
 from ..auth.forms import EmptyForm
 from ..auth.views import safe_next
-from ..labels import milestone_label, role_label
+from ..labels import display_person, local_today, milestone_label, role_label
 from ..services import services
 from . import bp
 
-START_FIELDS = ("aanleiding", "levensbedreigend")  # asked on the start form (web/cases/service.py)
 
 
 def _render(info, *, fields, status=200, problem=None, problem_kind="error", read_only=False, scope=None):
@@ -33,8 +32,8 @@ def show(task_id: int):
     if info.state != "ready":
         return _render(info, fields=schema_forms.fields_for(info.form_schema), read_only=True, scope=scope,
                        problem=_done_text(scope), problem_kind="info")
-    # What the professional already told when starting the case is filled in, not asked again.
-    known = queries.case_variables(services().sessions, info.case_id, START_FIELDS)
+    # What the case already knows (the start form, earlier steps) is filled in, not asked again.
+    known = queries.case_variables(services().sessions, info.case_id, schema_forms.prefill_names(info.form_schema))
     return _render(info, fields=schema_forms.fields_for(info.form_schema, data=known), scope=scope)
 
 
@@ -52,7 +51,8 @@ def complete(task_id: int):
         return info
 
     schema = queries.task_form(services().sessions, task_id)
-    data, errors, raw = schema_forms.check(schema, request.form)
+    data, errors, raw = schema_forms.check(schema, request.form, today=local_today(),
+                                           tz=services().engine_settings.timezone)
     if errors:
         return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
                        scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden; "
@@ -75,7 +75,7 @@ def complete(task_id: int):
     except NotAllowedError:
         scope = queries.task_scope(services().sessions, task_id) or scope
         return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, read_only=True,
-                       scope=scope, problem=f"Deze taak is geclaimd door {scope.claimed_by}; alleen die persoon kan "
+                       scope=scope, problem=f"Deze taak is geclaimd door {display_person(scope.claimed_by)}; alleen die persoon kan "
                        "hem afronden. Uw antwoorden zijn níet opgeslagen; u ziet ze hieronder.")
     except CaseFailure as exc:
         services().cases.record_access(actor, "task.complete", outcome="error", case_id=scope.case_id,
@@ -90,7 +90,7 @@ def complete(task_id: int):
 def _done_text(scope) -> str:
     from ..labels import format_datetime
 
-    who = "u" if scope.completed_by == current_user.username else (scope.completed_by or "iemand anders")
+    who = "u" if scope.completed_by == current_user.username else (display_person(scope.completed_by) if scope.completed_by else "iemand anders")
     when = format_datetime(scope.ended_at, services().engine_settings.timezone) if scope.ended_at else None
     if scope.state == "completed":
         return f"Deze stap is al afgerond door {who}" + (f" op {when}." if when else ".")
@@ -139,7 +139,8 @@ def _claim(task_id: int, release: bool):
         services().cases.claim_task(task_id, current_user.actor, release=release)
     except NotAllowedError:
         scope = queries.task_scope(services().sessions, task_id)
-        flash(f"Deze taak is al geclaimd door {scope.claimed_by if scope else 'iemand anders'}.", "warning")
+        flash(f"Deze taak is al geclaimd door {display_person(scope.claimed_by) if scope else 'iemand anders'}.",
+              "warning")
     except TaskNotReadyError:
         flash("Deze taak staat niet meer open.", "warning")
     else:
