@@ -74,14 +74,16 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .auditlog import bp as auditlog_bp
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
     from .inbox import bp as inbox_bp
     from .tasks import bp as tasks_bp
     from .vendor import bp as vendor_bp
 
-    for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp):
+    for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp, auditlog_bp, admin_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
 

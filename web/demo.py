@@ -32,6 +32,7 @@ DEMO_USERS = (
     DemoUser("veilig-thuis", "Vera van Veilig Thuis", ("veilig_thuis",)),
     DemoUser("procesbeheerder", "Peter Procesbeheerder", ("procesbeheerder",)),
     DemoUser("beheerder", "Bea Beheerder", ("beheerder",)),
+    DemoUser("logbeheerder", "Lotte Logbeheerder", ("logbeheerder",)),
     DemoUser("zuid", "Zoë Zuid (ander team)", ("professional",), OTHER_TEAM, OTHER_TEAM_TITLE),
 )
 

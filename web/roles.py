@@ -5,7 +5,8 @@ from engine.contract import LANES
 
 PROCESBEHEERDER = "procesbeheerder"
 BEHEERDER = "beheerder"
-ROLES: tuple[str, ...] = (*LANES, PROCESBEHEERDER, BEHEERDER)
+LOGBEHEERDER = "logbeheerder"  # privacy officer: reads the audit trail, never case files
+ROLES: tuple[str, ...] = (*LANES, PROCESBEHEERDER, BEHEERDER, LOGBEHEERDER)
 
 # Need-to-know: who may open a case file of their own team. Process owners edit diagrams and have no
 # business in client files; administrators audit instances.
@@ -18,4 +19,5 @@ ROLE_LABELS = {
     "veilig_thuis": "Veilig Thuis",
     PROCESBEHEERDER: "Procesbeheerder",
     BEHEERDER: "Beheerder",
+    LOGBEHEERDER: "Logbeheerder",
 }

@@ -19,6 +19,12 @@ CASE_READERS = frozenset({"professional", "aandachtsfunctionaris", "leidinggeven
 PROFESSIONAL = frozenset({"professional"})
 
 ROUTES = {
+    # H6: the logbeheerder's audit log, the beheerder's instance console, monitoring
+    ("auditlog.stylesheet", "GET"): PUBLIC,
+    ("auditlog.index", "GET"): frozenset({"logbeheerder"}),
+    ("auditlog.export_csv", "GET"): frozenset({"logbeheerder"}),
+    ("auditlog.seen_by_report", "GET"): frozenset({"logbeheerder"}),
+    ("auditlog.api_audit", "GET"): frozenset({"logbeheerder"}),
     ("static", "GET"): PUBLIC,
     ("vendor.asset", "GET"): PUBLIC,
     ("health", "GET"): PUBLIC,

@@ -13,6 +13,7 @@ from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotA
 
 from .. import queries
 from ..access import deny, require_case, require_task, visible_diagram
+from ..auditlog.hooks import audit_list
 from ..cases.service import StartError, StartRequest, parse_yes_no, start_case
 from ..extensions import csrf
 from ..inbox.service import FILTERS, apply_filter, my_open_tasks
@@ -63,6 +64,7 @@ def tasks():
     if chosen not in FILTERS:
         return problem(400, "bad_request", f"filter must be one of {sorted(FILTERS)}")
     found = apply_filter(my_open_tasks(services().cases, current_user), chosen, current_user.username, clock.now())
+    audit_list("task.list", [t.client_ref for t in found], filter=chosen)  # NEN 7513: lists are reads too
     return jsonify(tasks=[serialize.task(t) for t in found])
 
 
@@ -139,6 +141,7 @@ def cases():
     if status not in (None, "running", "completed"):
         return problem(400, "bad_request", "status must be running or completed")
     found = services().cases.list_cases(actor=current_user.actor, status=status)
+    audit_list("case.list", [c.client_ref for c in found], status=status)  # NEN 7513: lists are reads too
     return jsonify(cases=[serialize.case_summary(c) for c in found])
 
 

@@ -12,6 +12,7 @@ from engine.xmlsafe import parse_xml
 
 from .. import queries
 from ..access import deny, require_case, roles_required, visible_diagram
+from ..auditlog.hooks import audit_list
 from ..roles import CASE_READ_ROLES
 from ..services import services
 from . import bp
@@ -29,6 +30,7 @@ def index():
     if status_key not in STATUS_FILTERS:
         status_key = "lopend"
     cases = services().cases.list_cases(actor=current_user.actor, status=STATUS_FILTERS[status_key])
+    audit_list("case.list", [c.client_ref for c in cases], status=status_key)  # NEN 7513: lists are reads too
     return render_template("cases/index.html", cases=cases, status_key=status_key)
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from engine import clock, notifications
 
+from ..auditlog.hooks import audit_list
 from ..auth.forms import EmptyForm
 from ..services import services
 from . import bp
@@ -20,6 +21,7 @@ def index():
         chosen = "team"
     everything = my_open_tasks(services().cases, current_user)
     tasks = apply_filter(everything, chosen, current_user.username, now)
+    audit_list("inbox.view", [t.client_ref for t in tasks], filter=chosen)  # NEN 7513: lists are reads too
     highlight = request.args.get("zaak", type=int)
     # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications.
     notifications = services().notifications(current_user)

@@ -1,0 +1,87 @@
+"""Reading the audit trail (for the logbeheerder): search, one page at a time, and each event by field name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from .audit_chain import format_at
+from .models import AuditEvent
+
+FIELDS = ("id", "seq", "at", "actor", "actor_name", "actor_roles", "on_behalf_of", "action", "outcome", "case_id",
+          "task_id", "client_ref", "channel", "client_address", "user_agent", "basis", "basis_detail", "details",
+          "hash")
+# Actions that showed a client's data to someone (views, lists, exports, prints)
+READ_ACTIONS = ("case.view", "task.view", "case.diagram", "case.list", "inbox.view", "task.list", "case.export",
+                "case.print", "auditlog.report")
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    client_ref: str | None = None
+    user: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    action: str | None = None  # exact, or a prefix ending in "." (e.g. "case.")
+    outcome: str | None = None
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(query, q: AuditQuery):
+    if q.client_ref:
+        # Lists record the clients they showed in details.client_refs (a JSON list of strings)
+        listed = cast(AuditEvent.details, String).like(f'%"{_like_escape(q.client_ref)}"%', escape="\\")
+        query = query.where(or_(AuditEvent.client_ref == q.client_ref,
+                                (AuditEvent.client_ref.is_(None)) & listed))
+    if q.user:
+        query = query.where(AuditEvent.actor == q.user.strip().lower())
+    if q.since:
+        query = query.where(AuditEvent.at >= q.since)
+    if q.until:
+        query = query.where(AuditEvent.at < q.until)
+    if q.action:
+        if q.action.endswith("."):
+            query = query.where(AuditEvent.action.like(_like_escape(q.action) + "%", escape="\\"))
+        else:
+            query = query.where(AuditEvent.action == q.action)
+    if q.outcome:
+        query = query.where(AuditEvent.outcome == q.outcome)
+    return query
+
+
+def search(session: Session, q: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
+    """One page of matching events, newest first, and the number of matches."""
+    total = session.scalar(_where(select(func.count()).select_from(AuditEvent), q))
+    events = session.scalars(_where(select(AuditEvent), q).order_by(AuditEvent.id.desc())
+                             .offset((max(page, 1) - 1) * per_page).limit(per_page)).all()
+    return list(events), total
+
+
+def iterate(session: Session, q: AuditQuery, batch: int = 1000):
+    """Every matching event, oldest first, in batches (for exports)."""
+    after = 0
+    while True:
+        events = session.scalars(_where(select(AuditEvent), q).where(AuditEvent.id > after)
+                                 .order_by(AuditEvent.id).limit(batch)).all()
+        if not events:
+            return
+        yield from events
+        after = events[-1].id
+
+
+def seen_by(session: Session, client_ref: str) -> list[AuditEvent]:
+    """Who saw the file of `client_ref` (AVG art. 15): every successful read of it, oldest first."""
+    q = AuditQuery(client_ref=client_ref, outcome="success")
+    return [e for e in iterate(session, q) if e.action in READ_ACTIONS]
+
+
+def as_dict(event: AuditEvent) -> dict:
+    data = {name: getattr(event, name) for name in FIELDS}
+    data["at"] = format_at(event.at)
+    data["details"] = dict(event.details or {})
+    return data

@@ -1,0 +1,1 @@
+"""Process-instance console."""
