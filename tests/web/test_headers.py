@@ -28,7 +28,7 @@ def _responses(app, services):
         "api 401": anonymous.get("/api/me"),
         "404": client.get("/bestaat-niet"),
         "static": client.get("/static/app.css"),
-        "bpmn-js": client.get("/vendor/bpmn-navigated-viewer.production.min.js"),
+        "bpmn-js": client.get("/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js"),
         "health": client.get("/gezondheid"),
     }
 
