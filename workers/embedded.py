@@ -14,7 +14,7 @@ import logging
 import threading
 from datetime import datetime
 
-from engine import clock
+from engine import audit, clock
 from engine.cases import CaseEngine
 
 from .context import build_context
@@ -65,7 +65,8 @@ class SweeperHandle:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.last_result = run_sweep(self.context)
+                with audit.context(channel="worker"):  # NEN 7513 access point, even inside the web process
+                    self.last_result = run_sweep(self.context)
                 self.last_error = None
             except Exception as exc:  # noqa: BLE001 - a failing sweep (database away) is retried next round
                 self.last_error = exc

@@ -10,7 +10,7 @@ from celery import Task, shared_task
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from engine import clock
+from engine import audit, clock
 from engine.models import CaseTimer
 
 from .celery_app import (DELIVER_MAIL, FIRE_CASE_TIMERS, FIRE_DUE_TIMERS, SCHEDULE_TIMERS, SWEEP, context_of,
@@ -35,6 +35,10 @@ class DatabaseTask(Task):
     retry_backoff_max = 30
     retry_jitter = True
     max_retries = 5
+
+    def __call__(self, *args, **kwargs):
+        with audit.context(channel="worker"):  # NEN 7513 access point of everything the task audits
+            return super().__call__(*args, **kwargs)
 
 
 @shared_task(bind=True, base=DatabaseTask, name=SWEEP)

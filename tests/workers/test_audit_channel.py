@@ -1,0 +1,33 @@
+"""NEN 7513 access point of what workers do: a timer fired by the sweeper is audited as channel `worker`, by the
+system, on the system's basis — also when the sweeper is a thread of the web process."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from engine import audit_chain
+from engine.models import AuditEvent
+from workers.embedded import start_sweeper
+from workers.settings import WorkerSettings
+
+from .conftest import start_waiting_cases, wait_for
+
+
+def test_a_fired_timer_is_audited_as_the_worker_channel(wacht):
+    [case_id] = start_waiting_cases(wacht, [datetime.now(timezone.utc) + timedelta(milliseconds=200)])
+    handle = start_sweeper(wacht, interval=0.2, settings=WorkerSettings(engine=wacht.settings))
+
+    def fired():
+        with wacht.sessions() as session:
+            return session.scalars(select(AuditEvent).where(AuditEvent.action == "timer.fire",
+                                                            AuditEvent.case_id == case_id)).first()
+    try:
+        event = wait_for(fired, 10, message="the timer.fire event")
+    finally:
+        handle.stop()
+    assert (event.channel, event.actor, event.basis) == ("worker", "system", "system")
+    with wacht.sessions() as session:
+        start = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.start")).first()
+        assert start.channel == "cli"  # started by the test itself, outside any worker or request
+        assert audit_chain.verify(session).ok
