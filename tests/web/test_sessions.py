@@ -112,8 +112,9 @@ def test_the_account_page_lists_open_sessions_and_ends_one_or_all(app, services)
     page = laptop.get("/account", environ_base={"REMOTE_ADDR": "10.2.2.2"}).text
     assert "Chrome op Android" in page and "10.1.1.1" in page
     assert "Firefox op Windows" in page and "(deze sessie)" in page and "Overal afmelden" in page
-    phone_id = int(re.search(r'/account/sessies/(\d+)/beeindigen', page.split("Chrome op Android")[1]).group(1))
-    assert laptop.post(f"/account/sessies/{phone_id}/beeindigen", data={"csrf_token": token}).status_code == 302
+    phone_id = int(re.search(r'name="session_id" value="(\d+)"', page.split("Chrome op Android")[1]).group(1))
+    assert laptop.post("/account/sessies/beeindigen", data={"csrf_token": token, "session_id": phone_id}) \
+        .status_code == 302
     _assert_closed(app, phone_cookie, case_id)
     assert laptop.get("/api/me").status_code == 200
     # Another user's session cannot be ended from here.
@@ -122,13 +123,13 @@ def test_the_account_page_lists_open_sessions_and_ends_one_or_all(app, services)
     with services.sessions() as session:
         other_id = session.scalar(select(UserSession.id).where(UserSession.revoked_at.is_(None))
                                   .order_by(UserSession.id.desc()))
-    laptop.post(f"/account/sessies/{other_id}/beeindigen", data={"csrf_token": token})
+    laptop.post("/account/sessies/beeindigen", data={"csrf_token": token, "session_id": other_id})
     assert other.get("/api/me").status_code == 200
     # "Overal afmelden": this session and every other one of the user.
     login(phone, "professional")
     phone_cookie = _saved_cookie(phone)
     laptop_cookie = _saved_cookie(laptop)
-    response = laptop.post("/account/sessies/beeindigen", data={"csrf_token": token})
+    response = laptop.post("/account/sessies/overal-afmelden", data={"csrf_token": token})
     assert response.status_code == 302 and "/inloggen" in response.location
     _assert_closed(app, phone_cookie, case_id)
     _assert_closed(app, laptop_cookie, case_id)

@@ -263,16 +263,22 @@ def mfa_recovery_codes():
 
 
 # -- sessions ---------------------------------------------------------------------------------------
-@bp.post("/account/sessies/<int:session_id>/beeindigen")
+@bp.post("/account/sessies/beeindigen")
 @login_required
-def end_session(session_id: int):
+def end_session():
+    """End one of the user's own sessions (the id comes with the form; another user's id does nothing)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if session_id == current_user.session_id:
+    try:
+        session_id = int(request.form.get("session_id", ""))
+    except ValueError:
+        session_id = None
+    if session_id is not None and session_id == current_user.session_id:
         _audit(current_user.actor, "auth.logout")
         _end_this_session("signed out")
         return redirect(url_for("auth.login", afgemeld=1))
-    if user_sessions.revoke(services().sessions, current_user.id, session_id, "ended by user"):
+    if session_id is not None and user_sessions.revoke(services().sessions, current_user.id, session_id,
+                                                       "ended by user"):
         _audit(current_user.actor, "auth.session_end", session_id=session_id)
         flash("Die sessie is beëindigd.", "success")
     else:
@@ -280,7 +286,7 @@ def end_session(session_id: int):
     return redirect(url_for("auth.account"))
 
 
-@bp.post("/account/sessies/beeindigen")
+@bp.post("/account/sessies/overal-afmelden")
 @login_required
 def end_all_sessions():
     """"Overal afmelden": every session of this user ends, this one too."""
