@@ -35,6 +35,18 @@ ROUTES = {
     ("auth.keepalive", "GET"): SIGNED_IN,
     ("auth.create_token", "POST"): SIGNED_IN,
     ("auth.revoke_token", "POST"): SIGNED_IN,
+    # issue 10 (sessions, second factor, tokens): the code step and enrolment answer only a signed-in or
+    # half-signed-in browser; anonymous users are sent to the sign-in page.
+    ("auth.second_factor", "GET"): SIGNED_IN,
+    ("auth.second_factor", "POST"): SIGNED_IN,
+    ("auth.mfa_begin", "POST"): SIGNED_IN,
+    ("auth.mfa_confirm", "POST"): SIGNED_IN,
+    ("auth.mfa_recovery_codes", "POST"): SIGNED_IN,
+    ("auth.end_session", "POST"): SIGNED_IN,  # only the user's own sessions
+    ("auth.end_all_sessions", "POST"): SIGNED_IN,
+    ("auth.change_password", "POST"): SIGNED_IN,
+    ("auth.admin_tokens", "GET"): frozenset({"beheerder"}),
+    ("auth.admin_revoke_token", "POST"): frozenset({"beheerder"}),
     ("inbox.index", "GET"): SIGNED_IN,
     ("inbox.mark_read", "POST"): SIGNED_IN,  # only the recipient's own notifications change
     ("cases.index", "GET"): CASE_READERS,
