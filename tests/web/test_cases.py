@@ -126,3 +126,119 @@ def test_the_case_file_escapes_what_people_typed(app, services):
     login(client, "professional")
     page = client.get(f"/zaken/{case_id}").text
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+
+
+# -- case events (contract.md "Case events") on the test diagram: they interrupt the wait for feedback ------
+def _following(services, client_ref="CL-6006") -> int:
+    """A case after its melding, waiting for Veilig Thuis' feedback (where the test diagram takes events)."""
+    case_id = start_case(services, client_ref=client_ref)
+    professional = user_of(services, "professional").actor
+    services.cases.complete_task(open_task(services, case_id).id, professional,
+                                 {"signalen": "Blauwe plek", "betreft_beroepskracht": False, "zorg": "hoog",
+                                  "datum_signalering": "2026-02-03"})
+    services.cases.complete_task(open_task(services, case_id).id, user_of(services, "aandachtsfunctionaris").actor,
+                                 {"geraadpleegd": "Aandachtsfunctionaris", "advies": "Wegen",
+                                  "advies_veilig_thuis": False})
+    services.cases.complete_task(open_task(services, case_id).id, professional,
+                                 {"vermoeden": True, "toelichting": "Structureel"})
+    return case_id
+
+
+def _buttons(page: str) -> list[str]:
+    return re.findall(r'data-event="([a-z_]+)">', page)
+
+
+def test_the_case_file_offers_the_events_the_case_can_take_now(app, services):
+    waiting, early = _following(services), start_case(services, client_ref="CL-6007")
+    client = app.test_client()
+    login(client, "professional")
+    page = client.get(f"/zaken/{waiting}").text
+    assert _buttons(page) == ["nieuwe_signalen", "hulp_geweigerd", "verhuisd"]
+    for label in ("Nieuwe signalen vastleggen", "Cliënt weigert hulp", "Cliënt is verhuisd"):
+        assert label in page
+    assert _buttons(client.get(f"/zaken/{early}").text) == []  # not in follow-up yet
+    other = app.test_client()
+    login(other, "aandachtsfunctionaris")  # reads the case file, but the events are the professional's
+    assert _buttons(other.get(f"/zaken/{waiting}").text) == []
+
+
+def test_raising_an_event_through_its_form(app, services):
+    case_id = _following(services)
+    client = app.test_client()
+    token = login(client, "professional")
+    form = client.get(f"/zaken/{case_id}/gebeurtenis/verhuisd")
+    assert form.status_code == 200 and "Naar welke gemeente?" in form.text and 'name="csrf_token"' in form.text
+    assert client.post(f"/zaken/{case_id}/gebeurtenis/verhuisd",
+                       data={"nieuwe_gemeente": "Utrecht", "toestemming_overdracht": "ja"}).status_code == 400
+    wrong = client.post(f"/zaken/{case_id}/gebeurtenis/verhuisd", data={"csrf_token": token, "nieuwe_gemeente": ""})
+    assert wrong.status_code == 422 and "Dit veld is verplicht." in wrong.text
+    assert services.cases.case(case_id, user_of(services, "professional").actor).status == "running"
+    done = client.post(f"/zaken/{case_id}/gebeurtenis/verhuisd",
+                       data={"csrf_token": token, "nieuwe_gemeente": "Utrecht", "toestemming_overdracht": "ja"})
+    assert done.status_code == 302 and done.location == f"/zaken/{case_id}"
+    page = client.get(done.location).text
+    assert "‘Cliënt is verhuisd’ is vastgelegd" in page and "Melding bij Veilig Thuis in de nieuwe regio" in page
+    assert "De meldcode is voor deze cliënt afgerond" in page and _buttons(page) == []
+    info = services.cases.case(case_id, user_of(services, "professional").actor)
+    assert info.status == "completed" and info.variables["nieuwe_gemeente"] == "Utrecht"
+    assert [r.outcome for r in audit_rows(services, action="case.event")] == ["success"]
+
+
+def test_an_event_that_opens_a_task_leads_to_it(app, services):
+    case_id = _following(services)
+    client = app.test_client()
+    token = login(client, "professional")
+    done = client.post(f"/zaken/{case_id}/gebeurtenis/nieuwe_signalen",
+                       data={"csrf_token": token, "nieuwe_signalen_beschrijving": "Nieuwe blauwe plek"})
+    task = open_task(services, case_id)
+    assert task.element_id == "afweging5" and done.location == f"/taken/{task.id}"
+    page = client.get(done.location).text
+    assert "Volgende stap: ‘Afweging 5: duurzame veiligheid?’" in page
+    # what the case already knows (the toelichting of Stap 4) is filled in, not asked again
+    assert 'name="toelichting" rows="6" >\nStructureel</textarea>' in page
+
+
+def test_an_event_the_case_cannot_take_is_refused_and_changes_nothing(app, services):
+    case_id = start_case(services, client_ref="CL-6008")  # Stap 1: not in follow-up
+    client = app.test_client()
+    token = login(client, "professional")
+    page = client.get(f"/zaken/{case_id}/gebeurtenis/hulp_geweigerd")
+    assert page.status_code == 409 and "kan nu niet voor deze zaak" in page.text
+    posted = client.post(f"/zaken/{case_id}/gebeurtenis/hulp_geweigerd", data={"csrf_token": token})
+    assert posted.status_code == 409
+    assert open_task(services, case_id).element_id == "stap1"
+    assert client.get(f"/zaken/{case_id}/gebeurtenis/bestaat_niet").status_code == 404
+
+
+def test_events_of_another_lane_or_team_are_refused_and_audited(app, services):
+    case_id = _following(services)
+    for username in ("aandachtsfunctionaris", "zuid"):
+        client = app.test_client()
+        token = login(client, username)
+        assert client.post(f"/zaken/{case_id}/gebeurtenis/verhuisd", data={"csrf_token": token}).status_code == 403
+    assert [r.outcome for r in audit_rows(services, action="case.event")] == ["denied", "denied"]
+    assert services.cases.case(case_id, user_of(services, "professional").actor).status == "running"
+
+
+def test_the_api_raises_events(app, services):
+    case_id, early = _following(services), start_case(services, client_ref="CL-6009")
+    client = app.test_client()
+    token = login(client, "professional")
+    headers = {"X-CSRFToken": token}
+    assert [e["name"] for e in client.get(f"/api/cases/{case_id}/events").json["events"]] == \
+        ["nieuwe_signalen", "hulp_geweigerd", "verhuisd"]
+    refused = client.post(f"/api/cases/{early}/events/hulp_geweigerd", json={}, headers=headers)
+    assert refused.status_code == 409 and refused.json["error"] == "event_not_available"
+    assert "niets gewijzigd" in refused.json["message"] and "cannot take the event 'hulp_geweigerd'" in \
+        refused.json["message"]
+    invalid = client.post(f"/api/cases/{case_id}/events/verhuisd", json={"nieuwe_gemeente": 3}, headers=headers)
+    assert invalid.status_code == 422 and set(invalid.json["errors"]) == {"nieuwe_gemeente", "toestemming_overdracht"}
+    assert client.post(f"/api/cases/{case_id}/events/onbekend", json={}, headers=headers).status_code == 404
+    done = client.post(f"/api/cases/{case_id}/events/hulp_geweigerd", json={}, headers=headers)
+    assert done.status_code == 200
+    assert (done.json["status"], done.json["milestones"]) == ("running", ["melding_veilig_thuis"])
+    assert done.json["available_events"] == ["nieuwe_signalen", "hulp_geweigerd", "verhuisd"]  # waiting again
+    other = app.test_client()
+    other_token = login(other, "zuid")
+    assert other.post(f"/api/cases/{case_id}/events/verhuisd", json={}, headers={"X-CSRFToken": other_token}) \
+        .status_code == 403

@@ -74,3 +74,66 @@ def test_every_form_of_the_shipped_processes_renders(path):
     _, errors, _ = schema_forms.check(schema, MultiDict())
     assert set(errors) == set(schema.get("required", [])) - {n for n, p in schema["properties"].items()
                                                             if p.get("readOnly")}
+
+
+# -- dates in the past, date-times, expertise checkboxes, clearable choices, prefill (issue 9) --------------
+PLAN = {"type": "object", "required": ["evaluatiedatum"], "additionalProperties": False, "properties": {
+    "evaluatiedatum": {"type": "string", "format": "date", "x-confirm-past": True, "title": "Evaluatiedatum"},
+    "gemeld_op": {"type": "string", "format": "date-time", "title": "Gemeld op"},
+    "deskundigheid": {"type": "array", "uniqueItems": True, "title": "Deskundigheid",
+                      "items": {"type": "string", "enum": ["letsel", "eergerelateerd", "vgv"],
+                                "x-enumLabels": ["Letsel / vertrouwensarts", "Eergerelateerd geweld", "VGV"]}},
+    "politie": {"type": "boolean", "title": "Contact met de politie?"},
+    "regie": {"type": "string", "enum": ["wij", "anderen"], "x-prefill": False},
+}}
+TODAY = __import__("datetime").date(2027, 1, 11)
+
+
+def test_a_date_in_the_past_waits_for_confirmation():
+    data, errors, raw = schema_forms.check(PLAN, MultiDict([("evaluatiedatum", "10-01-2027")]), today=TODAY)
+    assert errors == {"evaluatiedatum": [schema_forms.PAST_WARNING]} and "evaluatiedatum" not in data
+    [field] = [f for f in schema_forms.fields_for(PLAN, raw=raw, errors=errors) if f.name == "evaluatiedatum"]
+    assert field.confirm_past and field.value == "10-01-2027" and field.confirm_name == "evaluatiedatum__bevestigd"
+    confirmed, errors, _ = schema_forms.check(
+        PLAN, MultiDict([("evaluatiedatum", "10-01-2027"), ("evaluatiedatum__bevestigd", "ja")]), today=TODAY)
+    assert errors == {} and confirmed["evaluatiedatum"] == "2027-01-10"
+    for day in ("2027-01-11", "2027-03-01"):  # today and later need no confirmation
+        assert schema_forms.check(PLAN, MultiDict([("evaluatiedatum", day)]), today=TODAY)[1] == {}
+    # without the marker a past date is an ordinary answer
+    assert schema_forms.check(SCHEMA, MultiDict([("tekst", "x"), ("jn", "ja"), ("keuze", "a"),
+                                                 ("datum", "01-01-2000")]))[1] == {}
+
+
+def test_the_confirmation_box_is_rendered_with_the_warning(app):
+    from flask import render_template_string
+
+    _, errors, raw = schema_forms.check(PLAN, MultiDict([("evaluatiedatum", "2027-01-10")]), today=TODAY)
+    with app.test_request_context():
+        html = render_template_string('{% from "_macros.html" import render_field %}'
+                                      '{% for f in fields %}{{ render_field(f) }}{% endfor %}',
+                                      fields=schema_forms.fields_for(PLAN, raw=raw, errors=errors))
+    assert "Deze datum ligt in het verleden" in html
+    assert 'type="checkbox" id="veld-evaluatiedatum-bevestigd" name="evaluatiedatum__bevestigd" value="ja"' in html
+    assert 'type="datetime-local" id="veld-gemeld_op"' in html
+    assert html.count('name="deskundigheid" value=') == 3 and "Eergerelateerd geweld" in html  # checkboxes
+    assert 'name="politie" value="" checked' in html and "Geen antwoord" in html  # optional: can be cleared
+
+
+def test_several_kinds_of_expertise_and_a_date_time():
+    form = MultiDict([("evaluatiedatum", "2027-02-01"), ("deskundigheid", "letsel"), ("deskundigheid", "vgv"),
+                      ("gemeld_op", "2027-01-11T09:30"), ("politie", "")])
+    data, errors, _ = schema_forms.check(PLAN, form, today=TODAY, tz="Europe/Amsterdam")
+    assert errors == {}
+    assert data == {"evaluatiedatum": "2027-02-01", "deskundigheid": ["letsel", "vgv"],
+                    "gemeld_op": "2027-01-11T09:30:00+01:00"}  # a cleared optional choice is no answer
+    twice = MultiDict([("evaluatiedatum", "2027-02-01"), ("deskundigheid", "vgv"), ("deskundigheid", "vgv")])
+    assert schema_forms.check(PLAN, twice, today=TODAY)[1] == {"deskundigheid": ["Kies elke optie hoogstens één keer."]}
+    assert schema_forms.check(PLAN, MultiDict([("evaluatiedatum", "2027-02-01"), ("gemeld_op", "morgen")]),
+                              today=TODAY)[1] == {"gemeld_op": ["Vul een geldige datum en tijd in, bijvoorbeeld "
+                                                                "31-12-2026 09:30."]}
+    [shown] = [f for f in schema_forms.fields_for(PLAN, data=data) if f.name == "gemeld_op"]
+    assert shown.value == "2027-01-11T09:30"
+
+
+def test_prefill_takes_every_field_except_those_that_opt_out():
+    assert schema_forms.prefill_names(PLAN) == ["evaluatiedatum", "gemeld_op", "deskundigheid", "politie"]
