@@ -181,7 +181,7 @@ _INPLACE_INDEX = {
 }
 _ORDERING = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_ITEM_BYTES = {ast.ListComp: 16, ast.SetComp: guards.ITEM_BYTES, ast.DictComp: guards.ITEM_BYTES,
+_ITEM_BYTES = {ast.ListComp: 16 + guards.FRESH_SCALAR, ast.SetComp: guards.ITEM_BYTES, ast.DictComp: guards.ITEM_BYTES,
                ast.GeneratorExp: 0}
 
 
@@ -196,7 +196,7 @@ def _retained_bytes(nodes) -> int:
         for node in ast.walk(tree):
             if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and isinstance(getattr(node, "ctx", ast.Load()),
                                                                                  ast.Load):
-                total += 64 + 16 * len(node.elts)
+                total += 64 + (16 + guards.FRESH_SCALAR) * len(node.elts)
             elif isinstance(node, ast.Dict):
                 total += 256 + guards.ITEM_BYTES * len(node.keys)
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):

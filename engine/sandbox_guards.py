@@ -23,7 +23,8 @@ their sum is bounded too. The operations are exactly the sandbox's whitelist:
 
 Time. Every guard checks the deadline before its C call, every loop iteration and comprehension step checks it, and
 the work of each guarded C call is bounded by the size limits below (at most MAX_SEQUENCE_LENGTH items, at most
-MAX_WALK_NODES expanded nodes for anything that compares, hashes or prints containers). Between two checks there
+MAX_WALK_NODES expanded values and MAX_WALK_CHARS characters for anything that compares, hashes or prints
+containers; the walk that measures this checks the deadline itself). Between two checks there
 is therefore only straight-line code of bounded length, so the limit fires at most one bounded operation late.
 
 Not bounded here: the registered helpers (engine/script_helpers.py), which are trusted code, and objects of types
@@ -44,12 +45,14 @@ MAX_RANGE = 100_000
 MAX_INT_BITS = 10_000  # ~3,000 decimal digits: far beyond any date or score arithmetic
 MAX_SEQUENCE_LENGTH = 1_000_000
 MAX_WALK_NODES = 2_000_000  # expanded size of data that is compared, hashed, printed or stored
+MAX_WALK_CHARS = 100_000_000  # text in data that is compared or hashed (shared strings counted each time)
 MAX_ROUND_DIGITS = 1_000
 # Bytes charged per node that can retain memory each time its loop body runs (a display's object, a dict insert's
 # amortised growth, a generator's frame), and per stored item of a list/set/dict comprehension.
 RETAIN_NODE_BYTES = 256
 ITEM_BYTES = 256
 STR_OVERHEAD = 64
+FRESH_SCALAR = 48  # an int or float made by iterating a range or by arithmetic, with allocator overhead
 
 
 class ScriptError(Exception):
@@ -189,7 +192,9 @@ class Guards:
         """Guard for an operand of a comparison and for anything hashed: bounded expanded size."""
         if type(value) not in _FLAT:
             self.limits.check_time()
-            self.measure(value)
+            nodes, chars = self.measure(value)
+            if chars > MAX_WALK_CHARS:  # [a] * 10**6 with a 1 MB string: comparing it reads a terabyte
+                raise ScriptError(f"data too large: more than {MAX_WALK_CHARS} characters to compare")
         return value
 
     def check_result(self, value: Any, what: str) -> None:
@@ -233,7 +238,9 @@ class Guards:
         for item in iterable:
             if len(items) >= MAX_SEQUENCE_LENGTH:
                 raise _too_long(len(items))
-            charge(16 + (sys.getsizeof(item) if type(item) is tuple else 0))
+            # zip/enumerate make a tuple per item, and ranges a fresh int per value
+            charge(16 + FRESH_SCALAR + (sys.getsizeof(item) + FRESH_SCALAR * len(item) if type(item) is tuple
+                                        else 0))
             append(item)
         return items
 
@@ -347,7 +354,7 @@ class Guards:
         elif isinstance(obj, list) and name == "append":
             if len(obj) >= MAX_SEQUENCE_LENGTH:
                 raise _too_long(len(obj) + 1)
-            limits.charge(16)
+            limits.charge(16 + (sys.getsizeof(args[0]) if args and type(args[0]) in _FLAT else 0))
         return method(*args, **kwargs)
 
     def _str_method(self, text: str, name: str, method: Callable, args: tuple, kwargs: dict) -> Any:

@@ -406,3 +406,225 @@ def test_engine_call_service_fails_with_clear_reason():
     task = workflow.get_next_task(spec_name="end")
     with pytest.raises(WorkflowTaskException, match="service tasks are not supported"):
         workflow.script_engine.call_service(task, operation_name="send_mail")
+
+
+# --- issue 10 item 8: memory and time bounds that hold inside one C call ------------------------------------
+
+import subprocess  # noqa: E402
+import textwrap  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from engine.sandbox_guards import Guards, Limits  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MB = 2 ** 20
+
+
+def peak_of(run) -> tuple[int, BaseException | None]:
+    """Peak Python allocation (bytes) while `run()` runs, and what it raised."""
+    tracemalloc.start()
+    try:
+        run()
+        raised = None
+    except Exception as err:  # noqa: BLE001 - the caller asserts on it
+        raised = err
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, raised
+
+
+def test_probe_join_of_a_gigabyte_is_refused_before_it_allocates():
+    # The probe's attack, as made: one C-level join of a gigabyte inside the web process (default limits).
+    env = SandboxEnvironment(time_limit=1.0)
+    peak, raised = peak_of(lambda: env.evaluate("''.join(['x' * 1000000] * 1000)", {}))
+    assert isinstance(raised, ScriptError), raised
+    assert peak < 256 * MB
+
+
+def test_probe_join_keeps_the_process_under_the_memory_bound():
+    # The same attack in a fresh process, measured by the operating system (peak resident size).
+    child = textwrap.dedent("""
+        import resource
+        from engine.sandbox import SandboxEnvironment, ScriptError
+        env = SandboxEnvironment(time_limit=1.0)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        outcomes = []
+        for source in ["''.join(['x' * 1000000] * 1000)",
+                       "[[i] * 1000 for i in range(100000)]",
+                       "[str(i) * 100 for i in range(100000) for j in range(10)]"]:
+            try:
+                env.evaluate(source, {})
+                outcomes.append("evaluated")
+            except ScriptError as err:
+                outcomes.append(err.reason)
+        grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        print(grown_kb)
+        print(outcomes)
+    """)
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300,
+                            cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stderr
+    grown_kb, outcomes = result.stdout.splitlines()
+    assert "evaluated" not in outcomes
+    assert int(grown_kb) < 256 * 1024, outcomes
+
+
+@pytest.mark.parametrize("script", [
+    "s = 'x'\nfor i in range(100):\n    s = s + s",
+    "s = ['x']\nfor i in range(100):\n    s = s + s",
+    "s = ['x']\nfor i in range(100):\n    s += s",
+    "s = 'x' * 1000\nfor i in range(100):\n    s = s.replace('x', 'xx')",
+    "s = 'x' * 1000\nfor i in range(100):\n    s = ' '.join([s, s])",
+    "s = 'x' * 1000\nfor i in range(100):\n    s = f'{s}{s}'",
+    "s = 'x' * 1000\nfor i in range(100):\n    s = f'{s!r}{s!a}'",
+    "x = [0]\nfor i in range(100):\n    x = [*x, *x]",
+    "x = (0,)\nfor i in range(100):\n    x = (*x, *x)",
+    "x = {0}\nfor i in range(100000):\n    x = x | {i}",
+    "x = {}\nfor i in range(100000):\n    x = {**x, i: i}",
+    "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(x[:])",
+    "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(list(x))",
+    "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(sorted(x))",
+    "x = 'ab ' * 100000\ny = []\nfor i in range(1000):\n    y.append(x.split())",
+    "x = 'x' * 100000\ny = []\nfor i in range(1000):\n    y.append(x.upper())",
+    "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(str(x))",
+    "d = {}\nfor i in range(100000):\n    for j in range(100000):\n        d[(i, j)] = [i, j]",
+    "y = [[i] * 1000 for i in range(100000)]",
+    "y = {i: str(i) * 100 for i in range(100000)}",
+    "y = [x for x in range(100000) for z in range(100000)]",
+    "y = list(zip(range(100000), range(100000)))\nz = [y] * 1000\nw = [list(v) for v in z]",
+])
+def test_growing_scripts_stop_at_the_memory_bound(script):
+    limit_mb = 32
+    env = SandboxEnvironment(time_limit=5.0, memory_limit_mb=limit_mb)
+    peak, raised = peak_of(lambda: env.execute(script, {}))
+    assert isinstance(raised, ScriptError), raised
+    assert "memory limit exceeded" in raised.reason or "longer than" in raised.reason, raised.reason
+    assert peak < limit_mb * MB * 1.1, peak / MB
+
+
+def test_memory_limit_is_per_evaluation():
+    env = SandboxEnvironment(memory_limit_mb=8)
+    for _ in range(20):  # 20 x 2 MB: each evaluation has its own budget
+        assert env.evaluate("len('x' * 500000 + 'y' * 500000)", {}) == 1_000_000
+    with pytest.raises(ScriptError, match="memory limit exceeded"):
+        env.evaluate("len(['x' * 500000 + 'y' * 500000 for i in range(10)])", {})
+
+
+@pytest.mark.parametrize("script", [
+    # Shared references: a few kilobytes of memory that expand to 2**60 values when hashed, compared or printed.
+    "t = ()\nfor i in range(60):\n    t = (t, t)\nh = {t}",
+    "t = ()\nfor i in range(60):\n    t = (t, t)\nd = {}\nd[t] = 1",
+    "t = ()\nu = ()\nfor i in range(60):\n    t = (t, t)\n    u = (u, u)\nsame = t == u",
+    "t = []\nfor i in range(60):\n    t = [t, t]\ns = str(t)",
+    "t = []\nfor i in range(60):\n    t = [t, t]\ns = f'{t}'",
+    "t = []\nfor i in range(60):\n    t = [t, t]\ns = sorted([t, t])",
+    "t = []\nfor i in range(60):\n    t = [t, t]\ns = max([t, t])",
+    "t = []\nfor i in range(60):\n    t = [t, t]",  # the script's data itself: serialising it would never end
+    "t = []\nt.append(t)",  # a cycle
+    # One memcmp of a megabyte a million times: a terabyte read in one C call.
+    "a = 'x' * 1000000\nb = 'x' * 999999 + 'y'\nl = [a] * 1000000\nfound = b in l",
+])
+def test_one_c_call_on_shared_references_is_refused(script):
+    env = SandboxEnvironment(time_limit=1.0)
+    with pytest.raises(ScriptError, match="too large"):
+        env.execute(script, {})
+
+
+@pytest.mark.parametrize("expression", [
+    "sorted(list(range(100000)) * 10)",  # 1M items is the sequence limit: sorting them is bounded
+    "max(list(range(100000)) * 10)",
+    "sum(list(range(100000)) * 10)",
+    "len(set(list(range(100000)) * 10))",
+])
+def test_largest_allowed_operations_run(expression):
+    env = SandboxEnvironment(time_limit=5.0)
+    env.evaluate(expression, {})
+
+
+def test_round_and_int_sizes_are_bounded(env):
+    with pytest.raises(ScriptError, match="round\\(\\) to more than"):
+        env.evaluate("round(5, -10 ** 9)", {})
+    with pytest.raises(ScriptError, match="number too large"):
+        env.evaluate("int('f' * 100000, 16)", {})
+    with pytest.raises(ScriptError, match="number too large"):
+        env.execute("x = 1\nfor i in range(20000):\n    x = x + x", {})
+
+
+def test_time_limit_holds_without_a_tracer():
+    # The deadline is checked by every loop step and guard, not by sys.settrace: a debugger's tracer stays.
+    def tracer(frame, event, arg):
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        with pytest.raises(ScriptError, match="time limit exceeded"):
+            SandboxEnvironment(time_limit=0.05).execute(
+                "total = 0\nfor i in range(100000):\n    for j in range(100000):\n        total = total + 1", {})
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(previous)
+
+
+def test_generators_consumed_by_builtins_are_bounded():
+    env = SandboxEnvironment(time_limit=0.2)
+    with pytest.raises(ScriptError, match="time limit exceeded"):
+        env.evaluate("any(i < 0 for i in range(100000) for j in range(100000))", {})
+    with pytest.raises(ScriptError, match="memory limit exceeded|longer than"):
+        SandboxEnvironment(time_limit=10, memory_limit_mb=16).evaluate(
+            "len(''.join(str(i) for i in range(100000) for j in range(100000)))", {})
+
+
+def test_guarded_operations_keep_their_meaning(env):
+    data = {"d": {"a": 1, (1, 2): "t"}, "s": "Aap noot", "l": [3, 1, 2]}
+    assert env.evaluate("[s.lower(), s.upper(), s.strip(), s.split(), s.split(' ', 1), s.replace('a', 'e')]",
+                        data) == ["aap noot", "AAP NOOT", "Aap noot", ["Aap", "noot"], ["Aap", "noot"], "Aep noot"]
+    assert env.evaluate("'-'.join(x for x in s.split())", data) == "Aap-noot"
+    assert env.evaluate("(d.get((1, 2)), d[(1, 2)], sorted(l), sorted(l, key=abs, reverse=True))", data) == \
+        ("t", "t", [1, 2, 3], [3, 2, 1])
+    assert env.evaluate("(max(l), min(l, key=abs), max([], default=0), l[::-1], l[1:], s[:3])", data) == \
+        (3, 1, 0, [2, 1, 3], [1, 2], "Aap")
+    assert env.evaluate("({**d, 'b': 2}['b'], [*l, *range(2)], {*l}, dict(a=1), list(d.items())[0])", data) == \
+        (2, [3, 1, 2, 0, 1], {1, 2, 3}, {"a": 1}, ("a", 1))
+    assert env.evaluate("(f'{l}', f'{s!r:>12}', f'{3.14159:.2f}', str(l), 2 in l, (1, 2) in d)", data) == \
+        ("[3, 1, 2]", "  'Aap noot'", "3.14", "[3, 1, 2]", True, True)
+    assert env.evaluate("sorted(d.keys() - {'a'}) + list(zip(l, l))[:1]", data) == [(1, 2), (3, 3)]
+    script_data = {"l": [1]}
+    env.execute("l += [2]\nx = set()\nx |= {1}\nn = 1\nn -= 3\nl.append(n)", script_data)
+    assert script_data == {"l": [1, 2, -2], "x": {1}, "n": -2}
+
+
+def test_method_reference_is_guarded_too(env):
+    # A method passed as a value (here a sort key) is the guard's wrapper, never the bare C method.
+    assert env.evaluate("sorted(['b', 'a'], key=d.get)", {"d": {"a": 2, "b": 1}}) == ["b", "a"]
+    with pytest.raises(ScriptError, match="sequence longer than"):
+        env.evaluate("max([['x' * 1000000] * 1000], key=s.join)", {"s": ""})
+
+
+# --- gateway conditions are read-only -------------------------------------------------------------------------
+
+def test_probe_condition_cannot_change_case_data(env):
+    # The probe's condition: true, and it appended to the case's list.
+    data = {"lst": [0]}
+    with pytest.raises(ScriptError, match="'append' is not allowed in a condition"):
+        env.evaluate("lst.append(1) is None", data)
+    assert data == {"lst": [0]}
+    with pytest.raises(ScriptError, match="'append' is not allowed in a condition"):
+        check_expression("lst.append(1) is None")
+
+
+def test_mutating_call_refused_at_run_time_too():
+    # Second line behind the static check: the method guard of a read-only evaluation refuses mutators.
+    lst = [0]
+    with pytest.raises(ScriptError, match="would change case data"):
+        Guards(Limits(2 ** 20, 1.0, read_only=True)).call(lst, "append", 1)
+    Guards(Limits(2 ** 20, 1.0, read_only=False)).call(lst, "append", 1)
+    assert lst == [0, 1]
+
+
+def test_scripts_may_still_change_data(env):
+    data = {"lst": [0]}
+    env.execute("lst.append(1)\nn = len(lst)", data)
+    assert data == {"lst": [0, 1], "n": 2}
