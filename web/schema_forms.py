@@ -9,6 +9,8 @@ are shown next to each field and every entered value is kept. An optional yes/no
 `"x-confirm-past": true` on a date: a date before today is not taken silently; the form comes back with a
 warning and a box to tick that the date is right (the API and scenarios take such a date as it is).
 `"x-prefill": false`: never fill the field from what the case already knows (see `prefill_names`).
+`"x-not-in-future": true` on a date or date-time: a moment after now is refused; an empty date-time starts
+at now (e.g. when the melding was made).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from engine.forms import validate as validate_against_schema
 
 YES, NO = "ja", "nee"
 CONFIRM_SUFFIX = "__bevestigd"  # the tick box of a date in the past
+FUTURE_ERROR = "Dit moment ligt in de toekomst. Vul in wanneer het gebeurde (uiterlijk nu)."
 PAST_WARNING = ("Deze datum ligt in het verleden. Klopt dat? Vink dan ‘Ja, deze datum klopt’ aan en verstuur "
                 "opnieuw; een evaluatiemoment in het verleden valt meteen.")
 DEFAULT_TZ = "Europe/Amsterdam"
@@ -98,8 +101,14 @@ def prefill_names(schema: dict | None) -> list[str]:
             if isinstance(prop, dict) and prop.get("x-prefill", True) is not False and not prop.get("readOnly")]
 
 
+def _now_local(tz: str) -> datetime:
+    from engine import clock
+
+    return clock.now().astimezone(ZoneInfo(tz))
+
+
 def fields_for(schema: dict | None, *, raw: dict | None = None, data: dict | None = None,
-               errors: dict[str, list[str]] | None = None) -> list[Field]:
+               errors: dict[str, list[str]] | None = None, tz: str = DEFAULT_TZ) -> list[Field]:
     """The fields of a form, filled with `raw` (as posted) or else `data` (task data), with their errors."""
     schema = schema or {}
     required = set(schema.get("required") or [])
@@ -119,6 +128,8 @@ def fields_for(schema: dict | None, *, raw: dict | None = None, data: dict | Non
             value = raw[name]
         else:
             value = _display(kind, data.get(name, prop.get("default")))
+            if value == "" and kind == "datetime" and prop.get("x-not-in-future"):
+                value = _now_local(tz).strftime("%Y-%m-%dT%H:%M")  # default: now
         fields.append(Field(name=name, kind=kind, label=prop.get("title") or name.replace("_", " ").capitalize(),
                             description=prop.get("description"), required=name in required, options=options,
                             value=value, errors=list(errors.get(name, [])), max_length=prop.get("maxLength"),
@@ -174,12 +185,16 @@ def parse(schema: dict | None, form, *, today: date | None = None,
                 errors[name] = ["Vul een geldige datum in, bijvoorbeeld 31-12-2026."]
             elif prop.get("x-confirm-past") and parsed < today and form.get(name + CONFIRM_SUFFIX) != YES:
                 errors[name] = [PAST_WARNING]
+            elif prop.get("x-not-in-future") and parsed > today:
+                errors[name] = [FUTURE_ERROR]
             else:
                 data[name] = parsed.isoformat()
         elif kind == "datetime":
             parsed = parse_datetime(value, tz)
             if parsed is None:
                 errors[name] = ["Vul een geldige datum en tijd in, bijvoorbeeld 31-12-2026 09:30."]
+            elif prop.get("x-not-in-future") and parsed > _now_local(tz).replace(second=59, microsecond=999999):
+                errors[name] = [FUTURE_ERROR]
             else:
                 data[name] = parsed.isoformat()
         elif kind == "list":

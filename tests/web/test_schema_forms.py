@@ -137,3 +137,22 @@ def test_several_kinds_of_expertise_and_a_date_time():
 
 def test_prefill_takes_every_field_except_those_that_opt_out():
     assert schema_forms.prefill_names(PLAN) == ["evaluatiedatum", "gemeld_op", "deskundigheid", "politie"]
+
+
+def test_a_moment_in_the_future_is_refused_and_now_is_the_default():
+    from datetime import datetime, timezone
+
+    from engine import clock
+
+    schema = {"type": "object", "properties": {
+        "melding_datum": {"type": "string", "format": "date-time", "x-not-in-future": True},
+        "dag": {"type": "string", "format": "date", "x-not-in-future": True}}}
+    with clock.frozen_at(datetime(2027, 1, 11, 8, 30, tzinfo=timezone.utc)):  # 09:30 in Amsterdam
+        [shown, _] = schema_forms.fields_for(schema)
+        assert shown.value == "2027-01-11T09:30"  # starts at now
+        data, errors, _ = schema_forms.check(schema, MultiDict([("melding_datum", "2027-01-11T09:30"),
+                                                                ("dag", "2027-01-11")]), today=TODAY)
+        assert errors == {} and data["melding_datum"] == "2027-01-11T09:30:00+01:00"
+        _, errors, _ = schema_forms.check(schema, MultiDict([("melding_datum", "2027-01-11T09:31"),
+                                                             ("dag", "12-01-2027")]), today=TODAY)
+        assert errors == {"melding_datum": [schema_forms.FUTURE_ERROR], "dag": [schema_forms.FUTURE_ERROR]}

@@ -59,7 +59,8 @@ def event(case_id: int, event: str):
     schema = option.form_schema or NO_FORM
     if request.method == "GET":
         known = queries.case_variables(services().sessions, case_id, schema_forms.prefill_names(schema))
-        return _page(case_id, event, schema, schema_forms.fields_for(schema, data=known))
+        return _page(case_id, event, schema, schema_forms.fields_for(schema, data=known,
+                                                                               tz=services().engine_settings.timezone))
 
     data, errors, raw = schema_forms.check(schema, request.form, today=local_today(),
                                            tz=services().engine_settings.timezone)

@@ -34,7 +34,8 @@ def show(task_id: int):
                        problem=_done_text(scope), problem_kind="info")
     # What the case already knows (the start form, earlier steps) is filled in, not asked again.
     known = queries.case_variables(services().sessions, info.case_id, schema_forms.prefill_names(info.form_schema))
-    return _render(info, fields=schema_forms.fields_for(info.form_schema, data=known), scope=scope)
+    return _render(info, fields=schema_forms.fields_for(info.form_schema, data=known,
+                                                               tz=services().engine_settings.timezone), scope=scope)
 
 
 @bp.post("/<int:task_id>")
