@@ -413,7 +413,7 @@ class CaseEngine:
             for timer in session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
                                                                  CaseTimer.state == "waiting",
                                                                  CaseTimer.due_at <= now)):
-                timer.state, timer.ended_at = "failed", now
+                timer.state, timer.ended_at, timer.last_error = "failed", now, reason[:1000]  # shown to the beheerder
             audit.record(session, SYSTEM.username, "timer.fire", outcome="error", case_id=case_id,
                          client_ref=case.client_ref if case else None, reason=reason)
 
