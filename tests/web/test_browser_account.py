@@ -1,0 +1,95 @@
+"""The account page in headless Chromium (issue 10): with MELDCODE_MFA_REQUIRED on, a professional must set
+up the second factor first (QR code, confirm with a code, recovery codes), signs in again with a code, sees
+the case file's diagram under the security headers, and signs out everywhere from the account page."""
+from __future__ import annotations
+
+import dataclasses
+
+import pyotp
+import pytest
+
+from engine import clock
+from web.auth import mfa
+
+from .conftest import PASSWORD, start_case
+from .test_browser import browser, page, screenshot, serve  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def mfa_server(make_app, web_settings, app):
+    """The test users and diagrams of `app`, served by an app that requires the second factor."""
+    required = make_app(dataclasses.replace(web_settings, mfa_required=True))
+    server, thread, url = serve(required)
+    yield url
+    server.shutdown()
+    thread.join(5)
+
+
+def _code(secret: str, steps_back: int = 0) -> str:
+    now_step = int(clock.now().timestamp()) // mfa.STEP
+    return pyotp.TOTP(secret).at((now_step - steps_back) * mfa.STEP)
+
+
+def _password(page, base: str, username: str = "professional"):
+    page.goto(base + "/inloggen")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Aanmelden')")
+
+
+def test_enrol_sign_in_with_a_code_and_sign_out_everywhere(browser, page, services, mfa_server, database_url):  # noqa: F811
+    case_id = start_case(services)
+    base = mfa_server
+    _password(page, base)
+    # Nothing else opens before the second factor is set up.
+    page.wait_for_selector("text=Tweestapsverificatie is verplicht")
+    page.goto(f"{base}/zaken/{case_id}")
+    assert page.url.endswith("/account")
+    page.click("button:has-text('Tweestapsverificatie instellen')")
+    qr = page.locator("#qr-code")
+    qr.wait_for()
+    # The QR code is an inline SVG data: image; it must render under the page's CSP.
+    assert page.evaluate("document.getElementById('qr-code').naturalWidth") > 0
+    secret = page.inner_text("#totp-sleutel").strip()
+    screenshot(page, "account-tweestapsverificatie", database_url)
+    # Confirm with the previous step's code (accepted for clock drift), so the current one is left for sign-in.
+    page.fill("#code", _code(secret, steps_back=1))
+    page.click("button:has-text('Bevestigen')")
+    page.wait_for_selector("text=Tweestapsverificatie staat aan")
+    assert page.locator("#herstelcodes li").count() == 10
+    page.goto(f"{base}/zaken/{case_id}")
+    page.wait_for_selector("g.djs-element")  # the diagram renders under the CSP
+    page.click("button:has-text('Afmelden')")
+    page.wait_for_selector("text=U bent afgemeld")
+
+    # Sign in again: the password, then the code.
+    _password(page, base)
+    page.wait_for_selector("h1:has-text('Tweestapsverificatie')")
+    assert page.url.endswith("/inloggen/code")
+    page.fill("#code", _code(secret))
+    page.click("button:has-text('Verder')")
+    page.wait_for_selector("h1:has-text('Inbox')")
+
+    # A second browser with the same account (the next step's code, accepted for clock drift).
+    other = browser.new_context()
+    try:
+        second = other.new_page()
+        _password(second, base)
+        second.wait_for_selector("#code")
+        second.fill("#code", _code(secret, steps_back=-1))
+        second.click("button:has-text('Verder')")
+        second.wait_for_selector("h1:has-text('Inbox')")
+
+        page.goto(base + "/account")
+        rows = page.locator("#sessies tbody tr")
+        assert rows.count() == 2 and page.locator("#sessies >> text=(deze sessie)").count() == 1
+        screenshot(page, "account-sessies", database_url)
+        page.click("#overal-afmelden")
+        page.wait_for_selector("text=U bent afgemeld")
+        second.goto(f"{base}/zaken/{case_id}")
+        assert "/inloggen" in second.url  # the other browser is signed out too
+        page.goto(base + "/")
+        assert "/inloggen" in page.url
+    finally:
+        other.close()
+    assert page.problems == [], page.problems
