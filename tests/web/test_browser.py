@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from engine import clock
 from engine.cases import Actor
 from web.auth import service as accounts
+from web.labels import milestone_label
 
 from .conftest import PASSWORD, start_case
 
@@ -228,7 +229,14 @@ def _fill(page, schema: dict, answers: dict) -> None:
             else:
                 page.fill(field, "\n".join(value) if isinstance(value, list) else "Mentor\nOuders")
         elif prop.get("format") == "date":
-            page.fill(field, value or clock.now().date().isoformat())
+            today = clock.now().date()
+            if prop.get("x-confirm-past") and (value is None or value < today.isoformat()):
+                value = (today + timedelta(weeks=6)).isoformat()  # a planned moment ahead, as people plan
+            page.fill(field, value or today.isoformat())
+        elif prop.get("format") == "date-time":
+            if value is not None:
+                page.fill(field, str(value)[:16])
+            assert page.input_value(field), f"{name}: a moment is filled in (by default now)"
         elif kind in ("number", "integer"):
             page.fill(field, str(value if value is not None else 1))
         else:
@@ -293,6 +301,97 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
         page.wait_for_selector("#diagram[data-state=ready]")
         assert "Melding gedaan bij Veilig Thuis" in page.inner_text(".milestones")
         screenshot(page, "case-file-melding", database_url)
+    finally:
+        context.close()
+        server.shutdown()
+        thread.join(5)
+
+
+# -- case events on the shipped meldcode (issue 9): each button on a case in follow-up, the route reacts --------
+EVENTS = {  # event -> (the task that opens at once, answers for it, what the route then shows)
+    "nieuwe_signalen": ("Afweging 5 bij nieuwe signalen", {"duurzame_veiligheid": False}, None),
+    "hulp_geweigerd": ("Melden: hulp geweigerd", {"gesprek_uitzondering": "geen"}, "melding_veilig_thuis"),
+    "verhuisd": ("Verhuizing", {"nieuwe_gemeente": "Utrecht", "toestemming_overdracht": True,
+                                "bekend_bij_veilig_thuis": False}, "warme_overdracht"),
+}
+
+
+def _into_follow_up(services, actor, client_ref: str) -> int:
+    """A shipped-meldcode case after its melding, with help organised: waiting for the evaluation moment.
+    Driven through the engine with a scenario's answers (the pages are tested above)."""
+    import json
+
+    from engine.scenarios import _Answers, _Clock
+
+    answers = {**json.loads(SCENARIO.read_text())["answers"], "evaluatiedatum": "P6W"}
+    fill = _Answers(answers, autofill=True)
+    case_id = services.cases.start_case("meldcode", client_ref, actor, team=actor.team,
+                                        data={"levensbedreigend": False, "aanleiding": "Zorgen over verwaarlozing"})
+    for _ in range(40):
+        if services.cases.available_events(case_id, actor):
+            return case_id
+        [task, *_] = services.cases.open_tasks(case_id=case_id)
+        task = services.cases.task(task.id, actor, audit_read=False)
+        services.cases.complete_task(task.id, actor, fill.form_data(
+            task.form_schema, task.element_id, _Clock(clock.now(), services.engine_settings.timezone)))
+    raise AssertionError(f"case {client_ref} did not reach the follow-up")
+
+
+def test_each_case_event_on_a_waiting_shipped_meldcode_case(browser, make_app, web_settings, database_url):
+    from engine.contract import LANES
+
+    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    services = app.extensions["meldcode"]
+    services.cases.deploy_directory(PROJECT / "processes", "tester")
+    accounts.create_user(services.sessions, "professional", PASSWORD, ["professional"], "noord",
+                         display_name="Pim Professional", team_title="Wijkteam Noord")
+    driver = Actor("professional", frozenset(LANES), "noord")
+    cases = {event: _into_follow_up(services, driver, f"CL-EV-{n}") for n, event in enumerate(EVENTS, 1)}
+    server, thread, base = serve(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, base, "professional")
+        for event, (task_name, answers, milestone) in EVENTS.items():
+            case_id = cases[event]
+            before = services.cases.milestones(case_id)
+            assert services.cases.case_progress(case_id)[1] is not None  # waiting for the evaluation moment
+            page.goto(f"{base}/zaken/{case_id}")
+            buttons = page.locator("#gebeurtenissen a[data-event]")
+            assert [buttons.nth(i).get_attribute("data-event") for i in range(buttons.count())] == list(EVENTS)
+            assert "Wijkteam Noord" in page.inner_text(".eyebrow")  # the team as people read it
+            if event == "verhuisd":
+                screenshot(page, "case-file-events", database_url)
+            page.click(f"#gebeurtenissen a[data-event={event}]")
+            page.wait_for_selector("button:has-text('Vastleggen')")
+            form = {o.name: o for o in services.cases.available_events(case_id)}[event].form_schema
+            _fill(page, form or {}, {})
+            if event == "verhuisd":
+                screenshot(page, "event-form", database_url)
+            page.click("button:has-text('Vastleggen')")
+            # The route reacts at once: its next task is opened for me, without waiting for a timer.
+            page.wait_for_selector(f"h1:has-text('{task_name}')")
+            assert "is vastgelegd in het dossier" in page.inner_text(".banner.success")
+            assert services.cases.case_progress(case_id)[1] is None or event == "hulp_geweigerd"
+            for _ in range(4):  # that task, and the steps of the route after it, until the milestone
+                [task, *_] = services.cases.open_tasks(case_id=case_id)
+                if not page.url.endswith(f"/taken/{task.id}"):
+                    page.goto(f"{base}/taken/{task.id}")
+                schema = services.cases.task(task.id, driver, audit_read=False).form_schema
+                _fill(page, schema or {}, answers)
+                page.click("button:has-text('Vastleggen en afronden')")
+                page.wait_for_selector("h1:has-text('Inbox')")
+                reached = services.cases.milestones(case_id)[len(before):]
+                if not milestone or milestone in reached or not services.cases.open_tasks(case_id=case_id):
+                    break
+            if milestone:
+                assert milestone in reached, (event, reached)
+                page.goto(f"{base}/zaken/{case_id}")
+                assert milestone_label(milestone) in page.inner_text(".milestones")
+            else:  # afweging 5 answered "no": the follow-up goes on towards a new melding
+                assert services.cases.open_tasks(case_id=case_id), event
+        assert page.problems == [] if hasattr(page, "problems") else True
     finally:
         context.close()
         server.shutdown()
