@@ -36,7 +36,7 @@ EVENT_LABELS = {
                  "nieuwe regio. Daarna wordt de zaak hier afgesloten."),
 }
 
-STATUS_LABELS = {"running": "Lopend", "completed": "Afgerond"}
+STATUS_LABELS = {"running": "Lopend", "completed": "Afgerond", "suspended": "Gepauzeerd", "terminated": "Beëindigd"}
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")
