@@ -2,8 +2,13 @@
 
 PUBLIC: anyone, signed in or not. SIGNED_IN: any signed-in user. A set of roles: only users with one of those
 roles (each test user has exactly one role, in team `noord`); everyone else gets 403, and anonymous users are
-sent to the sign-in page (HTML) or get 401 (API). Case and task routes are exercised on a case of the user's own
-team whose open task lies in the `professional` lane.
+sent to the sign-in page (HTML) or get 401 (API). Case and task routes are exercised on a case of team `noord`
+whose open task lies in the `professional` lane and in which Veilig Thuis is not involved.
+
+Need-to-know (issue 10 item 7) is part of every row: the matrix is run once more with a user of every role in
+the other team (`zuid-<role>`). On a route about one case, task or break-the-glass grant (CASE_BOUND) a user of
+another team is refused, and so is Veilig Thuis without involvement, also in its own team; the beheerder gets
+such routes as far as ROUTES allows it, in any team, and sees metadata only there (test_need_to_know.py).
 """
 from __future__ import annotations
 
@@ -11,12 +16,16 @@ import pytest
 
 from web.roles import ROLES
 
-from .conftest import USERNAMES, csrf_from, login, open_task, start_case
+from .conftest import OTHER_TEAM, PASSWORD, USERNAMES, csrf_from, login, open_task, start_case, user_of
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
 CASE_READERS = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende", "veilig_thuis", "beheerder"})
 PROFESSIONAL = frozenset({"professional"})
+TEAM_LANES = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende"})
+AANDACHTSFUNCTIONARIS = frozenset({"aandachtsfunctionaris"})
+# Route arguments that name one case (directly or through a task or a break-the-glass grant).
+CASE_BOUND = frozenset({"case_id", "task_id", "grant_id"})
 
 ROUTES = {
     # H6: the logbeheerder's audit log, the beheerder's instance console, monitoring
@@ -79,16 +88,21 @@ ROUTES = {
     ("api.start", "POST"): PROFESSIONAL,
     ("api.case", "GET"): CASE_READERS,
     ("api.diagram", "GET"): CASE_READERS,
+    # H5: break-the-glass (noodtoegang) for the team lanes; its review by the aandachtsfunctionaris
+    ("glass.request_access", "GET"): TEAM_LANES,
+    ("glass.request_access", "POST"): TEAM_LANES,
+    ("glass.review", "GET"): AANDACHTSFUNCTIONARIS,
+    ("glass.mark_reviewed", "POST"): AANDACHTSFUNCTIONARIS,
+    ("cases.event", "GET"): PROFESSIONAL,  # case events: the lane of the catching event (professional)
+    ("cases.event", "POST"): PROFESSIONAL,
+    ("api.case_events", "GET"): CASE_READERS,
+    ("api.raise_event", "POST"): PROFESSIONAL,
 }
 
 FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js"}
 
 
 def routes_of(app) -> set[tuple[str, str]]:
-    ("cases.event", "GET"): PROFESSIONAL,  # case events: the lane of the catching event (professional)
-    ("cases.event", "POST"): PROFESSIONAL,
-    ("api.case_events", "GET"): CASE_READERS,
-    ("api.raise_event", "POST"): PROFESSIONAL,
     return {(rule.endpoint, method) for rule in app.url_map.iter_rules()
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
@@ -125,31 +139,47 @@ def _outcome(response) -> str:
     return "allowed"
 
 
-def _expected(rule, role: str | None) -> str:
+def _expected(rule, role: str | None, *, case_bound: bool = False, other_team: bool = False) -> str:
     if rule == PUBLIC:
         return "allowed"
     if role is None:
         return "login"
-    if rule == SIGNED_IN:
-        return "allowed"
-    return "allowed" if role in rule else "denied"
+    want = "allowed" if rule == SIGNED_IN or role in rule else "denied"
+    if want == "allowed" and case_bound and role != "beheerder" and (other_team or role == "veilig_thuis"):
+        return "denied"  # another team's case; Veilig Thuis is not involved in this one
+    return want
+
+
+def _case_bound(app, endpoint: str) -> bool:
+    return any(r.arguments & CASE_BOUND for r in app.url_map.iter_rules() if r.endpoint == endpoint)
 
 
 def test_authorization_matrix(app, services):
+    from engine import glass
+    from web.auth import service as accounts
+
     case_id = start_case(services, "professional")
     task = open_task(services, case_id, "stap1")
-    ids = {"case_id": case_id, "task_id": task.id, "token_id": 1, "notification_id": 1, "event": "verhuisd"}
+    for role in ROLES:
+        accounts.create_user(services.sessions, f"zuid-{USERNAMES[role]}", PASSWORD, [role], OTHER_TEAM)
+    grant = glass.request_access(services.sessions, user_of(services, "zuid").actor, case_id,
+                                 "Matrix: noodtoegang voor de controlelijst")
+    ids = {"case_id": case_id, "task_id": task.id, "token_id": 1, "notification_id": 1, "event": "verhuisd",
+           "grant_id": grant.id}
+    users = [(role, USERNAMES[role] if role else None, False) for role in (None, *ROLES)] + \
+        [(role, f"zuid-{USERNAMES[role]}", True) for role in ROLES]
     wrong = []
     for (endpoint, method), rule in sorted(ROUTES.items()):
         url = _url(app, endpoint, ids)
-        for role in (None, *ROLES):
+        bound = _case_bound(app, endpoint)
+        for role, username, other_team in users:
             client = app.test_client()
-            token = login(client, USERNAMES[role]) if role else csrf_from(client.get("/inloggen").text)
+            token = login(client, username) if username else csrf_from(client.get("/inloggen").text)
             response = _request(client, method, url, token)
-            got, want = _outcome(response), _expected(rule, role)
+            got, want = _outcome(response), _expected(rule, role, case_bound=bound, other_team=other_team)
             if got != want:
-                wrong.append(f"{method} {url} as {role or 'anonymous'}: {got} ({response.status_code}), "
-                             f"expected {want}")
+                wrong.append(f"{method} {url} as {username or 'anonymous'} ({role}): {got} ({response.status_code}),"
+                             f" expected {want}")
     assert not wrong, "authorization matrix violated:\n" + "\n".join(wrong)
 
 
