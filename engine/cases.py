@@ -28,6 +28,7 @@ from .sandbox import make_script_engine
 from .script_helpers import make_helpers
 from .settings import Settings
 from .spiff_state import dump_state, load_specs, load_state
+from .text_input import check_start
 from .views import SYSTEM, Actor, CaseInfo, CaseSummary, Completion, DiagramView, TaskInfo
 from .workdays import calendar_from_settings
 
@@ -69,13 +70,14 @@ class CaseEngine:
 
             verify = functools.partial(verify_files, scenarios=scenarios, settings=self.settings)
         with self.sessions.begin() as session:
-            return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes, verify)
+            return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes, verify,
+                                       max_text_length=self.settings.max_text_length)
 
     # -- start -----------------------------------------------------------------------------
     def start_case(self, process_id: str, client_ref: str, actor: Actor, *, team: str | None = None,
                    data: dict | None = None, version: int | None = None) -> int:
-        if not client_ref or not client_ref.strip():
-            raise ValidationError({"client_ref": ["is required"]})
+        # Required, encodable, no control characters, within length limits.
+        check_start(client_ref, team, data, self.settings.max_text_length)
         now = clock.now()
         with self.sessions.begin() as session:
             query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)

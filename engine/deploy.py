@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock
 from .diagrams import compile_files, read_directory
 from .models import Deployment, DeploymentFile, ProcessVersion
+from .text_input import DEFAULT_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,14 @@ def deploy_directory(session: Session, directory: Path, deployed_by: str, max_by
 
 
 def deploy_files(session: Session, files: dict[str, bytes], deployed_by: str, max_bytes: int,
-                 verify: Callable[[dict[str, bytes]], None] | None = None) -> list[DeployedVersion]:
+                 verify: Callable[[dict[str, bytes]], None] | None = None,
+                 max_text_length: int = DEFAULT_MAX_LENGTH) -> list[DeployedVersion]:
     """Compile everything first (raising DiagramError on any problem), then store.
 
     `verify(files)` runs only when some process would get a new version, before anything is stored
     (the scenarios attached to the diagrams); it raises DiagramError to refuse the deployment.
     """
-    compiled = compile_files(files, max_bytes)
+    compiled = compile_files(files, max_bytes, max_text_length)
     if verify is not None and any(_changed(session, process) for process in compiled):
         verify(files)
     now = clock.now()

@@ -21,7 +21,8 @@ from .errors import DiagramError
 from .sandbox import ScriptError, check_expression, check_script
 from .script_helpers import HELPER_NAMES
 from .spiff_state import dump_specs
-from .xmlsafe import parse_xml
+from .text_input import DEFAULT_MAX_LENGTH, schema_text_problems, with_default_max_length
+from .xmlsafe import decode_utf8, parse_xml
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -68,12 +69,16 @@ def read_directory(directory: Path) -> dict[str, bytes]:
     return files
 
 
-def compile_files(files: dict[str, bytes], max_bytes: int = 2_000_000) -> list[CompiledProcess]:
+def compile_files(files: dict[str, bytes], max_bytes: int = 2_000_000,
+                  max_text_length: int = DEFAULT_MAX_LENGTH) -> list[CompiledProcess]:
+    """Every check, then the specs. `max_text_length` is written into form string fields that set no maxLength."""
+    for name, content in files.items():
+        decode_utf8(content, name)  # all of them are stored as text, so all must be UTF-8
     bpmn = {name: parse_xml(content, name, max_bytes) for name, content in files.items() if name.endswith(".bpmn")}
     dmn = {name: parse_xml(content, name, max_bytes) for name, content in files.items() if name.endswith(".dmn")}
     if not bpmn:
         raise DiagramError("(deployment)", None, "no .bpmn file to deploy")
-    forms = _load_forms(files, max_bytes)
+    forms = _load_forms(files, max_bytes, max_text_length)
     for name, root in bpmn.items():
         _check_bpmn_code(name, root)
         _check_user_tasks(name, root, forms)
@@ -124,7 +129,7 @@ def _compiled(process_id, spec, subs, source_file, forms) -> CompiledProcess:
     return CompiledProcess(process_id, spec.description, source_file, spec_json, used, digest.hexdigest())
 
 
-def _load_forms(files, max_bytes) -> dict:
+def _load_forms(files, max_bytes, max_text_length=DEFAULT_MAX_LENGTH) -> dict:
     forms = {}
     for name, content in files.items():
         if not name.endswith(".json"):
@@ -132,9 +137,12 @@ def _load_forms(files, max_bytes) -> dict:
         if len(content) > max_bytes:
             raise DiagramError(name, None, f"file is {len(content)} bytes; the limit is {max_bytes}")
         try:
-            schema = json.loads(content)
-        except (ValueError, UnicodeDecodeError) as exc:
+            schema = json.loads(decode_utf8(content, name))
+        except ValueError as exc:
             raise DiagramError(name, None, f"not valid JSON: {exc}") from None
+        problems = schema_text_problems(schema)  # e.g. a lone surrogate written as "\ud800"
+        if problems:
+            raise DiagramError(name, None, "text that cannot be stored or shown: " + " | ".join(problems[:5]))
         key = name.split("/", 1)[1] if name.startswith(FORMS_DIR + "/") else name
         if not name.endswith(".uischema.json"):
             try:
@@ -143,6 +151,9 @@ def _load_forms(files, max_bytes) -> dict:
                 raise DiagramError(name, None, f"not a valid JSON Schema: {exc.message}") from None
             if schema.get("type") != "object":
                 raise DiagramError(name, None, 'a form schema must have "type": "object"')
+            # Unknown "x-" keywords are hints for the web form (x-confirm-past) and are kept as they are; every
+            # free-text field gets a length limit (engine/text_input.py).
+            schema = with_default_max_length(schema, max_text_length)
         forms[key] = schema
     return forms
 

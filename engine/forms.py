@@ -1,26 +1,75 @@
-"""Validate form data against a user task's JSON Schema before the engine moves."""
+"""Validate form data against a user task's (or an event's) JSON Schema before the engine moves.
+
+Besides JSON Schema 2020-12 the forms use these keywords of their own (an unknown "x-" keyword is ignored, as JSON
+Schema ignores unknown keywords; deploy accepts them):
+
+- "x-not-in-future": true on a "date" or "date-time" string: a value later than the engine clock's now (today, for a
+  date, in the configured time zone) is refused;
+- "x-confirm-past": true is a hint for the web form only (ask before taking a date in the past): ignored here.
+
+Every string is also checked by engine/text_input.py (encodable, no control characters, a length limit).
+"""
 from __future__ import annotations
 
-from functools import lru_cache
 import json
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema.exceptions import ValidationError as SchemaViolation
 
+from . import clock, text_input
 from .errors import ValidationError
+from .settings import Settings
 
 _FORMATS = FormatChecker()
+
+# Messages of the engine's own keywords, by validator name (the person filling in the form reads them).
+MESSAGES = {
+    ("x-not-in-future", "date"): "Deze datum ligt in de toekomst.",
+    ("x-not-in-future", "date-time"): "Dit moment ligt in de toekomst.",
+}
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _not_in_future(validator, enabled, instance, schema):
+    if not enabled or not isinstance(instance, str):
+        return
+    kind = schema.get("format")
+    now = clock.now()
+    zone = _zone(Settings.from_env().timezone)
+    try:
+        if kind == "date":
+            later = date.fromisoformat(instance) > now.astimezone(zone).date()
+        elif kind == "date-time":
+            moment = datetime.fromisoformat(instance.replace("Z", "+00:00"))
+            later = (moment if moment.tzinfo else moment.replace(tzinfo=zone)) > now
+        else:
+            return
+    except ValueError:
+        return  # not a date: the "format" check reports that
+    if later:
+        yield SchemaViolation(MESSAGES[("x-not-in-future", kind)])
+
+
+FormValidator = validators.extend(Draft202012Validator, {"x-not-in-future": _not_in_future})
 
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json), format_checker=_FORMATS)
+    return FormValidator(json.loads(schema_json), format_checker=_FORMATS)
 
 
-def validate(schema: dict, data: dict) -> dict:
+def validate(schema: dict, data: dict, max_text_length: int = text_input.DEFAULT_MAX_LENGTH) -> dict:
     """Return `data` if it satisfies `schema`, else raise ValidationError naming each field."""
     if not isinstance(data, dict):
         raise ValidationError({"(form)": ["form data must be an object"]})
-    errors: dict[str, list[str]] = {}
+    errors = text_input.data_problems(data, schema, max_text_length)
     for error in _validator(json.dumps(schema, sort_keys=True)).iter_errors(data):
         if error.validator == "required":
             missing = [name for name in error.validator_value if name not in error.instance]
@@ -30,9 +79,12 @@ def validate(schema: dict, data: dict) -> dict:
         if error.validator == "additionalProperties":
             extra = set(error.instance) - set(error.schema.get("properties", {}))
             for name in sorted(extra):
-                errors.setdefault(name, []).append("is not a field of this form")
+                if text_input.printable(name) not in errors:  # a name that is bad text is reported as such
+                    errors.setdefault(name, []).append("is not a field of this form")
             continue
         field = ".".join(str(p) for p in error.absolute_path) or "(form)"
+        if field in errors and error.validator in ("pattern", "format"):
+            continue  # the text problem already says what is wrong
         errors.setdefault(field, []).append(error.message)
     if errors:
         raise ValidationError(errors)

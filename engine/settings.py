@@ -19,6 +19,7 @@ class Settings:
     max_diagram_bytes: int = 2_000_000
     script_time_limit: float = 1.0
     script_memory_limit_mb: int = 256  # per evaluation of a diagram expression or script
+    max_text_length: int = 10_000  # characters of a free-text field whose form sets no maxLength
     processes_dir: Path = field(default=PROJECT_ROOT / "processes")
     # PostgreSQL role the app connects as (not the tables' owner); `meldcode db upgrade` grants it its rights
     db_app_role: str | None = None
@@ -36,6 +37,7 @@ class Settings:
             max_diagram_bytes=int(env.get("MELDCODE_MAX_DIAGRAM_BYTES", default.max_diagram_bytes)),
             script_time_limit=float(env.get("MELDCODE_SCRIPT_TIME_LIMIT", default.script_time_limit)),
             script_memory_limit_mb=int(env.get("MELDCODE_SCRIPT_MEMORY_LIMIT_MB", default.script_memory_limit_mb)),
+            max_text_length=int(env.get("MELDCODE_MAX_TEXT_LENGTH", default.max_text_length)),
             processes_dir=Path(env.get("MELDCODE_PROCESSES_DIR", default.processes_dir)),
             db_app_role=env.get("MELDCODE_DB_APP_ROLE") or None,
             db_app_password=env.get("MELDCODE_DB_APP_PASSWORD") or None,

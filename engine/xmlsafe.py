@@ -2,7 +2,14 @@
 
 Diagrams arrive from process owners' browsers, so the parser must not resolve
 external entities, load DTDs, touch the network or expand entity bombs. We go a
-step further and refuse any DOCTYPE at all: BPMN and DMN never need one.
+step further and refuse any DOCTYPE at all: BPMN and DMN never need one. Both
+layers hold on their own: the DOCTYPE refusal runs first, and the parser made by
+`make_parser` is hardened as if it did not (tests/engine/test_deploy.py checks
+each layer separately).
+
+Diagrams must be UTF-8 (as bpmn-js writes them): the deployment stores them as
+text, and an encoding the byte-level DOCTYPE check cannot read must not reach the
+parser unchecked.
 """
 from __future__ import annotations
 
@@ -12,7 +19,8 @@ from lxml import etree
 
 from .errors import DiagramError
 
-_DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.IGNORECASE)
+_DOCTYPE = re.compile(r"<!\s*DOCTYPE", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(r"""\A\ufeff?<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 _PARSER_OPTIONS = dict(
     resolve_entities=False,
     no_network=True,
@@ -23,16 +31,34 @@ _PARSER_OPTIONS = dict(
 )
 
 
+def make_parser() -> etree.XMLParser:
+    """The hardened parser: no entity expansion, no DTD loading, no network, libxml2's size and depth limits."""
+    return etree.XMLParser(**_PARSER_OPTIONS)
+
+
+def decode_utf8(content: bytes, filename: str) -> str:
+    """`content` as text, or DiagramError when it is not UTF-8 (e.g. a diagram saved as UTF-16)."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DiagramError(filename, None, f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
+                                           "save it as UTF-8") from None
+
+
 def parse_xml(content: bytes, filename: str, max_bytes: int):
     """Return the root element of `content`, or raise DiagramError."""
     if len(content) > max_bytes:
         raise DiagramError(filename, None, f"file is {len(content)} bytes; the limit is {max_bytes}")
-    if _DOCTYPE.search(content):
+    text = decode_utf8(content, filename)
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).replace("_", "-").lower() not in ("utf-8", "utf8"):
+        raise DiagramError(filename, None, f"the XML declares encoding {declared.group(1)!r}; "
+                                           "diagrams must be UTF-8")
+    if _DOCTYPE.search(text):
         # Refuse before libxml2 sees it: entity bombs are stopped, not merely capped.
         raise DiagramError(filename, None, "a DOCTYPE/DTD is not allowed in diagrams")
-    parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
-        root = etree.fromstring(content, parser)
+        root = etree.fromstring(content, make_parser())
     except etree.XMLSyntaxError as exc:
         raise DiagramError(filename, None, f"malformed XML: {exc}") from None
     tree = root.getroottree()
