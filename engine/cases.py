@@ -533,7 +533,8 @@ def _task_info(row: CaseTask, case: Case, **extra) -> TaskInfo:
     return TaskInfo(id=row.id, case_id=case.id, client_ref=case.client_ref, element_id=row.element_id,
                     name=row.name, lane=row.lane, state=row.state, due_at=row.due_at, created_at=row.created_at,
                     claimed_by=row.claimed_by, form_name=row.form, form_schema=extra.get("schema"),
-                    instructions=extra.get("instructions"), documentation=extra.get("documentation"))
+                    instructions=extra.get("instructions"), documentation=extra.get("documentation"),
+                    case_status=case.status)
 
 
 def _instructions(spec, subs, element_id: str):

@@ -36,6 +36,7 @@ class TaskInfo:
     form_schema: dict | None = None
     instructions: str | None = None
     documentation: str | None = None
+    case_status: str = "running"  # suspended: the beheerder paused the case (no completions, no timers)
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,12 @@ def test_readiness_fails_when_redis_is_configured_but_away(make_app):
     assert response.status_code == 503 and response.get_json()["checks"]["redis"].startswith("error")
     ok = make_app(REDIS_URL="redis://127.0.0.1:6379/0").test_client().get("/readyz")
     assert ok.status_code == 200 and ok.get_json()["checks"]["redis"] == "ok"
+
+
+def test_the_inbox_shows_a_suspended_case(app, services, client):
+    case_id = start_case(services, "professional", client_ref="CL-PAUZE")
+    login(client, "professional")
+    assert "gepauzeerd" not in client.get("/").text
+    Oversight(services.sessions).suspend(case_id, Actor("bea"), "Controle")
+    inbox = client.get("/")
+    assert "CL-PAUZE" in inbox.text and ">gepauzeerd</span>" in inbox.text
