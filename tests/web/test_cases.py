@@ -242,3 +242,18 @@ def test_the_api_raises_events(app, services):
     other_token = login(other, "zuid")
     assert other.post(f"/api/cases/{case_id}/events/verhuisd", json={}, headers={"X-CSRFToken": other_token}) \
         .status_code == 403
+
+
+def test_a_date_time_answer_is_shown_as_people_read_it(app, services):
+    case_id = _following(services)
+    services.cases.raise_event(case_id, "hulp_geweigerd", user_of(services, "professional").actor, {})
+    task = open_task(services, case_id)
+    services.cases.complete_task(task.id, user_of(services, "professional").actor, {"vt_terugkoppeling_ontvangen": True})
+    from engine.models import CaseTask
+
+    with services.sessions.begin() as session:  # an answer as a date-time field stores it
+        session.get(CaseTask, task.id).data = {"gemeld_op": "2027-01-11T09:30:00+01:00"}
+    client = app.test_client()
+    login(client, "professional")
+    page = client.get(f"/zaken/{case_id}").text
+    assert "11-01-2027 09:30" in page and "2027-01-11T09:30" not in page

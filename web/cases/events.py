@@ -25,6 +25,19 @@ def team_filter(name: str | None) -> str:
     return display_team(name)
 
 
+@bp.app_template_filter("moment")
+def moment_filter(value: str) -> str:
+    """An ISO date-time answer (e.g. when the melding was made) as people read it, in local time."""
+    from datetime import datetime
+
+    from ..labels import format_datetime
+
+    try:
+        return format_datetime(datetime.fromisoformat(value), services().engine_settings.timezone)
+    except (TypeError, ValueError):
+        return value
+
+
 @bp.app_template_filter("persoon")
 def person_filter(username: str | None) -> str:
     return display_person(username)
@@ -125,4 +138,5 @@ def _page(case_id: int, event: str, schema, fields, *, status: int = 200, proble
         client_ref = session.scalar(select(Case.client_ref).where(Case.id == case_id))
     return render_template("cases/event.html", case_id=case_id, client_ref=client_ref, event=event,
                            title=event_label(event), intro=event_intro(event), fields=fields, problem=problem,
-                           has_form=schema is not None, read_only=read_only), status
+                           has_form=schema is not None, read_only=read_only,
+                           description=(schema or {}).get("description")), status
