@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, forms
+from . import access, audit, clock, forms
 from .errors import ConflictError, EngineError, NotAllowedError, NotFoundError
 from .models import Case
 from .views import Actor, Completion
@@ -56,8 +56,9 @@ def available_events(engine, case_id: int, actor: Actor | None = None) -> list[E
         forms_of_version = engine._forms(session, case.process_version_id)
         options = [EventOption(m.name, m.lane, forms_of_version.get(form_name(m.name)))
                    for m in engine._load(case).waiting_messages()]
-    if actor is not None:
-        options = [o for o in options if _may_raise(actor, o.lane, case.team)]
+        if actor is not None:
+            facts = access.load_facts(session, case, actor, clock.now())
+            options = [o for o in options if access.decide_task(actor, facts, o.lane).allowed]
     return options
 
 
@@ -98,11 +99,11 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
                 raise EventNotAvailable(case_id, event, "the route does not wait for it at this moment"
                                         + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else ""))
             lane = waiting[event].lane
-            if not actor.may_work_in(lane):
-                raise NotAllowedError(f"the event {event!r} belongs to the role {lane!r}, which "
-                                      f"{actor.username} lacks")
-            if actor.team is not None and case.team != actor.team:
-                raise NotAllowedError(f"case {case_id} belongs to another team than {actor.username}'s")
+            # The same need-to-know as completing a task of that lane (engine/access.py).
+            decision = access.decide_task(actor, access.load_facts(session, case, actor, now), lane)
+            if not decision.allowed:
+                raise access.AccessDenied(f"{actor.username} may not raise the event {event!r} on case "
+                                          f"{case_id}: {decision.basis}")
             schema = engine._forms(session, case.process_version_id).get(form_name(event)) or NO_FORM
             forms.validate(schema, data)
             result = runtime.send_message(event, dict(data))
@@ -121,7 +122,3 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
     except NotAllowedError as exc:
         engine.record_access(actor, "case.event", outcome="denied", case_id=case_id, event=event, reason=str(exc))
         raise
-
-
-def _may_raise(actor: Actor, lane: str | None, team: str | None) -> bool:
-    return actor.may_work_in(lane) and (actor.team is None or actor.team == team)
