@@ -130,7 +130,7 @@ from sqlalchemy import select, update  # noqa: E402
 
 from engine import clock  # noqa: E402
 from engine.errors import NotAllowedError  # noqa: E402
-from engine.models import AccessGrant, CaseInvolvement, CaseRestriction, CaseTask  # noqa: E402
+from engine.models import CaseTask  # noqa: E402
 from web.auth import service as accounts  # noqa: E402
 from web.roles import ROLES  # noqa: E402
 
@@ -207,6 +207,8 @@ def test_veilig_thuis_sees_nothing_of_a_case_it_is_not_involved_in(app, ntk):
 
 
 def test_veilig_thuis_asked_for_advice_sees_its_own_part_only(app, ntk):
+    from engine.models import CaseInvolvement
+
     case_id = start_ntk(ntk)
     complete(ntk, case_id, "stap1", "professional",
              {"signalen": SIGNALEN, "betreft_beroepskracht": False, "advies_veilig_thuis": True})
@@ -240,6 +242,8 @@ def test_veilig_thuis_asked_for_advice_sees_its_own_part_only(app, ntk):
 
 
 def test_veilig_thuis_sees_the_facts_of_a_melding(app, ntk):
+    from engine.models import CaseInvolvement
+
     case_id = start_ntk(ntk)
     to_melding(ntk, case_id)
     with ntk.sessions() as session:
@@ -287,8 +291,6 @@ def test_a_case_about_a_colleague_is_only_for_the_leidinggevende_and_the_aandach
     open_case = start_ntk(ntk, client_ref="CL-7003")
     complete(ntk, case_id, "stap1", "professional",
              {"signalen": SIGNALEN, "betreft_beroepskracht": True, "advies_veilig_thuis": False})
-    with ntk.sessions() as session:
-        assert session.get(CaseRestriction, case_id).kind == "interne_route"
     accounts.create_user(ntk.sessions, "collega", PASSWORD, ["professional"], "noord")
     for username, allowed in (("professional", False), ("collega", False), ("veilig-thuis", False),
                               ("leidinggevende", True), ("aandachtsfunctionaris", True)):
@@ -307,9 +309,15 @@ def test_a_case_about_a_colleague_is_only_for_the_leidinggevende_and_the_aandach
     with pytest.raises(NotAllowedError):  # the reporter hands the case over (engine/access.py)
         ntk.cases.case(case_id, user_of(ntk, "professional").actor)
     assert open_case
+    from engine.models import CaseRestriction
+
+    with ntk.sessions() as session:  # recorded with the step that answered the question
+        assert session.get(CaseRestriction, case_id).kind == "interne_route"
 
 
 def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aandachtsfunctionaris(app, ntk):
+    from engine.models import AccessGrant
+
     case_id = start_ntk(ntk, client_ref="CL-7004")
     to_melding(ntk, case_id)
     client = app.test_client()
@@ -368,6 +376,7 @@ def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aand
 @pytest.mark.parametrize("username", ["zuid-veilig-thuis", "veilig-thuis", "beheerder", "procesbeheerder"])
 def test_veilig_thuis_and_the_beheerder_cannot_break_the_glass(app, ntk, username):
     from engine import glass
+    from engine.models import AccessGrant
 
     case_id = start_ntk(ntk, client_ref="CL-7005")
     client = app.test_client()
