@@ -12,9 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+from lxml import etree
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from web.roles import ROLE_LABELS  # noqa: E402  (lane names are role ids; people read the role's label)
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 VIEWER = ROOT / "node_modules" / "bpmn-js" / "dist"
 CHROMIUM = "/usr/bin/chromium"
 MARGIN = 40
@@ -40,6 +45,14 @@ window.show = (x, y, w, h) => {
 </script></body></html>"""
 
 
+def readable(xml: str) -> str:
+    """The diagram as people read it: a lane's name is a role id for the engine, shown by its label."""
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        lane.set("name", ROLE_LABELS.get(lane.get("name"), lane.get("name") or ""))
+    return etree.tostring(root, encoding="unicode")
+
+
 def render(paths: list[Path], out: Path, width: int = 1600, height: int = 1000) -> list[Path]:
     css = "\n".join((VIEWER / "assets" / name).read_text() for name in ("diagram-js.css", "bpmn-js.css"))
     js = (VIEWER / "bpmn-viewer.production.min.js").read_text()
@@ -50,7 +63,7 @@ def render(paths: list[Path], out: Path, width: int = 1600, height: int = 1000) 
         page = browser.new_page(viewport={"width": width, "height": height})
         for path in paths:
             page.set_content(PAGE % {"w": width, "h": height, "css": css, "js": js})
-            xml = path.read_text(encoding="utf-8")
+            xml = readable(path.read_text(encoding="utf-8"))
             result = page.evaluate("xml => window.render(xml)", xml)
             inner = (result or {}).get("inner") or {}
             if not inner.get("width"):
