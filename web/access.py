@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
 from engine.access import VT_LIMITED, Decision
@@ -73,3 +73,27 @@ def visible_diagram(view, case, decision: Decision):
     known = {t.element_id for t in case.open_tasks} | {h["element_id"] for h in case.history}
     return dataclasses.replace(view, completed_elements=[e for e in view.completed_elements if e in known],
                                active_elements=[e for e in view.active_elements if e in known])
+
+
+# Views whose use case renders inside its audited read and audits a failure itself (engine.CaseEngine.case).
+AUDITED_INSIDE = frozenset({"cases.show", "api.case"})
+
+
+def audit_failed_views(response):
+    """after_request: a read of a case or task that ended in a server error is audited as failed — its use case
+    may have written a successful read before the page failed to render (NEN 7513: the outcome)."""
+    if response.status_code < 500 or request.method != "GET" or request.endpoint in AUDITED_INSIDE:
+        return response
+    args = request.view_args or {}
+    if "case_id" in args or "task_id" in args:
+        try:
+            case_id = args.get("case_id")
+            if case_id is None:
+                scope = queries.task_scope(services().sessions, args["task_id"])
+                case_id = scope.case_id if scope else None
+            services().cases.record_access(current_user.actor, f"page.{request.endpoint}", outcome="error",
+                                           case_id=case_id, task_id=args.get("task_id"),
+                                           path=request.path, status=response.status_code)
+        except Exception:  # noqa: BLE001 - the error page must still be sent; the log shows why
+            current_app.logger.exception("could not audit the failed view %s", request.path)
+    return response

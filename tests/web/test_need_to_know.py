@@ -434,3 +434,34 @@ def test_a_case_file_that_fails_to_render_is_audited_as_failed(app, services):
     [event] = audit_rows(services, action="case.view", case_id=case_id)
     assert (event.actor, event.outcome, event.client_ref) == ("professional", "error", "CL-8002")
     assert "ZeroDivisionError" in event.details["reason"]
+
+
+def test_a_task_page_that_fails_to_render_is_audited_as_failed(app, services):
+    from jinja2 import ChoiceLoader, DictLoader
+
+    case_id = start_case(services, "professional", client_ref="CL-8003")
+    task = open_task(services, case_id)
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"tasks/show.html": "{{ task.id // 0 }}"}), app.jinja_env.loader])
+    client = app.test_client()
+    login(client, "professional")
+    assert client.get(f"/taken/{task.id}").status_code == 500
+    failed = audit_rows(services, case_id=case_id, outcome="error")
+    assert [(e.action, e.actor, e.task_id, e.client_ref) for e in failed] == \
+        [("page.tasks.show", "professional", task.id, "CL-8003")]
+
+
+def test_the_inbox_leads_to_break_the_glass_and_to_its_review(app, ntk):
+    from engine import glass
+
+    case_id = start_ntk(ntk, client_ref="CL-7007")
+    client = app.test_client()
+    login(client, "zuid")
+    assert 'href="/noodtoegang"' in client.get("/").text
+    glass.request_access(ntk.sessions, user_of(ntk, "zuid").actor, case_id, GLASS_REASON)
+    reviewer = app.test_client()
+    login(reviewer, "aandachtsfunctionaris")
+    assert "1 keer noodtoegang" in reviewer.get("/").text
+    for username in ("veilig-thuis", "beheerder"):
+        other = app.test_client()
+        login(other, username)
+        assert 'href="/noodtoegang"' not in other.get("/").text

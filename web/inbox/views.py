@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import clock, notifications
+from engine import clock, glass, notifications
+from engine.access import GLASS_ROLES
 
 from ..auditlog.hooks import audit_list
 from ..auth.forms import EmptyForm
@@ -25,7 +26,10 @@ def index():
     highlight = request.args.get("zaak", type=int)
     # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications.
     notifications = services().notifications(current_user)
+    to_review = len(glass.grants_to_review(services().sessions, current_user.team)) \
+        if "aandachtsfunctionaris" in current_user.roles else 0
     return render_template("inbox/index.html", tasks=tasks, chosen=chosen, filters=FILTERS,
+                           glass_roles=GLASS_ROLES, glass_to_review=to_review,
                            counts=counts(everything, current_user.username, now), notifications=notifications,
                            highlight=highlight, claim_form=EmptyForm())
 
