@@ -31,6 +31,7 @@ FIRE_DUE_TIMERS = "meldcode.fire_due_timers"
 FIRE_CASE_TIMERS = "meldcode.fire_case_timers"
 SCHEDULE_TIMERS = "meldcode.schedule_timers"
 DELIVER_MAIL = "meldcode.deliver_mail"
+RETENTION = "meldcode.retention"
 
 
 def beat_schedule(settings: WorkerSettings) -> dict:
@@ -41,6 +42,9 @@ def beat_schedule(settings: WorkerSettings) -> dict:
                          "options": {"queue": settings.queue, "expires": 2 * every}},
         "schedule-timers": {"task": SCHEDULE_TIMERS, "schedule": settings.eta_horizon / 4,
                             "options": {"queue": settings.queue, "expires": settings.eta_horizon / 4}},
+        # the daily retention report (and destruction with MELDCODE_RETENTION_APPLY=1)
+        "retention": {"task": RETENTION, "schedule": 24 * 3600.0, "options": {"queue": settings.queue,
+                                                                             "expires": 3600}},
     }
 
 

@@ -84,3 +84,20 @@ def test_mail(address):
 
 if __name__ == "__main__":
     worker_commands()
+
+
+@worker_commands.command("retention")
+@click.option("--apply", "do_apply", is_flag=True, help="Destroy/anonymise what expired (default: report only).")
+def retention(do_apply):
+    """Print the retention report as JSON (what expired, what a legal hold keeps); with --apply destroy it."""
+    from .context import build_context
+    from .retention import run_retention
+
+    ctx = build_context(WorkerSettings.from_env())
+    try:
+        report = run_retention(ctx.sessions, do_apply=do_apply)
+    finally:
+        ctx.close()
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.errors:
+        sys.exit(1)

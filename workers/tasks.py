@@ -13,8 +13,8 @@ from sqlalchemy import select
 from engine import audit, clock
 from engine.models import CaseTimer
 
-from .celery_app import (DELIVER_MAIL, FIRE_CASE_TIMERS, FIRE_DUE_TIMERS, SCHEDULE_TIMERS, SWEEP, context_of,
-                         ledger_of)
+from .celery_app import (DELIVER_MAIL, FIRE_CASE_TIMERS, FIRE_DUE_TIMERS, RETENTION, SCHEDULE_TIMERS, SWEEP,
+                         context_of, ledger_of)
 from .delivery import deliver_due_mail
 from .scheduling import schedule_upcoming
 from .sweep import fire_timers, run_sweep
@@ -98,3 +98,12 @@ def _still_due(ctx, case_id: int) -> bool:
     with ctx.sessions() as session:
         return session.scalar(select(CaseTimer.id).where(CaseTimer.case_id == case_id, CaseTimer.state == "waiting",
                                                          CaseTimer.due_at <= clock.now()).limit(1)) is not None
+
+
+@shared_task(bind=True, base=DatabaseTask, name=RETENTION)
+def retention(self):
+    """Daily: the retention report; destroys what expired only with MELDCODE_RETENTION_APPLY=1."""
+    from .retention import apply_enabled, run_retention
+
+    report = run_retention(context_of(self.app).sessions, do_apply=apply_enabled())
+    return report.as_dict()

@@ -32,6 +32,9 @@ class CaseCollector:
     def __init__(self, app):
         self.app = app
 
+    def describe(self):
+        return []  # no database query when the registry is built (the app may start before its schema)
+
     def collect(self):
         sessions = self.app.extensions["meldcode"].sessions
         now = clock.now()
