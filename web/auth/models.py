@@ -102,7 +102,7 @@ class LoginCounter(Base):
 
     __tablename__ = "login_counter"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window_start: Mapped[datetime]
+    window_start: Mapped[datetime] = mapped_column(index=True)
     count: Mapped[int] = mapped_column(Integer)
 
 

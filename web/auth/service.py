@@ -199,6 +199,7 @@ def sign_in(sessions: sessionmaker, username: str, password: str, ip: str, *, ma
         throttle.clear(session, keys[0])
         for key in keys[1:]:
             throttle.give_back(session, key)
+        throttle.forget_old(session)
         return SignIn(_identity(user))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import case, update
+from sqlalchemy import case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,3 +43,8 @@ def give_back(session: Session, key: str) -> None:
 
 def clear(session: Session, key: str) -> None:
     session.execute(update(LoginCounter).where(LoginCounter.key == key[:200]).values(count=0))
+
+
+def forget_old(session: Session, older_than: timedelta = timedelta(days=1)) -> None:
+    """Counters of past windows carry nothing; drop them so guessing many names does not grow the table."""
+    session.execute(delete(LoginCounter).where(LoginCounter.window_start < clock.now() - older_than))

@@ -63,9 +63,11 @@ def upgrade():
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+    op.create_index("ix_login_counter_window_start", "login_counter", ["window_start"])
 
 
 def downgrade():
+    op.drop_index("ix_login_counter_window_start", table_name="login_counter")
     op.drop_table("login_counter")
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
