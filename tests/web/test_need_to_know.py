@@ -465,3 +465,35 @@ def test_the_inbox_leads_to_break_the_glass_and_to_its_review(app, ntk):
         other = app.test_client()
         login(other, username)
         assert 'href="/noodtoegang"' not in other.get("/").text
+
+
+def test_lists_apply_the_same_policy_as_the_single_case_decision(app, ntk):
+    """engine/access.py has the policy twice, as a decision and as SQL for lists: they must agree."""
+    from engine import glass
+
+    plain = start_ntk(ntk, client_ref="CL-7101")
+    internal = start_ntk(ntk, client_ref="CL-7102")
+    complete(ntk, internal, "stap1", "professional",
+             {"signalen": SIGNALEN, "betreft_beroepskracht": True, "advies_veilig_thuis": False})
+    advice = start_ntk(ntk, client_ref="CL-7103")
+    complete(ntk, advice, "stap1", "professional",
+             {"signalen": SIGNALEN, "betreft_beroepskracht": False, "advies_veilig_thuis": True})
+    melding = start_ntk(ntk, client_ref="CL-7104")
+    to_melding(ntk, melding)
+    theirs = start_ntk(ntk, "zuid", client_ref="ZU-7105")
+    glass.request_access(ntk.sessions, user_of(ntk, "zuid").actor, plain, GLASS_REASON)
+    glass.request_access(ntk.sessions, user_of(ntk, "aandachtsfunctionaris").actor, theirs, GLASS_REASON)
+    cases = [plain, internal, advice, melding, theirs]
+    tasks = [t.id for t in ntk.cases.open_tasks()]
+    usernames = [*USERNAMES.values(), *(f"zuid-{u}" for u in USERNAMES.values()), "zuid"]
+    for username in usernames:
+        actor = user_of(ntk, username).actor
+        readable = {c for c in cases if ntk.cases.case_access(c, actor).allowed}
+        assert {c.id for c in ntk.cases.list_cases(actor=actor)} == readable, username
+        workable = {t for t in tasks if ntk.cases.task_access(t, actor)[1].allowed}
+        assert {t.id for t in ntk.cases.open_tasks(actor=actor)} == workable, username
+    expected = {"professional": {plain, advice, melding}, "leidinggevende": {plain, internal, advice, melding},
+                "veilig-thuis": {advice, melding}, "beheerder": set(cases), "procesbeheerder": set(),
+                "zuid": {theirs, plain}, "aandachtsfunctionaris": {plain, internal, advice, melding, theirs}}
+    for username, readable in expected.items():
+        assert {c.id for c in ntk.cases.list_cases(actor=user_of(ntk, username).actor)} == readable, username
