@@ -20,6 +20,7 @@ from lxml import etree
 from .errors import DiagramError
 
 _DOCTYPE = re.compile(r"<!\s*DOCTYPE", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DECLARED_ENCODING = re.compile(r"""\A\ufeff?<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 _PARSER_OPTIONS = dict(
     resolve_entities=False,
@@ -39,10 +40,16 @@ def make_parser() -> etree.XMLParser:
 def decode_utf8(content: bytes, filename: str) -> str:
     """`content` as text, or DiagramError when it is not UTF-8 (e.g. a diagram saved as UTF-16)."""
     try:
-        return content.decode("utf-8")
+        text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DiagramError(filename, None, f"the file is not UTF-8 text (invalid byte at position {exc.start}); "
                                            "save it as UTF-8") from None
+    control = _CONTROL.search(text)
+    if control:
+        # UTF-16 without a byte order mark decodes as "UTF-8" full of NULs, which the database cannot store.
+        raise DiagramError(filename, None, f"the file is not UTF-8 text (control character "
+                                           f"{control.group()!r} at position {control.start()}); save it as UTF-8")
+    return text
 
 
 def parse_xml(content: bytes, filename: str, max_bytes: int):

@@ -235,3 +235,135 @@ def test_cli_deploy_refuses_a_diagram_change_that_breaks_a_scenario(tmp_path):
     refused = meldcode("deploy", str(diagrams), "--scenarios", str(scenarios))
     assert refused.returncode == 1
     assert "geen_vermoeden.json" in refused.stderr and "fails against this deployment" in refused.stderr
+
+
+# --- issue 10 item 8: encodings, the parser's own hardening, read-only conditions -----------------------------
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+from lxml import etree  # noqa: E402
+
+from engine.xmlsafe import make_parser, parse_xml  # noqa: E402
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_utf16_diagram_gives_a_clear_error(case_engine, encoding):
+    files = files_of_test_diagrams()
+    text = files["voorbeeld.bpmn"].decode().replace('encoding="UTF-8"', f'encoding="{encoding.upper()}"')
+    files["voorbeeld.bpmn"] = text.encode(encoding)
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", None, "not UTF-8")
+
+
+def test_declared_non_utf8_encoding_is_rejected(case_engine):
+    files = with_replaced("voorbeeld.bpmn", 'encoding="UTF-8"', 'encoding="ISO-8859-1"')
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", None, "diagrams must be UTF-8")
+
+
+def test_utf8_with_byte_order_mark_is_accepted(case_engine):
+    files = files_of_test_diagrams()
+    files["voorbeeld.bpmn"] = b"\xef\xbb\xbf" + files["voorbeeld.bpmn"]
+    assert {v.process_id for v in case_engine.deploy_files(files, "a")} == {"lus", "voorbeeld"}
+
+
+def test_other_deployed_files_must_be_utf8_too(case_engine):
+    files = files_of_test_diagrams()
+    files["notes.txt"] = "opmerking".encode("utf-16")
+    assert_rejected(case_engine, files, "notes.txt", None, "not UTF-8")
+
+
+def test_utf16_doctype_that_the_byte_check_cannot_see_is_refused():
+    xxe = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+    with pytest.raises(DiagramError):
+        parse_xml(xxe.encode("utf-16"), "x.bpmn", 10_000)
+
+
+XXE = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+
+
+def test_parser_does_not_resolve_external_entities():
+    # The DOCTYPE refusal in parse_xml runs first, so the parser's own hardening is tested on its own here.
+    unsafe = etree.fromstring(XXE, etree.XMLParser(resolve_entities=True, load_dtd=True))
+    assert "root:" in etree.tostring(unsafe).decode()  # control: a default-ish parser reads the file
+    safe = etree.fromstring(XXE, make_parser())
+    assert "root:" not in etree.tostring(safe).decode()
+    assert [type(node).__name__ for node in safe] == ["_Entity"]  # kept as a reference, then refused
+
+
+def test_parser_does_not_expand_entity_bombs():
+    lol = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(10))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE d [{lol}]><d>&l9;</d>'.encode()
+    try:
+        root = etree.fromstring(bomb, make_parser())
+    except etree.XMLSyntaxError:
+        return  # libxml2's amplification limit refused it
+    assert len(etree.tostring(root)) < 1000
+
+
+def test_parser_does_not_load_external_dtds(tmp_path):
+    dtd = tmp_path / "x.dtd"
+    dtd.write_text('<!ENTITY x "uit de DTD">')
+    document = f'<?xml version="1.0"?><!DOCTYPE d SYSTEM "{dtd.as_uri()}"><d>&x;</d>'.encode()
+    unsafe = etree.fromstring(document, etree.XMLParser(load_dtd=True))
+    assert "uit de DTD" in etree.tostring(unsafe).decode()  # control: loading it is what is prevented
+    try:
+        safe = etree.fromstring(document, make_parser())
+    except etree.XMLSyntaxError:
+        return
+    assert "uit de DTD" not in etree.tostring(safe).decode()
+
+
+def test_parser_does_not_touch_the_network():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    connections = []
+
+    def accept():
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        connections.append(connection)
+        connection.close()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    document = (f'<?xml version="1.0"?><!DOCTYPE d SYSTEM "http://127.0.0.1:{port}/x.dtd">'
+                f'<d>&x;</d>').encode()
+    try:
+        try:
+            etree.fromstring(document, make_parser())
+        except etree.XMLSyntaxError:
+            pass
+    finally:
+        thread.join()
+        listener.close()
+    assert connections == []
+
+
+def test_parser_refuses_huge_trees():
+    deep = b"<a>" * 300 + b"</a>" * 300
+    etree.fromstring(deep, etree.XMLParser(huge_tree=True))  # control: valid XML
+    with pytest.raises(etree.XMLSyntaxError, match="depth"):
+        etree.fromstring(deep, make_parser())
+    with pytest.raises(etree.XMLSyntaxError, match="too long"):
+        etree.fromstring(b"<a>" + b"x" * 20_000_000 + b"</a>", make_parser())
+
+
+def test_deep_diagram_gives_a_clear_error():
+    with pytest.raises(DiagramError, match="malformed XML.*depth"):
+        parse_xml(b"<a>" * 300 + b"</a>" * 300, "diep.bpmn", 10_000)
+
+
+def test_condition_that_changes_case_data_is_rejected_at_deploy(case_engine):
+    files = with_replaced("voorbeeld.bpmn", "vermoeden == True", "signalen.append(1) is None")
+    assert_rejected(case_engine, files, "voorbeeld.bpmn", "f_ja", "would change case data")
+
+
+def test_script_may_still_append(case_engine):
+    files = with_replaced("lus.bpmn", "<bpmn:script>rondes = 0</bpmn:script>",
+                          "<bpmn:script>rondes = 0\nlog = []\nlog.append(rondes)</bpmn:script>")
+    assert {v.process_id for v in case_engine.deploy_files(files, "a")} == {"lus", "voorbeeld"}
