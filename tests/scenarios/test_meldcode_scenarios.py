@@ -20,8 +20,16 @@ def engine():
         yield engine
 
 
+CASE_EVENTS = {"nieuwe_signalen", "hulp_geweigerd", "verhuisd"}
+
+
 def test_there_are_enough_scenarios():
-    assert len(FILES) >= 20
+    assert len(FILES) >= 39  # 27 from the first route, 12+ for issue 9's rules
+
+
+def test_each_case_event_has_a_scenario():
+    raised = {e["event"] for path in FILES for e in load_scenario(path).get("events", [])}
+    assert raised == CASE_EVENTS
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
