@@ -153,7 +153,8 @@ def instance(session: Session, case_id: int) -> InstanceDetail:
     history += [{"at": t.ended_at, "who": "systeem", "step": t.element_id, "kind": "timer afgegaan", "lane": None}
                 for t in timers if t.state == "fired"]
     oversight = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
-                                                         AuditEvent.action.like("oversight.%"))
+                                                         AuditEvent.action.like("oversight.%"),
+                                                         AuditEvent.action != "oversight.view")
                                 .order_by(AuditEvent.id)).all()
     history += [{"at": e.at, "who": e.actor, "step": e.action.removeprefix("oversight."), "kind": "beheer",
                  "lane": None, "reason": (e.details or {}).get("reason")} for e in oversight]

@@ -141,3 +141,12 @@ def test_the_inbox_shows_a_suspended_case(app, services, client):
     Oversight(services.sessions).suspend(case_id, Actor("bea"), "Controle")
     inbox = client.get("/")
     assert "CL-PAUZE" in inbox.text and ">gepauzeerd</span>" in inbox.text
+
+
+def test_the_history_names_the_oversight_actions_in_dutch(app, services, client):
+    case_id = start_case(services, "professional")
+    Oversight(services.sessions).suspend(case_id, Actor("bea"), "Controle")
+    login(client, "beheerder")
+    page = client.get(f"/beheer/zaken/{case_id}")
+    assert "gepauzeerd <span" in page.text and "(Controle)" in page.text
+    assert ">view<" not in page.text
