@@ -67,6 +67,24 @@ def spec(server_url: str = "") -> dict:
                 "summary": "Release my claim on a task", "operationId": "releaseTask", "parameters": [ID("task_id")],
                 "responses": {"200": _json(_ref("Claim"), "released"), "409": _json(_ref("Error"), "not possible"),
                               **ERRORS}}},
+            "/api/audit": {"get": {
+                "summary": "The audit trail (NEN 7513), newest first; role logbeheerder only (this read is audited)",
+                "operationId": "searchAudit",
+                "parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": kind},
+                                "description": text} for name, kind, text in (
+                    ("client_ref", "string", "events about this client, including lists that showed it"),
+                    ("user", "string", "username of the actor"),
+                    ("since", "string", "from this date (YYYY-MM-DD) or ISO date-time"),
+                    ("until", "string", "up to and including this date, or before this ISO date-time"),
+                    ("action", "string", "an action, or a prefix ending in a dot (case.)"),
+                    ("page", "integer", "page number (1, 2, ...)"), ("per_page", "integer", "1..1000, default 100"))],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "events": {"type": "array", "items": {"type": "object", "properties": {name: {} for name in (
+                        "id", "seq", "at", "actor", "actor_name", "actor_roles", "on_behalf_of", "action", "outcome",
+                        "case_id", "task_id", "client_ref", "channel", "client_address", "user_agent", "basis",
+                        "basis_detail", "details", "hash")}}},
+                    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
+                    "audit events"), "400": _json(_ref("Error"), "a date that cannot be read"), **ERRORS}}},
             "/api/cases": {
                 "get": {"summary": "Cases of my team, newest first", "operationId": "listCases",
                         "parameters": [{"name": "status", "in": "query", "required": False,
