@@ -204,7 +204,10 @@ def spec(server_url: str = "") -> dict:
                         "data": {"type": ["object", "null"]}}}},
                     "variables": {"type": "object"},
                     "waiting_timers": {"type": "array", "items": {"type": "object", "properties": {
-                        "element_id": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"}}}}}},
+                        "element_id": {"type": "string"}, "due_at": {"type": "string", "format": "date-time"}}}},
+                    # need-to-know: full; veilig_thuis (its own tasks and the melding, no variables); metadata
+                    # (beheerder: no answers, no variables)
+                    "access": {"type": "string", "enum": ["full", "veilig_thuis", "metadata"]}}},
                 "Diagram": {"type": "object", "properties": {
                     "process_id": {"type": "string"}, "filename": {"type": "string"}, "bpmn_xml": {"type": "string"},
                     "completed_elements": {"type": "array", "items": {"type": "string"}},
