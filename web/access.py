@@ -11,7 +11,7 @@ from functools import wraps
 from flask import abort, current_app, request
 from flask_login import current_user
 
-from engine.access import VT_LIMITED, Decision
+from engine.access import METADATA, VT_LIMITED, Decision
 
 from . import queries
 from .services import services
@@ -97,3 +97,15 @@ def audit_failed_views(response):
         except Exception:  # noqa: BLE001 - the error page must still be sent; the log shows why
             current_app.logger.exception("could not audit the failed view %s", request.path)
     return response
+
+
+def access_notice(decision: Decision) -> str | None:
+    """What the case page says when the user sees less than the whole file, or sees it by break-the-glass."""
+    if decision.scope == VT_LIMITED:
+        return "U ziet van dit dossier alleen wat Veilig Thuis nodig heeft: uw eigen taken en de melding."
+    if decision.scope == METADATA:
+        return "Beheer: u ziet alleen het verloop van deze zaak (stappen, wie en wanneer), niet de inhoud."
+    if decision.basis.startswith("break-the-glass"):
+        return ("Noodtoegang: u ziet dit dossier met noodtoegang. Uw inzage wordt vastgelegd en gecontroleerd door "
+                "de aandachtsfunctionaris van het team.")
+    return None

@@ -237,6 +237,7 @@ def test_veilig_thuis_asked_for_advice_sees_its_own_part_only(app, ntk):
     assert SIGNALEN not in str(api) and CONSULTATIE not in str(api)
     page = client.get(f"/zaken/{case_id}").text
     assert ADVIESVRAAG in page and CONSULTATIE not in page and SIGNALEN not in page
+    assert "alleen wat Veilig Thuis nodig heeft" in page
     [view] = audit_rows(ntk, actor="veilig-thuis", action="case.view", outcome="success")[-1:]
     assert view.details["access"] == "veilig_thuis"
 
@@ -274,6 +275,7 @@ def test_the_beheerder_gets_metadata_only(app, ntk, username):
     assert "CL-7001" in page.text and "Stap 2: collegiale consultatie" in page.text  # which step, by whom
     for content in (SIGNALEN, CONSULTATIE, MELDING, ADVIESVRAAG):
         assert content not in page.text
+    assert "niet de inhoud" in page.text
     api = client.get(f"/api/cases/{case_id}").json
     assert api["access"] == "metadata" and api["variables"] == {}
     assert [h["element_id"] for h in api["history"]] == ["stap1", "vt_advies", "stap2", "melden"]
@@ -335,7 +337,7 @@ def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aand
     granted = client.post("/noodtoegang", data={"csrf_token": token, "zaak": str(case_id), "reden": GLASS_REASON})
     assert granted.status_code == 302 and granted.location.endswith(f"/zaken/{case_id}")
     page = client.get(f"/zaken/{case_id}")
-    assert page.status_code == 200 and MELDING in page.text
+    assert page.status_code == 200 and MELDING in page.text and "met noodtoegang" in page.text
     [glass] = audit_rows(ntk, action="case.break_glass", outcome="success")
     assert (glass.actor, glass.case_id, glass.client_ref) == ("zuid", case_id, "CL-7004")
     assert glass.basis == "break-the-glass" and GLASS_REASON in glass.basis_detail

@@ -11,7 +11,7 @@ from engine.errors import DiagramError, NotFoundError
 from engine.xmlsafe import parse_xml
 
 from .. import queries
-from ..access import deny, require_case, roles_required, visible_diagram
+from ..access import access_notice, deny, require_case, roles_required, visible_diagram
 from ..auditlog.hooks import audit_list
 from ..roles import CASE_READ_ROLES
 from ..services import services
@@ -78,6 +78,8 @@ def show(case_id: int):
 
 
 def _render_case(case, decision, diagram):
+    if notice := access_notice(decision):
+        flash(notice, "info")  # shown by the layout on this very page
     diagram = visible_diagram(diagram, case, decision)
     labels = queries.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
