@@ -11,6 +11,20 @@ DAY_START = time(9, 0)
 HELPER_NAMES = frozenset({"werkdagen", "werkdagen_vanaf", "op_datum"})
 
 
+def _moment(value) -> datetime | None:
+    """An ISO date (start of the working day) or datetime; None when absent or not ISO 8601.
+
+    The form checks the format; a value that still does not parse (data from before the field existed) counts from
+    now instead of stopping the case at its timer."""
+    text = str(value or "").strip()
+    try:
+        if "T" in text or " " in text:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.combine(date.fromisoformat(text), DAY_START) if text else None
+    except ValueError:
+        return None
+
+
 def make_helpers(calendar: WorkdayCalendar, tz: str) -> dict:
     zone = ZoneInfo(tz)
 
@@ -23,11 +37,7 @@ def make_helpers(calendar: WorkdayCalendar, tz: str) -> dict:
 
         A melding's feedback deadline counts from when the melding was made, which the professional may
         record afterwards."""
-        if moment in (None, ""):
-            start = clock.now()
-        else:
-            start = datetime.fromisoformat(str(moment)) if "T" in str(moment) else \
-                datetime.combine(date.fromisoformat(str(moment)[:10]), DAY_START)
+        start = _moment(moment) or clock.now()
         start = start.replace(tzinfo=zone) if start.tzinfo is None else start
         return calendar.add_workdays(start.astimezone(zone), int(n)).isoformat()
 
