@@ -75,7 +75,7 @@ class Case(Base):
     client_ref: Mapped[str] = mapped_column(String(100), index=True)
     team: Mapped[str | None] = mapped_column(String(100), index=True)
     started_by: Mapped[str] = mapped_column(String(100))
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(index=True)  # oversight: started between
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed
@@ -95,7 +95,8 @@ class CaseTask(Base):
     """A user task as the inbox sees it; completed rows are the case's history."""
 
     __tablename__ = "case_task"
-    __table_args__ = (Index("ix_case_task_open", "state", "lane"), Index("ix_case_task_case_state", "case_id", "state"))
+    __table_args__ = (Index("ix_case_task_open", "state", "lane"), Index("ix_case_task_case_state", "case_id", "state"),
+                      Index("ix_case_task_open_step", "state", "element_id", "case_id"))  # oversight: step filter
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     spiff_task_id: Mapped[str] = mapped_column(String(36))

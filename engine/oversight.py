@@ -85,12 +85,15 @@ def list_instances(session: Session, f: InstanceFilter, *, after_id: int | None 
                    now: datetime | None = None) -> tuple[list[InstanceRow], int | None]:
     """A page of instances, newest first, and the id to continue after (None: last page)."""
     now = now or clock.now()
-    query = select(Case.id, ProcessVersion.process_id, ProcessVersion.version, Case.team, Case.status,
-                   Case.started_at, Case.updated_at).join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
-    if f.process_id:
-        query = query.where(ProcessVersion.process_id == f.process_id)
-    if f.version:
-        query = query.where(ProcessVersion.version == f.version)
+    # Process versions are few: resolve them here, so the cases query needs no join (it walks the primary key
+    # backwards and stops after one page)
+    versions = {pv_id: (process_id, version) for pv_id, process_id, version in session.execute(
+        select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.version))}
+    query = select(Case.id, Case.process_version_id, Case.team, Case.status, Case.started_at, Case.updated_at)
+    if f.process_id or f.version:
+        wanted = [pv_id for pv_id, (process_id, version) in versions.items()
+                  if (not f.process_id or process_id == f.process_id) and (not f.version or version == f.version)]
+        query = query.where(Case.process_version_id.in_(wanted or [-1]))
     if f.status:
         query = query.where(Case.status == f.status)
     if f.team:
@@ -120,7 +123,7 @@ def list_instances(session: Session, f: InstanceFilter, *, after_id: int | None 
             steps.setdefault(case_id, []).append(name or element_id)
             if due_at is not None and due_at < now:
                 late.add(case_id)
-    found = [InstanceRow(r.id, r.process_id, r.version, r.team, r.status, r.started_at, r.updated_at,
+    found = [InstanceRow(r.id, *versions[r.process_version_id], r.team, r.status, r.started_at, r.updated_at,
                          steps.get(r.id, []), r.id in late) for r in rows]
     return found, (ids[-1] if more else None)
 

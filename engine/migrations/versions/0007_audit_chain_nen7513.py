@@ -8,7 +8,7 @@
   recorded as pruned in the head); the head never goes back.
 - PostgreSQL: audit_event_prune(cutoff), SECURITY DEFINER, the one way for the app role to remove expired
   events (at least 5 years old), recording the cut in the head.
-- cases.status_reason, cases.legal_hold, case_timer.last_error.
+- cases.status_reason, cases.legal_hold, case_timer.last_error; indexes for the beheerder's instance list.
 
 Revision ID: 0007
 Revises: 0006
@@ -55,6 +55,9 @@ def upgrade():
     op.add_column("cases", sa.Column("status_reason", sa.String(500), nullable=True))
     op.add_column("cases", sa.Column("legal_hold", sa.String(500), nullable=True))
     op.add_column("case_timer", sa.Column("last_error", sa.String(1000), nullable=True))
+    # The beheerder's instance list: "started between" and "current step" stay indexed at a million cases
+    op.create_index(op.f("ix_cases_started_at"), "cases", ["started_at"])
+    op.create_index("ix_case_task_open_step", "case_task", ["state", "element_id", "case_id"])
 
     _drop_old_triggers()
     seq, last = _chain_existing_events()
@@ -179,6 +182,8 @@ def downgrade():
                      "audit_chain_head_no_delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("audit_chain_head")
+    op.drop_index("ix_case_task_open_step", table_name="case_task")
+    op.drop_index(op.f("ix_cases_started_at"), table_name="cases")
     op.drop_index(op.f("ix_audit_event_seq"), table_name="audit_event")
     # In place on both databases (SQLite >= 3.35), so the table and its triggers are not recreated.
     for name, _ in reversed(AUDIT_COLUMNS):
