@@ -33,6 +33,7 @@ from .markdown import render_markdown
 from .services import Services
 from .settings import WebSettings
 
+
 def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     web_settings: WebSettings = config.pop("MELDCODE_WEB_SETTINGS", None) or WebSettings.from_env()

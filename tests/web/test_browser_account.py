@@ -12,7 +12,48 @@ from engine import clock
 from web.auth import mfa
 
 from .conftest import PASSWORD, start_case
-from .test_browser import browser, page, screenshot, serve  # noqa: F401  (fixtures)
+from .test_browser import ARGS, CHROMIUM, screenshot, serve
+
+
+def in_own_playwright(scenario, timeout: float = 120):
+    """Run `scenario(browser)` with a Chromium of its own, in a thread of its own: test_browser.py's
+    session-wide Playwright may be running in this thread, and Playwright's sync API allows one per thread."""
+    import threading
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.sh --test)"
+    failure = []
+
+    def run():
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                try:
+                    scenario(browser)
+                finally:
+                    browser.close()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "the browser scenario did not finish"
+    if failure:
+        raise failure[0]
+
+
+def new_page(browser):
+    """A page that collects console errors (a CSP violation is one) and page errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.problems = []
+    page.on("console", lambda msg: page.problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+    return page
 
 
 @pytest.fixture
@@ -30,16 +71,20 @@ def _code(secret: str, steps_back: int = 0) -> str:
     return pyotp.TOTP(secret).at((now_step - steps_back) * mfa.STEP)
 
 
-def _password(page, base: str, username: str = "professional"):
-    page.goto(base + "/inloggen")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Aanmelden')")
+def _password(tab, base: str, username: str = "professional"):
+    tab.goto(base + "/inloggen")
+    tab.fill("#username", username)
+    tab.fill("#password", PASSWORD)
+    tab.click("button:has-text('Aanmelden')")
 
 
-def test_enrol_sign_in_with_a_code_and_sign_out_everywhere(browser, page, services, mfa_server, database_url):  # noqa: F811
+def test_enrol_sign_in_with_a_code_and_sign_out_everywhere(services, mfa_server, database_url):
     case_id = start_case(services)
-    base = mfa_server
+    in_own_playwright(lambda browser: _scenario(browser, mfa_server, case_id, database_url))
+
+
+def _scenario(browser, base: str, case_id: int, database_url: str):
+    page = new_page(browser)
     _password(page, base)
     # Nothing else opens before the second factor is set up.
     page.wait_for_selector("text=Tweestapsverificatie is verplicht")

@@ -304,7 +304,8 @@ def all_tokens(sessions: sessionmaker, *, only_active: bool = False) -> list[Tok
     """Every user's tokens, for the beheerder (metadata only: the secrets are not stored)."""
     now = clock.now()
     with sessions() as session:
-        rows = session.execute(select(ApiToken, User.username, User.display_name).join(User, User.id == ApiToken.user_id)
+        rows = session.execute(select(ApiToken, User.username, User.display_name)
+                               .join(User, User.id == ApiToken.user_id)
                                .order_by(User.username, ApiToken.created_at.desc())).all()
         result = [TokenRow(t.id, username, display or username, t.label, t.created_at, t.last_used_at,
                            token_expiry(t), t.revoked_at) for t, username, display in rows]

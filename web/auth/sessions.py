@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from engine import clock
@@ -20,6 +20,7 @@ from .models import UserSession
 
 # last_seen_at is written at most this often per session (it drives the idle timeout and the account page).
 TOUCH_SECONDS = 30
+KEEP_ENDED_DAYS = 30  # ended sessions stay this long (sign-in history), then go at the user's next sign-in
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def start(sessions: sessionmaker, user_id: int, *, lifetime_minutes: int, ip: st
     secret = secrets.token_urlsafe(32)
     now = clock.now()
     with sessions.begin() as session:
+        session.execute(delete(UserSession).where(UserSession.user_id == user_id,
+                                                  UserSession.expires_at < now - timedelta(days=KEEP_ENDED_DAYS)))
         row = UserSession(token_hash=_hash(secret), user_id=user_id, created_at=now, last_seen_at=now,
                           expires_at=now + timedelta(minutes=lifetime_minutes), ip=(ip or None) and ip[:64],
                           user_agent=(user_agent or None) and user_agent[:300], mfa_verified=mfa_verified)

@@ -20,8 +20,8 @@ from .redirects import safe_next
 PENDING_SECONDS = 300  # the second step must follow the password within five minutes
 # Reachable while a required second factor is not set up yet (everything else sends there first).
 ENROLMENT_ENDPOINTS = frozenset({"auth.account", "auth.mfa_begin", "auth.mfa_confirm", "auth.logout",
-                                 "auth.keepalive", "auth.login", "auth.second_factor", "auth.end_all_sessions", "static", "vendor.asset",
-                                 "health"})
+                                 "auth.keepalive", "auth.login", "auth.second_factor", "auth.end_all_sessions",
+                                 "static", "vendor.asset", "health"})
 
 
 def _client_ip() -> str:
