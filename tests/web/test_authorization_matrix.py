@@ -26,6 +26,7 @@ TEAM_LANES = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende
 AANDACHTSFUNCTIONARIS = frozenset({"aandachtsfunctionaris"})
 # Route arguments that name one case (directly or through a task or a break-the-glass grant).
 CASE_BOUND = frozenset({"case_id", "task_id", "grant_id"})
+SCOPES = {"beheerder": "metadata"}  # what a case file shows (engine/access.py); everyone else allowed: "full"
 
 ROUTES = {
     # H6: the logbeheerder's audit log, the beheerder's instance console, monitoring
@@ -177,6 +178,8 @@ def test_authorization_matrix(app, services):
             token = login(client, username) if username else csrf_from(client.get("/inloggen").text)
             response = _request(client, method, url, token)
             got, want = _outcome(response), _expected(rule, role, case_bound=bound, other_team=other_team)
+            if got == "allowed" and endpoint == "api.case" and response.json["access"] != SCOPES.get(role, "full"):
+                wrong.append(f"GET {url} as {username}: access {response.json['access']!r}")
             if got != want:
                 wrong.append(f"{method} {url} as {username or 'anonymous'} ({role}): {got} ({response.status_code}),"
                              f" expected {want}")
