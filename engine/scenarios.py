@@ -5,6 +5,7 @@ moves a scenario clock for timers and delays, and checks the milestones reached.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -213,6 +214,7 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
         with clock.frozen_at(now.now):
             case_id = engine.start_case(scenario["process"], client_ref, SCENARIO_ACTOR)
         completed = firings = 0
+        schemas: dict = {}
         while True:
             status, next_timer = engine.case_progress(case_id)
             if status != "running":
@@ -220,7 +222,7 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
                     raise ScenarioError(f"the event {events[0][1]!r} (at {events[0][2]}) cannot be taken: "
                                         f"the case had already ended")
                 break
-            task, answer_at = _next_task(engine, engine.open_tasks(case_id=case_id), delays)
+            task, answer_at = _next_task(engine, engine.open_tasks(case_id=case_id), delays, schemas)
             # What happens first: a timer falling due, a task answered, or an event (ties in that order).
             choices = [c for c in ((next_timer, 0), (answer_at, 1), (events[0][0] if events else None, 2))
                        if c[0] is not None]
@@ -267,11 +269,15 @@ def _raise_event(engine: CaseEngine, case_id: int, event, answers: _Answers, now
         raise ScenarioError(f"the event {name!r} (at {at}) cannot be taken: {exc}") from None
 
 
-def _next_task(engine, open_tasks, delays):
-    """The open task to answer next and when (a delayed field postpones its task)."""
+def _next_task(engine, open_tasks, delays, schemas: dict):
+    """The open task to answer next and when (a delayed field postpones its task).
+
+    `schemas` caches form schemas by form name: a case's process version never changes them."""
     best = None
-    for summary in open_tasks:
-        task = engine.task(summary.id, SCENARIO_ACTOR, audit_read=False)
+    for task in open_tasks:
+        if task.form_name not in schemas:
+            schemas[task.form_name] = engine.task(task.id, SCENARIO_ACTOR, audit_read=False).form_schema
+        task = dataclasses.replace(task, form_schema=schemas[task.form_name])
         fields = (task.form_schema or {}).get("properties", {})
         delay = max((delays[f] for f in fields if f in delays), default=timedelta(0))
         at = task.created_at + delay
