@@ -499,3 +499,20 @@ def test_lists_apply_the_same_policy_as_the_single_case_decision(app, ntk):
                 "zuid": {theirs, plain}, "aandachtsfunctionaris": {plain, internal, advice, melding, theirs}}
     for username, readable in expected.items():
         assert {c.id for c in ntk.cases.list_cases(actor=user_of(ntk, username).actor)} == readable, username
+
+
+@pytest.mark.parametrize("stored", [["een", "lijst"], "alleen tekst", 12, {"genest": {"diep": [1, {"x": None}]},
+                                                                          "groot": 10 ** 30, "leeg": None,
+                                                                          "signalen": "\x00\x07\u202e"}])
+def test_odd_stored_answers_never_break_the_case_file(app, services, stored):
+    case_id = start_case(services, "professional", client_ref="CL-8004")
+    task = open_task(services, case_id)
+    services.cases.complete_task(task.id, user_of(services, "professional").actor,
+                                 {"signalen": "feiten", "betreft_beroepskracht": False, "zorg": "laag",
+                                  "datum_signalering": "2026-02-03"})
+    with services.sessions.begin() as session:  # as an older version or a manual repair may have left it
+        session.execute(update(CaseTask).where(CaseTask.id == task.id).values(data=stored))
+    client = app.test_client()
+    login(client, "professional")
+    assert client.get(f"/zaken/{case_id}").status_code == 200
+    assert client.get(f"/api/cases/{case_id}").status_code == 200

@@ -83,6 +83,9 @@ def _render_case(case, decision, diagram):
     diagram = visible_diagram(diagram, case, decision)
     labels = queries.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
+    # Answers are a JSON object; anything else stored (an old version, a manual repair) is shown, never fatal.
+    history = [h if h["data"] is None or isinstance(h["data"], dict) else {**h, "data": {"gegevens": h["data"]}}
+               for h in history]
     names = element_names(diagram.bpmn_xml, diagram.filename)
     timers = [{"name": names.get(t["element_id"], t["element_id"]), "due_at": t["due_at"]} for t in case.waiting_timers]
     sent = notifications.case_notifications(services().sessions, case.id, tz=services().engine_settings.timezone) \
