@@ -32,6 +32,7 @@ FIRE_CASE_TIMERS = "meldcode.fire_case_timers"
 SCHEDULE_TIMERS = "meldcode.schedule_timers"
 DELIVER_MAIL = "meldcode.deliver_mail"
 RETENTION = "meldcode.retention"
+AUDIT_CHECK = "meldcode.audit_check"
 
 
 def beat_schedule(settings: WorkerSettings) -> dict:
@@ -45,6 +46,9 @@ def beat_schedule(settings: WorkerSettings) -> dict:
         # the daily retention report (and destruction with MELDCODE_RETENTION_APPLY=1)
         "retention": {"task": RETENTION, "schedule": 24 * 3600.0, "options": {"queue": settings.queue,
                                                                              "expires": 3600}},
+        # the audit chain verified, and its head logged (an anchor outside the database)
+        "audit-check": {"task": AUDIT_CHECK, "schedule": 24 * 3600.0, "options": {"queue": settings.queue,
+                                                                                 "expires": 3600}},
     }
 
 

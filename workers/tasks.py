@@ -13,8 +13,8 @@ from sqlalchemy import select
 from engine import audit, clock
 from engine.models import CaseTimer
 
-from .celery_app import (DELIVER_MAIL, FIRE_CASE_TIMERS, FIRE_DUE_TIMERS, RETENTION, SCHEDULE_TIMERS, SWEEP,
-                         context_of, ledger_of)
+from .celery_app import (AUDIT_CHECK, DELIVER_MAIL, FIRE_CASE_TIMERS, FIRE_DUE_TIMERS, RETENTION, SCHEDULE_TIMERS,
+                         SWEEP, context_of, ledger_of)
 from .delivery import deliver_due_mail
 from .scheduling import schedule_upcoming
 from .sweep import fire_timers, run_sweep
@@ -107,3 +107,13 @@ def retention(self):
 
     report = run_retention(context_of(self.app).sessions, do_apply=apply_enabled())
     return report.as_dict()
+
+
+@shared_task(bind=True, base=DatabaseTask, name=AUDIT_CHECK)
+def audit_check(self):
+    """Daily: verify the audit chain and log its head."""
+    from .audit_watch import check_chain
+
+    result = check_chain(context_of(self.app).sessions)
+    return {"ok": result.ok, "checked": result.checked, "head": f"{result.head_seq}:{result.head_hash}",
+            "break": result.first_break.describe() if result.first_break else None}

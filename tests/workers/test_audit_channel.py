@@ -31,3 +31,30 @@ def test_a_fired_timer_is_audited_as_the_worker_channel(wacht):
         start = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.start")).first()
         assert start.channel == "cli"  # started by the test itself, outside any worker or request
         assert audit_chain.verify(session).ok
+
+
+def test_the_daily_check_logs_the_head_and_a_break(wacht, caplog):
+    import logging
+
+    from sqlalchemy import text
+
+    from workers.audit_watch import check_chain
+
+    start_waiting_cases(wacht, [datetime.now(timezone.utc) + timedelta(days=1)] * 3)
+    with caplog.at_level(logging.INFO, logger="workers.audit_watch"):
+        assert check_chain(wacht.sessions).ok
+    with wacht.sessions() as session:
+        head = session.execute(text("SELECT seq, hash FROM audit_chain_head")).one()
+    assert f"head {head.seq}:{head.hash}" in caplog.text
+    db = wacht.sessions.kw["bind"]
+    with db.begin() as conn:
+        if db.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_event_no_update"))
+        conn.execute(text("UPDATE audit_event SET actor = 'x' WHERE seq = 2"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="workers.audit_watch"):
+        assert not check_chain(wacht.sessions).ok
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "BROKEN" in record.getMessage() and "(seq 2)" in record.getMessage()
