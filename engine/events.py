@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import access, audit, clock, forms
 from .errors import ConflictError, EngineError, NotAllowedError, NotFoundError
-from .models import Case
+from .models import Case, CaseTask
 from .views import Actor, Completion
 
 # Without a form an event takes no data: nothing may slip into the case variables unvalidated.
@@ -104,10 +104,18 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
             if not decision.allowed:
                 raise access.AccessDenied(f"{actor.username} may not raise the event {event!r} on case "
                                           f"{case_id}: {decision.basis}")
-            schema = engine._forms(session, case.process_version_id).get(form_name(event)) or NO_FORM
+            forms_of_version = engine._forms(session, case.process_version_id)
+            schema = forms_of_version.get(form_name(event)) or NO_FORM
             forms.validate(schema, data)
             result = runtime.send_message(event, dict(data))
             engine._save(session, case, runtime, result, now)
+            # The event and what was recorded with it belong in the case's history, like a completed step.
+            catch = waiting[event]
+            session.add(CaseTask(case_id=case.id, spiff_task_id=catch.spiff_task_id, element_id=catch.element_id,
+                                 name=catch.title or event, lane=lane,
+                                 form=form_name(event) if form_name(event) in forms_of_version else None,
+                                 state="completed", created_at=now, ended_at=now, completed_by=actor.username,
+                                 data=dict(data)))
             milestones = [m for m, _ in result.milestones]
             audit.record(session, actor.username, "case.event", case_id=case.id, client_ref=case.client_ref,
                          event=event, element_id=waiting[event].element_id, fields=sorted(data),

@@ -53,6 +53,8 @@ class WaitingMessage:
     name: str
     element_id: str
     lane: str | None
+    spiff_task_id: str = ""
+    title: str | None = None  # the catch event's name in the diagram
 
 
 @dataclass
@@ -133,7 +135,8 @@ class CaseRuntime:
             spec = task.task_spec
             name = spec.event_definition.name
             if name not in found:
-                found[name] = WaitingMessage(name, spec.bpmn_id or spec.name, _lane_of(task))
+                found[name] = WaitingMessage(name, spec.bpmn_id or spec.name, _lane_of(task), str(task.id),
+                                             spec.bpmn_name)
         return list(found.values())
 
     def completed_elements(self) -> set[str]:

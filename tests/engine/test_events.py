@@ -68,6 +68,10 @@ def test_verhuisd_ends_the_case_and_merges_the_form_into_the_case_data(engine, p
     assert info.variables["nieuwe_gemeente"] == "Utrecht" and info.variables["evaluatiedatum"] == "2026-05-01"
     assert info.waiting_timers == []  # the wait for the evaluation moment was interrupted
     assert audit_of(engine, case_id) == [("success", "piet")]
+    assert [h["element_id"] for h in info.history] == ["plannen", "bnd_verhuisd"]
+    event = info.history[-1]  # the event, with what was recorded, in the case's history
+    assert (event["element_id"], event["name"], event["lane"], event["completed_by"], event["data"]) == \
+        ("bnd_verhuisd", "Verhuisd", "professional", "piet", VERHUISD)
 
 
 def test_nieuwe_signalen_asks_afweging_5_at_once(engine, professional):

@@ -179,6 +179,8 @@ def test_raising_an_event_through_its_form(app, services):
     page = client.get(done.location).text
     assert "‘Cliënt is verhuisd’ is vastgelegd" in page and "Melding bij Veilig Thuis in de nieuwe regio" in page
     assert "De meldcode is voor deze cliënt afgerond" in page and _buttons(page) == []
+    timeline = page[page.index('id="tijdlijn-kop"'):]  # the event is in the case's history, with its answers
+    assert "<h3>Verhuisd</h3>" in timeline and "<dt>Naar welke gemeente?</dt>" in timeline and "Utrecht" in timeline
     info = services.cases.case(case_id, user_of(services, "professional").actor)
     assert info.status == "completed" and info.variables["nieuwe_gemeente"] == "Utrecht"
     assert [r.outcome for r in audit_rows(services, action="case.event")] == ["success"]
