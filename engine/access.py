@@ -218,4 +218,4 @@ def melding_task_ids(session: Session, case_id: int) -> list[int]:
 
 
 def _first(roles) -> str:
-    return sorted(roles)[0]
+    return min(roles)

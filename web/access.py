@@ -94,7 +94,7 @@ def audit_failed_views(response):
             services().cases.record_access(current_user.actor, f"page.{request.endpoint}", outcome="error",
                                            case_id=case_id, task_id=args.get("task_id"),
                                            path=request.path, status=response.status_code)
-        except Exception:  # noqa: BLE001 - the error page must still be sent; the log shows why
+        except Exception:  # the error page must still be sent; the log shows why
             current_app.logger.exception("could not audit the failed view %s", request.path)
     return response
 

@@ -1,7 +1,28 @@
 """Need-to-know: own team's cases, own lanes' tasks; everything else is one and the same 403, and audited."""
 from __future__ import annotations
 
-from .conftest import audit_rows, login, open_task, start_case, user_of
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from engine import clock
+from engine.errors import NotAllowedError
+from engine.models import CaseTask
+from web.auth import service as accounts
+from web.roles import ROLES
+
+from .conftest import (
+    OTHER_TEAM,
+    PASSWORD,
+    USERNAMES,
+    audit_rows,
+    login,
+    open_task,
+    start_case,
+    user_of,
+)
 
 
 def test_another_teams_case_looks_exactly_like_a_missing_case(app, services):
@@ -121,20 +142,6 @@ def test_a_team_member_without_the_lane_can_read_the_case_but_not_work_on_the_ta
 
 
 # -- need-to-know inside the engine, Veilig Thuis, beheerder, internal route, break-the-glass (issue 10 item 7) ----
-
-from datetime import timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-from sqlalchemy import select, update  # noqa: E402
-
-from engine import clock  # noqa: E402
-from engine.errors import NotAllowedError  # noqa: E402
-from engine.models import CaseTask  # noqa: E402
-from web.auth import service as accounts  # noqa: E402
-from web.roles import ROLES  # noqa: E402
-
-from .conftest import OTHER_TEAM, PASSWORD, USERNAMES  # noqa: E402
 
 NTK_DIAGRAMS = Path(__file__).resolve().parent / "ntk_diagrams"
 SIGNALEN = "Blauwe plekken, gezien door de mentor"

@@ -18,4 +18,4 @@ def _wire_need_to_know(state) -> None:
         state.app.register_blueprint(glass_bp)
 
 
-from . import views  # noqa: E402,F401
+from . import views  # noqa: F401
