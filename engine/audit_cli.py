@@ -30,16 +30,16 @@ def audit():
 def verify(expect_head):
     """Verify the hash chain of audit_event; exit 1 and name the first event changed, removed or reordered."""
     from . import audit_chain
-    from .models import AuditEvent
 
+    anchor = None
+    if expect_head:
+        seq, _, digest = expect_head.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise click.BadParameter("expected SEQ:HASH as printed by `meldcode audit head`", param_hint="--expect-head")
+        anchor = int(seq), digest
     with _sessions()() as session:
         result = audit_chain.verify(session)
-        anchored = None
-        if result.ok and expect_head:
-            seq, _, digest = expect_head.partition(":")
-            event = session.query(AuditEvent).filter(AuditEvent.seq == int(seq)).one_or_none()
-            if int(seq) > result.head_seq or (event is None and int(seq) > 0) or (event and event.hash != digest):
-                anchored = f"the event at seq {seq} that was kept outside the database is no longer in the chain"
+        anchored = _check_anchor(session, *anchor) if result.ok and anchor else None
     if not result.ok:
         click.echo(f"audit chain BROKEN after {result.checked} good event(s): {result.first_break.describe()}",
                    err=True)
@@ -48,6 +48,23 @@ def verify(expect_head):
         click.echo(f"audit chain BROKEN: {anchored}", err=True)
         sys.exit(1)
     click.echo(f"audit chain intact: {result.checked} event(s), head seq {result.head_seq} {result.head_hash}")
+
+
+def _check_anchor(session, seq: int, digest: str) -> str | None:
+    """Why the chain no longer holds the event kept outside the database, or None."""
+    from sqlalchemy import select
+
+    from .models import AuditChainHead, AuditEvent
+
+    head = session.get(AuditChainHead, 1)
+    gone = f"the event at seq {seq} that was kept outside the database is no longer in the chain"
+    if seq > head.seq:
+        return gone + f" (the chain now ends at seq {head.seq})"
+    if seq <= head.pruned_through_seq:  # removed by retention: only the last removed hash is still known
+        return gone if seq == head.pruned_through_seq and digest != head.pruned_through_hash else None
+    if session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq)) != digest:
+        return gone
+    return None
 
 
 @audit.command("head")

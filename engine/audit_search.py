@@ -1,6 +1,7 @@
 """Reading the audit trail (for the logbeheerder): search, one page at a time, and each event by field name."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +36,8 @@ def _like_escape(value: str) -> str:
 def _where(query, q: AuditQuery):
     if q.client_ref:
         # Lists record the clients they showed in details.client_refs (a JSON list of strings)
-        listed = cast(AuditEvent.details, String).like(f'%"{_like_escape(q.client_ref)}"%', escape="\\")
+        # (as the JSON column stores it: json.dumps, so non-ASCII is escaped the same way)
+        listed = cast(AuditEvent.details, String).like(f"%{_like_escape(json.dumps(q.client_ref))}%", escape="\\")
         query = query.where(or_(AuditEvent.client_ref == q.client_ref,
                                 (AuditEvent.client_ref.is_(None)) & listed))
     if q.user:

@@ -153,3 +153,14 @@ def test_task_view_and_completion_carry_the_fields(app, services, client):
     client.get(f"/taken/{task.id}")
     [event] = audit_rows(services, action="task.view", task_id=task.id)
     assert event.channel == "web" and event.actor_name == "Test professional" and event.basis == "role"
+
+
+def test_a_client_reference_with_accents_is_found_in_lists(app, services, client):
+    start_case(services, "professional", client_ref="CL-Zoë")
+    login(client, "professional")
+    client.get("/zaken")
+    with services.sessions() as session:
+        found, total = audit_search.search(session, audit_search.AuditQuery(client_ref="CL-Zoë", action="case.list"))
+    assert total == 1 and found[0].details["client_refs"] == ["CL-Zoë"]
+    with services.sessions() as session:
+        assert audit_search.search(session, audit_search.AuditQuery(client_ref="CL-Zo", action="case.list"))[1] == 0
