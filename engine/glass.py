@@ -11,15 +11,15 @@ Veilig Thuis (another organisation) and the beheerder (metadata only) cannot bre
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from . import access, audit, clock
 from .errors import NotFoundError, ValidationError
-from .models import AccessGrant, Case
+from .models import AccessGrant, AuditEvent, Case
 from .views import Actor
 
 MIN_REASON, MAX_REASON = 20, 1000
@@ -49,6 +49,8 @@ class GrantView:
     reviewed_by: str | None
     reviewed_at: datetime | None
     review_note: str | None
+    # What the user did with the case during the grant: audited action -> how often (for the review).
+    actions: dict[str, int] = field(default_factory=dict)
 
     def active(self, now: datetime) -> bool:
         return self.expires_at > now
@@ -101,7 +103,16 @@ def grants_to_review(sessions: sessionmaker, team: str | None, *, reviewed: bool
             .where(AccessGrant.team == team)
         query = query.where(AccessGrant.reviewed_at.is_not(None)).order_by(AccessGrant.reviewed_at.desc()) \
             if reviewed else query.where(AccessGrant.reviewed_at.is_(None)).order_by(AccessGrant.granted_at)
-        return [_view(g, ref) for g, ref in session.execute(query.limit(limit))]
+        return [replace(_view(g, ref), actions=_actions_during(session, g))
+                for g, ref in session.execute(query.limit(limit))]
+
+
+def _actions_during(session, grant: AccessGrant) -> dict[str, int]:
+    rows = session.execute(select(AuditEvent.action, func.count()).where(
+        AuditEvent.actor == grant.username, AuditEvent.case_id == grant.case_id,
+        AuditEvent.at >= grant.granted_at, AuditEvent.at <= grant.expires_at, AuditEvent.outcome == "success")
+        .group_by(AuditEvent.action).order_by(AuditEvent.action))
+    return {action: count for action, count in rows}
 
 
 def mark_reviewed(sessions: sessionmaker, actor: Actor, grant_id: int, note: str = "") -> GrantView:

@@ -357,6 +357,7 @@ def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aand
     reviewer_token = login(reviewer, "aandachtsfunctionaris")  # of the case's team
     review = reviewer.get("/noodtoegang/controle")
     assert review.status_code == 200 and GLASS_REASON in review.text and "zuid" in review.text
+    assert "dossier bekeken" in review.text and "taak bekeken" in review.text  # what was done with it
     with ntk.sessions() as session:
         grant_id = session.scalar(select(AccessGrant.id))
     outsider = app.test_client()

@@ -13,6 +13,9 @@ from . import bp
 
 REVIEWER = "aandachtsfunctionaris"
 # One answer for a case that does not exist and one the user may not break the glass on: never reveal which.
+ACTION_LABELS = {"case.break_glass": "noodtoegang gevraagd", "case.view": "dossier bekeken",
+                 "case.diagram": "diagram bekeken", "task.view": "taak bekeken", "task.claim": "taak opgepakt",
+                 "task.release": "taak vrijgegeven", "task.complete": "taak afgerond", "case.event": "gebeurtenis gemeld"}
 NOT_POSSIBLE = "Voor dit zaaknummer kunt u geen noodtoegang krijgen. Controleer het nummer."
 
 
@@ -58,7 +61,7 @@ def review():
     sessions = services().sessions
     return render_template("glass/review.html", open=glass.grants_to_review(sessions, current_user.team),
                            done=glass.grants_to_review(sessions, current_user.team, reviewed=True, limit=50),
-                           now=clock.now())
+                           now=clock.now(), action_labels=ACTION_LABELS)
 
 
 @bp.post("/controle/<int:grant_id>")
