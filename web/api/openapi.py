@@ -28,8 +28,9 @@ def spec(server_url: str = "") -> dict:
                 "rules as the web app: a user sees only the cases of their own team and works only on tasks of "
                 "their lanes; anything else is 403, whether it exists or not. Every read of a case or task and every "
                 "change is audited (NEN 7513). Authenticate with `Authorization: Bearer <token>` (create a token on "
-                "/account or with `meldcode user token`), or with the web session cookie plus an `X-CSRFToken` "
-                "header on POST."),
+                "/account or with `meldcode user token`; it expires after MELDCODE_TOKEN_DAYS, 90 by default, and a "
+                "password change revokes it), or with the web session cookie plus an `X-CSRFToken` header on POST. "
+                "With MELDCODE_MFA_REQUIRED an account without a second factor gets 403 `mfa_required`."),
         },
         "servers": [{"url": server_url or "/"}],
         "security": [{"bearer": []}, {"session": []}],
