@@ -1,4 +1,5 @@
-"""Sign-in, sign-out and the user's own account page (API tokens)."""
+"""Sign-in (password, then the TOTP code), sign-out, server-side sessions, the user's own account page
+(second factor, open sessions, password, API tokens) and the beheerder's token overview."""
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

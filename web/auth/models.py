@@ -1,4 +1,5 @@
-"""Accounts of the web app: teams, users with roles, API tokens, failed sign-ins.
+"""Accounts of the web app: teams, users with roles and a second factor, server-side sessions, API tokens,
+sign-in attempt counters.
 
 They share the engine's declarative base so one Alembic history covers every table
 (migration 0002_accounts). The engine never reads them: it sees an `Actor`.
@@ -107,7 +108,7 @@ class LoginCounter(Base):
 
 
 class LoginFailure(Base):
-    """One failed sign-in; counted per username and address to rate-limit guessing."""
+    """One failed sign-in (migration 0002). No longer written: `LoginCounter` counts atomically since 0005."""
 
     __tablename__ = "login_failure"
     __table_args__ = (Index("ix_login_failure_lookup", "username", "ip", "at"),)
