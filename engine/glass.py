@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from . import access, audit, clock
+from . import access, audit, clock, text_input
 from .errors import NotFoundError, ValidationError
 from .models import AccessGrant, AuditEvent, Case
 from .views import Actor
@@ -65,11 +65,9 @@ def request_access(sessions: sessionmaker, actor: Actor, case_id: int, reason: s
     """Grant `actor` full access to case `case_id` for `hours` on `reason` (audited). Raises ValidationError for
     a missing or short reason, access.AccessDenied (audited) when the actor may not break the glass or the case
     does not exist, AlreadyAllowed when the actor has full access already."""
-    reason = (reason or "").strip()
+    reason = text_input.check_text((reason or "").strip(), "reason", MAX_REASON)
     if len(reason) < MIN_REASON:
         raise ValidationError({"reason": [f"give a reason of at least {MIN_REASON} characters"]})
-    if len(reason) > MAX_REASON:
-        raise ValidationError({"reason": [f"at most {MAX_REASON} characters"]})
     now = clock.now()
     hours = grant_hours() if hours is None else hours
     with sessions.begin() as session:
@@ -118,9 +116,7 @@ def _actions_during(session, grant: AccessGrant) -> dict[str, int]:
 def mark_reviewed(sessions: sessionmaker, actor: Actor, grant_id: int, note: str = "") -> GrantView:
     """The aandachtsfunctionaris of the case's team marks a grant reviewed (audited). Raises NotFoundError for
     a grant that is not theirs to review (as for one that does not exist), ValidationError for a long note."""
-    note = (note or "").strip()
-    if len(note) > MAX_REASON:
-        raise ValidationError({"note": [f"at most {MAX_REASON} characters"]})
+    note = text_input.check_text((note or "").strip(), "note", MAX_REASON)
     with sessions.begin() as session:
         found = session.execute(select(AccessGrant, Case.client_ref).join(Case, Case.id == AccessGrant.case_id)
                                 .where(AccessGrant.id == grant_id)).first()

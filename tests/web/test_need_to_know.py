@@ -339,6 +339,13 @@ def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aand
     assert no_csrf.status_code in (400, 403)
     missing = client.post("/noodtoegang", data={"csrf_token": token, "zaak": "987654", "reden": GLASS_REASON})
     assert missing.status_code == 422
+    control = client.post("/noodtoegang", data={"csrf_token": token, "zaak": str(case_id),
+                                                "reden": GLASS_REASON + "\x1b[2J"})
+    assert control.status_code == 422 and "stuurteken" in control.text
+    own = app.test_client()  # someone who may read the case already gets no grant
+    own_token = login(own, "professional")
+    already = own.post("/noodtoegang", data={"csrf_token": own_token, "zaak": str(case_id), "reden": GLASS_REASON})
+    assert already.status_code == 302 and already.location.endswith(f"/zaken/{case_id}")
     with ntk.sessions() as session:
         assert session.scalars(select(AccessGrant)).all() == []
     granted = client.post("/noodtoegang", data={"csrf_token": token, "zaak": str(case_id), "reden": GLASS_REASON})

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from engine import clock, glass
 from engine.access import GLASS_ROLES, AccessDenied
 from engine.errors import NotFoundError, ValidationError
+from engine.text_input import text_problems
 
 from ..access import deny, roles_required
 from ..services import services
@@ -31,10 +32,10 @@ def request_access():
         case_id = int(values["zaak"]) if values["zaak"].isdigit() and len(values["zaak"]) < 12 else None
         if case_id is None:
             errors["zaak"] = "Vul het zaaknummer in (alleen cijfers)."
-        if len(values["reden"].strip()) < glass.MIN_REASON:
+        if problems := text_problems(values["reden"].strip(), glass.MAX_REASON):
+            errors["reden"] = " ".join(problems)
+        elif len(values["reden"].strip()) < glass.MIN_REASON:
             errors["reden"] = f"Beschrijf waarom u nu toegang nodig heeft (minstens {glass.MIN_REASON} tekens)."
-        elif len(values["reden"].strip()) > glass.MAX_REASON:
-            errors["reden"] = f"Houd de reden korter dan {glass.MAX_REASON} tekens."
         if not errors:
             try:
                 grant = glass.request_access(services().sessions, current_user.actor, case_id, values["reden"])
@@ -73,8 +74,8 @@ def mark_reviewed(grant_id: int):
         glass.mark_reviewed(services().sessions, current_user.actor, grant_id, note)
     except NotFoundError:
         deny("case.break_glass.review", reason=f"grant {grant_id} is not of team {current_user.team}")
-    except ValidationError:
-        flash(f"De notitie is te lang (hoogstens {glass.MAX_REASON} tekens).", "error")
+    except ValidationError as exc:
+        flash("De notitie is niet opgeslagen: " + " ".join(exc.errors.get("note", [])), "error")
         return redirect(url_for("glass.review"))
     flash("De noodtoegang is als gecontroleerd gemarkeerd.", "success")
     return redirect(url_for("glass.review"))
