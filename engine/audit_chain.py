@@ -19,6 +19,14 @@ can destroy an expired prefix of the chain and keep the hash of its last event i
 `audit_chain_head` (one row) holds the seq and hash of the newest event. Appending locks that row (see
 engine.audit), so concurrent writers on PostgreSQL form one linear chain; and it lets verification see events
 removed at the end of the chain or a truncated table, which a chain alone cannot show.
+
+Why a lock at append time rather than sealing later: a sealer that chains events after they commit must
+update rows of an append-only table (the app role could then rewrite them), and ids from a sequence commit
+out of order, so it can never be sure an older id will not still appear; the log is also unsealed, so
+unprotected, until it runs. Holding the head row until commit serialises only the appends: every writer
+flushes its other changes first and takes no lock after the head, so no two writers can wait for each other.
+Cost (bench/audit_append.py, PostgreSQL on this 2-core machine): about 2 ms more per event (two statements),
+and appends from 8 writers at once are bounded at a few hundred per second, far above what people can click.
 """
 from __future__ import annotations
 
