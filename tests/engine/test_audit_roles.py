@@ -105,3 +105,55 @@ def test_an_unknown_app_role_without_password_is_a_clear_error(db, database_url)
                                                                "MELDCODE_DB_APP_ROLE": "no_such_role_x"})
     assert result.exit_code != 0
     assert "does not exist" in str(result.exception)
+
+
+def test_the_owner_role_that_ran_the_upgrade_cannot_tamper_unseen(database_url, postgres_admin):
+    """The probe's way: a non-superuser owner runs `meldcode db upgrade`, then changes the log with the trigger
+    disabled, deletes, reorders and truncates; each time `meldcode audit verify` names the (new) first break."""
+    from engine import audit
+
+    owner = f"meldcode_owner_{uuid.uuid4().hex[:8]}"
+    schema = make_url(database_url).query["options"].split("=")[1]
+    with postgres_admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {owner} LOGIN"))
+        conn.execute(text(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {owner}"))
+    owner_url = make_url(database_url).set(username=owner).render_as_string(hide_password=False)
+    engine = make_engine(owner_url)
+    try:
+        assert CliRunner().invoke(main, ["db", "upgrade"], env={"DATABASE_URL": owner_url}).exit_code == 0
+        sessions = make_sessionmaker(engine)
+        ids = []
+        for i in range(10):
+            with sessions.begin() as session:
+                ids.append(audit.record(session, "piet", "case.view", case_id=i, client_ref=f"CL-{i}").id)
+
+        def verify():
+            result = CliRunner().invoke(main, ["audit", "verify"], env={"DATABASE_URL": owner_url})
+            assert result.exit_code == 1
+            return result.output
+
+        def as_owner(*statements):
+            with engine.begin() as conn:
+                conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change"))
+                for statement in statements:
+                    conn.execute(text(statement))
+                conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_change"))
+
+        as_owner(f"UPDATE audit_event SET client_ref = 'CL-x' WHERE id = {ids[8]}")
+        assert f"changed: event #{ids[8]} (seq 9)" in verify()
+        as_owner(f"DELETE FROM audit_event WHERE id = {ids[6]}")
+        assert f"removed: event #{ids[7]} (seq 8)" in verify()
+        as_owner(f"UPDATE audit_event SET seq = -seq WHERE id IN ({ids[2]}, {ids[3]})",
+                 f"UPDATE audit_event SET seq = 4 WHERE id = {ids[2]}", f"UPDATE audit_event SET seq = 3 WHERE id = {ids[3]}")
+        assert f"reordered: event #{ids[3]} (seq 3)" in verify()
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_truncate"))
+            conn.execute(text("TRUNCATE audit_event"))
+        assert "truncated: seq 1: no events remain, but the chain head records 10" in verify()
+    finally:
+        engine.dispose()
+        with postgres_admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))  # the fixture drops it again
+            conn.execute(text(f"DROP OWNED BY {owner}"))
+            conn.execute(text(f"DROP ROLE {owner}"))
