@@ -345,9 +345,12 @@ class CaseEngine:
             done |= set(session.scalars(select(CaseMilestone.element_id).where(CaseMilestone.case_id == case.id)))
             done |= set(session.scalars(select(CaseTimer.element_id).where(CaseTimer.case_id == case.id,
                                                                          CaseTimer.state == "fired")))
-            runtime = self._load(case)
-            done |= runtime.completed_elements()
-            active = {t.element_id for t in runtime.ready_tasks()} | {t.element_id for t in runtime.waiting_timers()}
+            active = set()
+            if case.state:  # retention's anonymisation wipes the workflow state; the rows above remain
+                runtime = self._load(case)
+                done |= runtime.completed_elements()
+                active = ({t.element_id for t in runtime.ready_tasks()}
+                          | {t.element_id for t in runtime.waiting_timers()})
             return DiagramView(pv.process_id, pv.source_file, files.get(pv.source_file, ""), sorted(done - active),
                                sorted(active))
 

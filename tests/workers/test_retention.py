@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from engine import audit_chain, clock
 from engine.models import AuditChainHead, AuditEvent, Case, CaseTask
-from engine.oversight import Oversight
+from engine.oversight import Oversight, instance
 from engine.retention import RetentionPolicy, plan, prune_audit
 from engine.views import Actor
 from workers.retention import run_retention
@@ -119,6 +119,9 @@ def test_anonymise_keeps_the_case_as_metadata(history):
         case = session.get(Case, ids["C"])
         assert case.client_ref == f"geanonimiseerd-{ids['C']}" and case.variables == {} and case.status == "terminated"
         assert session.get(Case, ids["B"]).client_ref == "CL-B"  # held
+        assert instance(session, ids["C"]).status == "terminated"  # the beheerder still sees its metadata
+    assert engine.case_diagram(ids["C"]).active_elements == []  # no workflow state left, no failure
+    with engine.sessions() as session:
         assert audit_chain.verify(session).ok
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("retention.%"))).all()
     assert actions == ["retention.anonymise_case", "retention.anonymise_case"]
