@@ -331,12 +331,15 @@ class CaseEngine:
                 raise NotFoundError(f"case {case_id} does not exist")
             return team[0]
 
-    def case_diagram(self, case_id: int) -> DiagramView:
-        """The BPMN source a case runs on, with the elements it completed and where it is now."""
-        with self.sessions() as session:
+    def case_diagram(self, case_id: int, actor: Actor | None = None) -> DiagramView:
+        """The BPMN source a case runs on, with the elements it completed and where it is now. With `actor`, only
+        for someone who may read the case (engine/access.py; a refusal is audited)."""
+        with self._denials_audited(actor, "case.diagram", case_id=case_id), self.sessions() as session:
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFoundError(f"case {case_id} does not exist")
+            if actor is not None:
+                access.check_case(session, actor, case, clock.now())
             pv = case.process_version
             files = {f.filename: f.content for f in session.scalars(
                 select(DeploymentFile).where(DeploymentFile.deployment_id == pv.deployment_id))}

@@ -531,3 +531,12 @@ def test_odd_stored_answers_never_break_the_case_file(app, services, stored):
     login(client, "professional")
     assert client.get(f"/zaken/{case_id}").status_code == 200
     assert client.get(f"/api/cases/{case_id}").status_code == 200
+
+
+def test_the_engine_shows_a_diagram_only_to_who_may_read_the_case(app, ntk):
+    case_id = start_ntk(ntk, client_ref="CL-7008")
+    assert ntk.cases.case_diagram(case_id, user_of(ntk, "beheerder").actor).active_elements == ["stap1"]
+    with pytest.raises(NotAllowedError):
+        ntk.cases.case_diagram(case_id, user_of(ntk, "zuid").actor)
+    [denied] = audit_rows(ntk, action="case.diagram", outcome="denied")
+    assert (denied.actor, denied.case_id, denied.client_ref) == ("zuid", case_id, "CL-7008")

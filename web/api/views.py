@@ -183,7 +183,7 @@ def case(case_id: int):
 def diagram(case_id: int):
     decision = require_case(case_id, "case.diagram")
     try:
-        view = services().cases.case_diagram(case_id)
+        view = services().cases.case_diagram(case_id, current_user.actor)
         if decision.scope != FULL:
             view = visible_diagram(view, services().cases.case(case_id, current_user.actor, audit_read=False),
                                    decision)

@@ -69,7 +69,7 @@ def show(case_id: int):
     require_case(case_id, "case.view")
     engine = services().cases
     try:
-        diagram = engine.case_diagram(case_id)
+        diagram = engine.case_diagram(case_id, current_user.actor)
         # Rendered inside the audited read (engine.case): a page that fails is audited as failed.
         return engine.case(case_id, current_user.actor, present=lambda case, decision: make_response(
             _render_case(case, decision, diagram)))
