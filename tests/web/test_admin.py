@@ -150,3 +150,11 @@ def test_the_history_names_the_oversight_actions_in_dutch(app, services, client)
     page = client.get(f"/beheer/zaken/{case_id}")
     assert "gepauzeerd <span" in page.text and "(Controle)" in page.text
     assert ">view<" not in page.text
+
+
+def test_metrics_can_require_a_token(make_app):
+    app = make_app(METRICS_TOKEN="s3cret-scrape")
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"}).status_code == 200

@@ -5,10 +5,11 @@
     /metrics   cases by status, overdue tasks, timer lag, parked timers, request latency (prometheus_client)
 
 Metrics hold counts and durations only, never client data; restrict /metrics to the monitoring network at the
-proxy all the same.
+proxy all the same, or set MELDCODE_METRICS_TOKEN so that a scrape needs `Authorization: Bearer <token>`.
 """
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
@@ -109,4 +110,8 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
+    token = current_app.config.get("METRICS_TOKEN", os.environ.get("MELDCODE_METRICS_TOKEN"))
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return Response("metrics need the bearer token (MELDCODE_METRICS_TOKEN)\n", 401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return Response(generate_latest(current_app.extensions[METRICS]["registry"]), mimetype=CONTENT_TYPE_LATEST)
