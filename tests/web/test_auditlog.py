@@ -164,3 +164,16 @@ def test_a_client_reference_with_accents_is_found_in_lists(app, services, client
     assert total == 1 and found[0].details["client_refs"] == ["CL-Zoë"]
     with services.sessions() as session:
         assert audit_search.search(session, audit_search.AuditQuery(client_ref="CL-Zo", action="case.list"))[1] == 0
+
+
+def test_a_large_export_streams_every_row(app, services, client):
+    from engine import audit
+
+    with services.sessions.begin() as session:
+        for i in range(700):
+            audit.record(session, "piet", "case.view", client_ref="CL-GROOT", case_id=i, note="x" * 150)
+    login(client, "logbeheerder")
+    response = client.get("/auditlog/export.csv?client_ref=CL-GROOT&action=case.view")
+    assert response.is_streamed or len(response.data) > 64_000
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 700 and [int(r["case_id"]) for r in rows] == list(range(700))
