@@ -97,7 +97,18 @@ def screenshot(page, name: str, database_url: str):
     page.screenshot(path=str(OUTPUT / f"{name}{suffix}.png"), full_page=True)
 
 
+def _name_team(services, name: str, title: str) -> None:
+    """Give a test team the title people know it by (the screenshots show names, never ids)."""
+    from sqlalchemy import update
+
+    from web.auth.models import Team
+
+    with services.sessions.begin() as session:
+        session.execute(update(Team).where(Team.name == name).values(title=title))
+
+
 def test_a_professional_takes_a_case_through_stap_1_in_the_browser(app, services, live_server, page, database_url):
+    _name_team(services, "noord", "Wijkteam Noord")
     # Some work already waiting, so the inbox shows order and an overdue task.
     with clock.frozen_at(clock.now() - timedelta(days=9)):
         start_case(services, client_ref="CL-2026-007")
@@ -137,6 +148,7 @@ def test_a_professional_takes_a_case_through_stap_1_in_the_browser(app, services
     page.click("nav a:has-text('Zaken')")
     page.click("a:has-text('CL-2026-042')")
     page.wait_for_selector("#diagram[data-state=ready]")
+    assert "Wijkteam Noord" in page.inner_text(".eyebrow") and "Test professional" in page.inner_text(".timeline")
     assert page.locator('g.djs-element.mc-active[data-element-id="stap2"]').count() == 1
     assert page.locator('g.djs-element.mc-completed[data-element-id="stap1"]').count() == 1
     assert page.locator('g.djs-element.mc-completed[data-element-id="start"]').count() == 1
