@@ -401,6 +401,10 @@ def test_each_case_event_on_a_waiting_shipped_meldcode_case(browser, make_app, w
                 assert milestone in reached, (event, reached)
                 page.goto(f"{base}/zaken/{case_id}")
                 assert milestone_label(milestone) in page.inner_text(".milestones")
+                # contract.md: after a move the case ends; after a refusal of help the follow-up goes on
+                status = services.cases.case_progress(case_id)[0]
+                assert status == ("completed" if event == "verhuisd" else "running"), (event, status)
+                assert page.inner_text(".status") == ("Afgerond" if event == "verhuisd" else "Lopend")
             else:  # afweging 5 answered "no": the follow-up goes on towards a new melding
                 assert services.cases.open_tasks(case_id=case_id), event
         assert page.problems == [] if hasattr(page, "problems") else True
