@@ -284,7 +284,7 @@ def _rewritten(node: Any) -> Any:
         return node
     if kind is ast.For:
         first = node.body[0]
-        step = ast.copy_location(ast.Expr(value=_step(_retained_bytes(node.body), first)), first)
+        step = ast.copy_location(ast.Expr(value=_step(_retained_bytes([node.target, *node.body]), first)), first)
         node.body.insert(0, step)
         return node
     return node
@@ -435,6 +435,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         guard = Guards(Limits(self.memory_limit, self.time_limit, read_only))
         namespace["__builtins__"] = guard.builtins()
         namespace.update(guard.names())
+        namespace.update({name: guard.helper(function) for name, function in self.globals.items()
+                          if callable(function)})
         return guard
 
     def _remove_injected(self, context: dict, external_context: Mapping) -> None:

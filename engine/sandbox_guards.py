@@ -27,8 +27,8 @@ MAX_WALK_NODES expanded values and MAX_WALK_CHARS characters for anything that c
 containers; the walk that measures this checks the deadline itself). Between two checks there
 is therefore only straight-line code of bounded length, so the limit fires at most one bounded operation late.
 
-Not bounded here: the registered helpers (engine/script_helpers.py), which are trusted code, and objects of types
-this module does not know (only helpers can return those).
+Not bounded here: the work of the registered helpers (engine/script_helpers.py), which are trusted code (their
+arguments are bounded by `helper`), and objects of types this module does not know (only helpers can return those).
 """
 from __future__ import annotations
 
@@ -400,6 +400,22 @@ class Guards:
                 raise _too_long(pieces)
             charge(pieces * (8 + STR_OVERHEAD) + len(text) * width)
         return method(*args, **kwargs)
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def helper(self, function: Callable) -> Callable:
+        """A registered helper, called with arguments whose size is bounded and charged as if printed.
+
+        Helpers are trusted code, but their arguments come from the diagram: str(argument) inside a helper must
+        not be the unbounded call that the guards prevent everywhere else.
+        """
+        def guarded(*args, **kwargs):
+            self.limits.check_time()
+            for value in (*args, *kwargs.values()):
+                if type(value) not in _FLAT:
+                    self.limits.charge(4 * self._repr_chars(value))
+            return function(*args, **kwargs)
+        return guarded
 
     # --- builtins --------------------------------------------------------------------------------------------
 
