@@ -27,7 +27,8 @@ from engine.cases import CaseEngine
 from engine.db import make_engine, make_sessionmaker
 from engine.settings import Settings
 
-from . import labels, security_headers
+from . import labels, safe_output, security_headers
+from .access import audit_failed_views
 from .extensions import csrf, login_manager
 from .markdown import render_markdown
 from .services import Services
@@ -80,17 +81,20 @@ def create_app(config: dict | None = None) -> Flask:
     from .auditlog import bp as auditlog_bp
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
+    from .glass import bp as glass_bp
     from .inbox import bp as inbox_bp
     from .tasks import bp as tasks_bp
     from .vendor import bp as vendor_bp
 
-    for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp, auditlog_bp, admin_bp):
+    for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp, auditlog_bp, admin_bp, glass_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
 
     _register_template_helpers(app, engine_settings.timezone)
     _register_session_timeouts(app, web_settings)
     security_headers.register(app, web_settings.hsts_seconds)
+    safe_output.install(app)  # a page never fails on what is stored (lone surrogates and the like)
+    app.after_request(audit_failed_views)  # a read of case data that fails is audited as failed
     _register_error_pages(app)
 
     @app.get("/gezondheid")
