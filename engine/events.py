@@ -118,8 +118,8 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
                                  data=dict(data)))
             milestones = [m for m, _ in result.milestones]
             audit.record(session, actor.username, "case.event", case_id=case.id, client_ref=case.client_ref,
-                         event=event, element_id=waiting[event].element_id, fields=sorted(data),
-                         milestones=milestones)
+                         event=event, element_id=waiting[event].element_id, **decision.audit_details(),
+                         fields=sorted(data), milestones=milestones)
             return Completion(case.id, case.status, milestones,
                               sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
     except (StaleDataError, OperationalError) as exc:
