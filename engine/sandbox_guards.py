@@ -261,6 +261,10 @@ class Guards:
             elif left.bit_length() > MAX_INT_BITS or right.bit_length() > MAX_INT_BITS:
                 raise ScriptError("number too large")
             return BINOPS[op](left, right)
+        if (op == IADD and type(left) is list or op in _SET_OPS and type(left) is dict) \
+                and not hasattr(right, "__len__"):
+            # list += generator and dict |= pairs accept any iterable: take it in charged, item by item.
+            right = self.materialize(right)
         if op == MOD and isinstance(left, (str, bytes)):
             # printf-style widths ("%0999999999d", "%*d") allocate in one call; f-string specs are checked
             # statically.

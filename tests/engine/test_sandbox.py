@@ -483,6 +483,8 @@ def test_probe_join_keeps_the_process_under_the_memory_bound():
     "x = (0,)\nfor i in range(100):\n    x = (*x, *x)",
     "x = {0}\nfor i in range(100000):\n    x = x | {i}",
     "x = {}\nfor i in range(100000):\n    x = {**x, i: i}",
+    "x = []\nfor i in range(100000):\n    x += (j for j in range(100000))",
+    "x = {}\nfor i in range(100000):\n    x |= ((i * 100000 + j, j) for j in range(100000))",
     "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(x[:])",
     "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(list(x))",
     "x = [1] * 1000\ny = []\nfor i in range(100000):\n    y.append(sorted(x))",
