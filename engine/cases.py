@@ -141,7 +141,7 @@ class CaseEngine:
                     raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
                 schema = self._forms(session, case.process_version_id).get(row.form) if row.form \
                     else {"type": "object"}
-                forms.validate(schema, data)
+                forms.validate(schema, data, self.settings.max_text_length)
                 runtime = self._load(case)
                 result = runtime.complete(row.spiff_task_id, data)
                 row.state, row.ended_at, row.completed_by, row.data = "completed", now, actor.username, dict(data)
