@@ -499,7 +499,7 @@ def test_probe_join_keeps_the_process_under_the_memory_bound():
 ])
 def test_growing_scripts_stop_at_the_memory_bound(script):
     limit_mb = 32
-    env = SandboxEnvironment(time_limit=5.0, memory_limit_mb=limit_mb)
+    env = SandboxEnvironment(time_limit=30.0, memory_limit_mb=limit_mb)  # the memory bound must come first
     peak, raised = peak_of(lambda: env.execute(script, {}))
     assert isinstance(raised, ScriptError), raised
     assert "memory limit exceeded" in raised.reason or "longer than" in raised.reason, raised.reason
