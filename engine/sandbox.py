@@ -155,6 +155,10 @@ def _check_tree(tree: ast.AST, mode: str) -> tuple[tuple[str, int | None], ...]:
                 raise ScriptError("'*=', '**=' and '%=' are not allowed; write 'x = x * y'", lineno)
             if not isinstance(node.target, ast.Name):
                 raise ScriptError("'+=' and the like only work on a variable; write 'x[k] = x[k] + y'", lineno)
+        elif kind is ast.Subscript and mode == "eval" and not isinstance(node.ctx, ast.Load):
+            # Only a comprehension's target can store in an expression: [0 for d['k'] in [1]].
+            raise ScriptError("assigning to an item is not allowed in a condition or expression: "
+                              "it would change case data", lineno)
         elif kind is ast.Subscript and isinstance(node.slice, ast.Slice) and isinstance(node.ctx, ast.Store):
             raise ScriptError("assigning to a slice is not allowed", lineno)
         elif kind is ast.Starred and not isinstance(node.ctx, ast.Load):

@@ -618,6 +618,14 @@ def test_probe_condition_cannot_change_case_data(env):
         check_expression("lst.append(1) is None")
 
 
+def test_condition_cannot_store_through_a_comprehension_target(env):
+    data = {"lst": [0], "d": {}}
+    for expression in ("[0 for lst[0] in [99]] and True", "any(True for d['k'] in [1])"):
+        with pytest.raises(ScriptError, match="assigning to an item is not allowed in a condition"):
+            env.evaluate(expression, data)
+    assert data == {"lst": [0], "d": {}}
+
+
 def test_mutating_call_refused_at_run_time_too():
     # Second line behind the static check: the method guard of a read-only evaluation refuses mutators.
     lst = [0]
