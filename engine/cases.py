@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import access, audit, clock, deploy, forms, involvement
 from .errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
-                     TaskNotReadyError, ValidationError)
+                     TaskNotReadyError)
 from .diagrams import read_directory
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .runtime import CaseRuntime, StepResult

@@ -47,7 +47,7 @@ def _not_in_future(validator, enabled, instance, schema):
         if kind == "date":
             later = date.fromisoformat(instance) > now.astimezone(zone).date()
         elif kind == "date-time":
-            moment = datetime.fromisoformat(instance.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(instance)
             later = (moment if moment.tzinfo else moment.replace(tzinfo=zone)) > now
         else:
             return

@@ -27,8 +27,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from . import sandbox_guards as guards
-from .sandbox_guards import (MAX_RANGE, MAX_SEQUENCE_LENGTH, MUTATING_METHODS, Guards, Limits,  # noqa: F401
-                             ScriptError)
+from .sandbox_guards import MAX_RANGE, MAX_SEQUENCE_LENGTH, MUTATING_METHODS, Guards, Limits, ScriptError  # noqa: F401
 
 MAX_SOURCE_CHARS = 10_000
 MAX_POW_EXPONENT = 64

@@ -192,14 +192,14 @@ class Guards:
         """Guard for an operand of a comparison and for anything hashed: bounded expanded size."""
         if type(value) not in _FLAT:
             self.limits.check_time()
-            nodes, chars = self.measure(value)
+            _, chars = self.measure(value)
             if chars > MAX_WALK_CHARS:  # [a] * 10**6 with a 1 MB string: comparing it reads a terabyte
                 raise ScriptError(f"data too large: more than {MAX_WALK_CHARS} characters to compare")
         return value
 
     def check_result(self, value: Any, what: str) -> None:
         """Data leaving the sandbox is serialised: bounded, acyclic, and its text within the memory limit."""
-        nodes, chars = self.measure(value, what)
+        _, chars = self.measure(value, what)
         if chars > self.limits.memory_limit:
             raise ScriptError(f"{what} too large: {chars} characters")
 
@@ -459,7 +459,7 @@ class Guards:
             raise ScriptError(f"range longer than {MAX_RANGE} items is not allowed")
         return result
 
-    def _sum(self, iterable: Any, /, start: int | float = 0) -> Any:
+    def _sum(self, iterable: Any, /, start: float = 0) -> Any:
         # Summing lists or tuples is quadratic inside one C call.
         if not isinstance(start, (int, float)):
             raise ScriptError("sum() only adds numbers")

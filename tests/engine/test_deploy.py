@@ -1,11 +1,16 @@
 """Deploying diagrams: safe parsing, clear errors naming file and element, nothing stored on failure."""
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from engine.errors import DiagramError
 from engine.models import AuditEvent, Deployment, ProcessVersion
+from engine.xmlsafe import make_parser, parse_xml
 from tests.conftest import TEST_DIAGRAMS
 
 
@@ -239,12 +244,6 @@ def test_cli_deploy_refuses_a_diagram_change_that_breaks_a_scenario(tmp_path):
 
 # --- issue 10 item 8: encodings, the parser's own hardening, read-only conditions -----------------------------
 
-import socket  # noqa: E402
-import threading  # noqa: E402
-
-from lxml import etree  # noqa: E402
-
-from engine.xmlsafe import make_parser, parse_xml  # noqa: E402
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])

@@ -1,6 +1,10 @@
 import os
+import subprocess
 import sys
+import textwrap
 import time
+import tracemalloc
+from pathlib import Path
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -10,8 +14,13 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine import sandbox
 from engine.sandbox import (
-    SandboxEnvironment, ScriptError, check_expression, check_script, make_script_engine,
+    SandboxEnvironment,
+    ScriptError,
+    check_expression,
+    check_script,
+    make_script_engine,
 )
+from engine.sandbox_guards import Guards, Limits
 
 
 def werkdagen(n):
@@ -410,12 +419,6 @@ def test_engine_call_service_fails_with_clear_reason():
 
 # --- issue 10 item 8: memory and time bounds that hold inside one C call ------------------------------------
 
-import subprocess  # noqa: E402
-import textwrap  # noqa: E402
-import tracemalloc  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from engine.sandbox_guards import Guards, Limits  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MB = 2 ** 20
