@@ -61,17 +61,22 @@ class CaseEngine:
     def deploy_directory(self, directory: Path, deployed_by: str, scenarios=()):
         return self.deploy_files(read_directory(directory), deployed_by, scenarios)
 
-    def deploy_files(self, files: dict[str, bytes], deployed_by: str, scenarios=()):
+    def deploy_files(self, files: dict[str, bytes], deployed_by: str, scenarios=(), comment: str | None = None):
         """Deploy diagrams + forms. With `scenarios` ([(name, scenario dict)]), a change is deployed only
-        if every scenario passes against it in a throwaway database (contract.md)."""
+        if every scenario passes against it in a throwaway database (contract.md); they are stored with the
+        deployment, so the studio runs them against every later change (engine/studio/versions.py)."""
         verify = None
         if scenarios:
             from .scenarios import verify_files  # the runner itself drives a CaseEngine
 
             verify = functools.partial(verify_files, scenarios=scenarios, settings=self.settings)
         with self.sessions.begin() as session:
-            return deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes, verify,
-                                       max_text_length=self.settings.max_text_length)
+            results = deploy.deploy_files(session, files, deployed_by, self.settings.max_diagram_bytes, verify,
+                                          max_text_length=self.settings.max_text_length)
+            from .studio.versions import attach
+
+            attach(session, results, dict(scenarios), comment)
+            return results
 
     # -- start -----------------------------------------------------------------------------
     def start_case(self, process_id: str, client_ref: str, actor: Actor, *, team: str | None = None,

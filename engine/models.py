@@ -38,6 +38,7 @@ class Deployment(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployed_by: Mapped[str] = mapped_column(String(100))
     deployed_at: Mapped[datetime]
+    comment: Mapped[str | None] = mapped_column(String(1000))  # the process owner's words (revision 0008)
     files: Mapped[list["DeploymentFile"]] = relationship(back_populates="deployment")
 
 
@@ -224,3 +225,50 @@ class AccessGrant(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class DeploymentScenario(Base):
+    """A scenario attached to a deployment (revision 0008): every later change must pass it (contract.md)."""
+
+    __tablename__ = "deployment_scenario"
+    __table_args__ = (UniqueConstraint("deployment_id", "filename"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    process_id: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)  # the scenario's JSON text
+
+
+class StudioDraft(Base):
+    """A process owner's work in progress (revision 0008): the whole set of files and scenarios, saved on the
+    server so that a refresh or a second tab loses nothing."""
+
+    __tablename__ = "studio_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    base_deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    files: Mapped[dict]  # filename -> text
+    scenarios: Mapped[dict]  # filename -> scenario (JSON object)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class CaseMigration(Base):
+    """A running case moved to another version of its process (revision 0008), with its state from before so
+    that the move can be reverted."""
+
+    __tablename__ = "case_migration"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    migrated_by: Mapped[str] = mapped_column(String(100))
+    migrated_at: Mapped[datetime]
+    state_before: Mapped[bytes]
+    variables_before: Mapped[dict]
+    reverted_by: Mapped[str | None] = mapped_column(String(100))
+    reverted_at: Mapped[datetime | None]

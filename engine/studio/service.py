@@ -1,0 +1,68 @@
+"""The studio's use cases for the web app and the API: one entry point on top of a CaseEngine.
+
+Who may call them (role procesbeheerder) is decided by the caller; every call is audited here.
+"""
+from __future__ import annotations
+
+from .. import audit
+from . import migration, versions
+
+
+class Studio:
+    def __init__(self, case_engine):
+        self.engine = case_engine
+        self.sessions = case_engine.sessions
+        self.settings = case_engine.settings
+
+    # -- versions --------------------------------------------------------------------------
+    def processes(self, actor: str) -> list[versions.ProcessInfo]:
+        with self.sessions.begin() as session:
+            found = versions.list_processes(session)
+            audit.record(session, actor, "studio.processes", processes=[p.process_id for p in found])
+            return found
+
+    def deploy(self, actor: str, files: dict[str, bytes], comment: str, *, scenarios: dict | None = None,
+               complete: bool = False) -> versions.DeployResult:
+        """Deploy, or raise DiagramError (ScenariosFailed: the failing scenarios); a refusal is audited too."""
+        try:
+            with self.sessions.begin() as session:
+                return versions.deploy_set(session, self.settings, actor, files, comment, scenarios=scenarios,
+                                           complete=complete)
+        except versions.DiagramError as exc:
+            with self.sessions.begin() as session:
+                audit.record(session, actor, "studio.deploy", outcome="denied", reason=str(exc)[:500],
+                             failed_scenarios=[f.name for f in getattr(exc, "failed", [])])
+            raise
+
+    def version_files(self, actor: str, process_id: str, version: int):
+        """(files, scenarios) of a version, e.g. for a zip download (audited)."""
+        with self.sessions.begin() as session:
+            found = versions.version_files(session, process_id, version)
+            audit.record(session, actor, "studio.download", process_id=process_id, version=version)
+            return found
+
+    def latest_files(self):
+        """(deployment id, files, scenarios) of the latest deployment (not audited: no case data)."""
+        with self.sessions() as session:
+            latest = versions.latest_deployment(session)
+            if latest is None:
+                return None, {}, {}
+            return latest.id, versions.deployment_files(session, latest.id), \
+                versions.deployment_scenarios(session, latest.id)
+
+    # -- running cases ---------------------------------------------------------------------
+    def migrate(self, actor: str, case_ids: list[int], to_version: int, *, dry_run: bool,
+                process_id: str | None = None) -> list[migration.MigrationResult]:
+        return [migration.migrate_case(self.engine, int(case_id), process_id, int(to_version), actor,
+                                       dry_run=dry_run) for case_id in case_ids]
+
+    def revert(self, actor: str, case_id: int) -> migration.MigrationResult:
+        return migration.revert_migration(self.engine, case_id, actor)
+
+    def running_cases(self, process_id: str, version: int, step: str | None = None) -> list[int]:
+        with self.sessions() as session:
+            return migration.running_cases(session, process_id, version, step)
+
+    def migrations_of(self, case_id: int) -> list[dict]:
+        with self.sessions() as session:
+            return migration.migrations_of(session, case_id)
