@@ -25,6 +25,19 @@ from .settings import Settings
 
 _FORMATS = FormatChecker()
 
+
+# jsonschema checks "date-time" only when the optional rfc3339-validator is installed; without it any text
+# passed. The engine checks it itself: an ISO 8601 moment as Python reads it (what the web form, the API and
+# the scenario runner send), so a timer never has to guess what "vastgelegd" means.
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_iso_moment(instance) -> bool:
+    if not isinstance(instance, str):
+        return True
+    if "T" not in instance and " " not in instance:
+        raise ValueError(f"{instance!r} is not an ISO 8601 date-time")
+    datetime.fromisoformat(instance.replace("Z", "+00:00"))
+    return True
+
 # Messages of the engine's own keywords, by validator name (the person filling in the form reads them).
 MESSAGES = {
     ("x-not-in-future", "date"): "Deze datum ligt in de toekomst.",
