@@ -42,6 +42,8 @@ def value_for(prop: dict, today: date):
         return [value_for(prop.get("items", {"type": "string"}), today)] * prop.get("minItems", 0)
     if prop.get("format") == "date":
         return today.isoformat()
+    if prop.get("format") == "date-time":
+        return clock.now().isoformat()  # the melding was made now (the engine's clock)
     return "vastgelegd"
 
 
