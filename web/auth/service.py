@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from engine import clock
+from engine import clock, text_input
 
 from ..roles import ROLES
 from . import sessions as user_sessions
@@ -70,6 +70,12 @@ def create_user(sessions: sessionmaker, username: str, password: str, roles, tea
         raise AccountError("geef minstens één rol")
     if not team or not team.strip():
         raise AccountError("geef een team")
+    # The same text rules as every other boundary (forms, API): nothing unstorable or invisible gets in.
+    for label, text, limit in (("team", team, 100), ("naam", display_name, 200), ("teamnaam", team_title, 200),
+                               ("e-mailadres", email, 254)):
+        problems = text_input.text_problems(text, limit) if text is not None else []
+        if problems:
+            raise AccountError(f"{label}: {' '.join(problems)}")
     email = (email or "").strip() or None
     if email is not None and not EMAIL.match(email):
         raise AccountError(f"e-mailadres {email!r} is ongeldig")
