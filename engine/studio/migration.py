@@ -102,18 +102,14 @@ def migrated_runtime(engine, session: Session, case: Case, target: ProcessVersio
     if problems:
         raise CannotMigrate("; ".join(problems))
 
-    # Waiting timers keep their due time: a reset would start them again from now.
-    kept = {t.id: dict(t.internal_data) for wf, _d, _s in diffs for t in wf.get_tasks(state=TaskState.WAITING,
-                                                                                      skip_subprocesses=True)
-            if _is_timer(t.task_spec)}
-    for wf, diff, spec in diffs:
-        migrate_workflow(diff, wf, spec)
-    workflow.subprocess_specs = new_subs
-    for wf, _d, _s in diffs:
-        for task_id, data in kept.items():
-            task = wf.tasks.get(task_id)
-            if task is not None:
-                task.internal_data = data
+    # Only ready tasks are reset and predicted again from the new specs. A waiting timer (or message) is left as it
+    # is: a reset would start a timer again from now and evaluate its expression with older data.
+    try:
+        for wf, diff, spec in diffs:
+            migrate_workflow(diff, wf, spec, reset_mask=TaskState.READY)
+        workflow.subprocess_specs = new_subs
+    except Exception as exc:  # noqa: BLE001 - a library error on this case; the case stays as it is
+        raise CannotMigrate(f"de zaak kan niet naar versie {target.version}: {type(exc).__name__}: {exc}") from None
     runtime = CaseRuntime(workflow, engine.script_engine)
     try:
         result = runtime._guarded(runtime._forget_removed_waits)
