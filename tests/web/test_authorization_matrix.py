@@ -24,6 +24,7 @@ CASE_READERS = frozenset({"professional", "aandachtsfunctionaris", "leidinggeven
 PROFESSIONAL = frozenset({"professional"})
 TEAM_LANES = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende"})
 AANDACHTSFUNCTIONARIS = frozenset({"aandachtsfunctionaris"})
+PROCESBEHEERDER = frozenset({"procesbeheerder"})
 # Route arguments that name one case (directly or through a task or a break-the-glass grant).
 CASE_BOUND = frozenset({"case_id", "task_id", "grant_id"})
 SCOPES = {"beheerder": "metadata"}  # what a case file shows (engine/access.py); everyone else allowed: "full"
@@ -98,6 +99,10 @@ ROUTES = {
     ("cases.event", "POST"): PROFESSIONAL,
     ("api.case_events", "GET"): CASE_READERS,
     ("api.raise_event", "POST"): PROFESSIONAL,
+    # H7: the process owners' studio (issue 11)
+    ("api.processes", "GET"): PROCESBEHEERDER,
+    ("api.deploy", "POST"): PROCESBEHEERDER,
+    ("api.migrate_cases", "POST"): PROCESBEHEERDER,
 }
 
 FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js"}

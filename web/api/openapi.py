@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of /api/, served at /api/openapi.json."""
 from __future__ import annotations
 
+from . import studio_openapi
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -131,6 +133,7 @@ def spec(server_url: str = "") -> dict:
                               **ERRORS}}},
             "/api/openapi.json": {"get": {"summary": "This description", "operationId": "openapi", "security": [],
                                           "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+            **studio_openapi.paths(),
         },
         "components": {
             "securitySchemes": {
@@ -213,6 +216,7 @@ def spec(server_url: str = "") -> dict:
                     "process_id": {"type": "string"}, "filename": {"type": "string"}, "bpmn_xml": {"type": "string"},
                     "completed_elements": {"type": "array", "items": {"type": "string"}},
                     "active_elements": {"type": "array", "items": {"type": "string"}}}},
+                **studio_openapi.schemas(),
             },
         },
     }

@@ -239,3 +239,5 @@ def raise_event(case_id: int, event: str):
         return problem(500, "case_failure", str(exc))
     return jsonify({**serialize.completion(done), "event": event,
                     "available_events": [o.name for o in engine.available_events(case_id, current_user.actor)]})
+
+from . import studio  # noqa: E402,F401 - the studio's endpoints (web/api/studio.py)

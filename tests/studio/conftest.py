@@ -1,0 +1,33 @@
+"""Fixtures of the studio tests: the web app's fixtures (tests/web/conftest.py, reused as they are) and an app with
+the shipped meldcode deployed with a few attached scenarios, plus one user per role."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from engine.diagrams import read_directory
+from tests.web.conftest import (PASSWORD, TEAM, USERNAMES, cheap_password_hashing, csrf_from,  # noqa: F401
+                                engine_settings, login, make_app, web_settings)
+from web.auth import service as accounts
+from web.roles import ROLES
+
+from .edits import PROCESSES, scenario
+
+ATTACHED = ["geen_vermoeden_afsluiten.json", "acuut_melden_en_hulp.json"]
+
+
+@pytest.fixture
+def studio_app(make_app, web_settings):
+    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    services = app.extensions["meldcode"]
+    services.cases.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED],
+                                comment="eerste versie")
+    for role, username in USERNAMES.items():
+        accounts.create_user(services.sessions, username, PASSWORD, [role], TEAM, display_name=f"Test {role}")
+    return app
+
+
+@pytest.fixture
+def studio_services(studio_app):
+    return studio_app.extensions["meldcode"]
