@@ -66,3 +66,90 @@ class Studio:
     def migrations_of(self, case_id: int) -> list[dict]:
         with self.sessions() as session:
             return migration.migrations_of(session, case_id)
+
+    # -- drafts ----------------------------------------------------------------------------
+    def drafts(self, owner: str):
+        from . import drafts
+
+        with self.sessions() as session:
+            return drafts.list_drafts(session, owner)
+
+    def draft(self, owner: str, draft_id: int):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            row = drafts.get(session, owner, draft_id)
+            audit.record(session, owner, "studio.draft_view", draft_id=draft_id)
+            return drafts._view(row)
+
+    def new_draft(self, owner: str, process_id: str, version: int):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            return drafts.create_from_version(session, owner, process_id, version)
+
+    def upload_draft(self, owner: str, title: str, data: bytes):
+        """A draft from an uploaded zip, after every check (zip safety, then the engine's deploy checks)."""
+        from . import drafts, zipfiles
+        from ..diagrams import compile_files
+
+        try:
+            files, scenarios = zipfiles.read_zip(data, self.settings.max_diagram_bytes)
+            compile_files(files, self.settings.max_diagram_bytes, self.settings.max_text_length)
+            with self.sessions.begin() as session:
+                return drafts.create(session, owner, title, files, scenarios, source="zip")
+        except versions.DiagramError as exc:
+            with self.sessions.begin() as session:
+                audit.record(session, owner, "studio.draft_create", outcome="denied", source="zip",
+                             reason=str(exc)[:500])
+            raise
+
+    def save_file(self, owner: str, draft_id: int, name: str, text: str):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            return drafts.save_file(session, owner, draft_id, name, text, self.settings.max_diagram_bytes)
+
+    def save_scenario(self, owner: str, draft_id: int, name: str, scenario: dict | None):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            return drafts.save_scenario(session, owner, draft_id, name, scenario)
+
+    def delete_draft(self, owner: str, draft_id: int) -> None:
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            drafts.delete(session, owner, draft_id)
+
+    def check_draft(self, owner: str, draft_id: int):
+        from .checks import check_files
+
+        draft = self.draft(owner, draft_id)
+        return check_files(draft.file_bytes(), self.settings)
+
+    def run_draft_scenarios(self, owner: str, draft_id: int):
+        """[(file name, ScenarioResult)] of every scenario of the draft against the draft (throwaway database)."""
+        draft = self.draft(owner, draft_id)
+        results = versions.run_scenarios(draft.file_bytes(), draft.scenarios, self.settings)
+        with self.sessions.begin() as session:
+            audit.record(session, owner, "studio.draft_scenarios", draft_id=draft_id,
+                         failed=[name for name, r in results if not r.passed])
+        return results
+
+    def compare_draft(self, owner: str, draft_id: int, process_id: str | None = None, version: int | None = None):
+        """The draft against a version (default: the latest deployment)."""
+        from .compare import compare
+
+        draft = self.draft(owner, draft_id)
+        with self.sessions() as session:
+            if process_id and version:
+                files, _ = versions.version_files(session, process_id, version)
+            else:
+                latest = versions.latest_deployment(session)
+                files = versions.deployment_files(session, latest.id) if latest else {}
+        return compare(files, draft.file_bytes())
+
+    def deploy_draft(self, owner: str, draft_id: int, comment: str) -> versions.DeployResult:
+        draft = self.draft(owner, draft_id)
+        return self.deploy(owner, draft.file_bytes(), comment, scenarios=draft.scenarios, complete=True)

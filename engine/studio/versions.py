@@ -172,7 +172,8 @@ def deploy_set(session: Session, settings: Settings, actor: str, files: dict[str
     latest = latest_deployment(session)
     merged = {} if complete or latest is None else deployment_files(session, latest.id)
     merged.update(files)
-    attached = {} if latest is None else deployment_scenarios(session, latest.id)
+    # A complete set (a draft) brings its own scenarios; a partial one adds to the latest deployment's.
+    attached = {} if latest is None or complete else deployment_scenarios(session, latest.id)
     attached.update(check_scenarios(scenarios or {}))
 
     def verify(candidate):

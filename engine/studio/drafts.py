@@ -1,0 +1,120 @@
+"""Drafts: a process owner's work on a set of files and scenarios, saved on the server (one row per draft).
+
+A draft starts from a deployed version (its deployment's files and scenarios) or from an uploaded zip; only its
+owner sees and changes it. Every change is audited.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit, clock
+from ..errors import DiagramError, NotFoundError
+from ..models import StudioDraft
+from .filenames import check_filename
+from .versions import check_scenarios, deployment_files, deployment_scenarios, version_row
+
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: int
+    owner: str
+    title: str
+    files: dict[str, str]
+    scenarios: dict[str, dict]
+    created_at: datetime
+    updated_at: datetime
+    row_version: int
+
+    def file_bytes(self) -> dict[str, bytes]:
+        return {name: text.encode("utf-8") for name, text in self.files.items()}
+
+
+def _view(row: StudioDraft) -> Draft:
+    return Draft(row.id, row.owner, row.title, dict(row.files), dict(row.scenarios), row.created_at, row.updated_at,
+                 row.row_version)
+
+
+def _decode(files: dict[str, bytes]) -> dict[str, str]:
+    out = {}
+    for name, content in files.items():
+        check_filename(name)
+        try:
+            out[name] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DiagramError(name, None, "het bestand is geen UTF-8-tekst") from None
+    return out
+
+
+def list_drafts(session: Session, owner: str) -> list[Draft]:
+    return [_view(r) for r in session.scalars(select(StudioDraft).where(StudioDraft.owner == owner)
+                                              .order_by(StudioDraft.updated_at.desc()))]
+
+
+def get(session: Session, owner: str, draft_id: int) -> StudioDraft:
+    row = session.get(StudioDraft, draft_id)
+    if row is None or row.owner != owner:
+        raise NotFoundError(f"draft {draft_id} does not exist")  # someone else's draft is not there for you
+    return row
+
+
+def create(session: Session, owner: str, title: str, files: dict[str, bytes], scenarios: dict[str, dict],
+           *, base_deployment_id: int | None = None, source: str) -> Draft:
+    now = clock.now()
+    row = StudioDraft(owner=owner, title=(title or "Concept").strip()[:MAX_TITLE] or "Concept",
+                      base_deployment_id=base_deployment_id, files=_decode(files),
+                      scenarios=check_scenarios(dict(scenarios)), created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    audit.record(session, owner, "studio.draft_create", draft_id=row.id, source=source, files=sorted(row.files))
+    return _view(row)
+
+
+def create_from_version(session: Session, owner: str, process_id: str, version: int) -> Draft:
+    pv = version_row(session, process_id, version)
+    if pv is None:
+        raise NotFoundError(f"{process_id} version {version} does not exist")
+    return create(session, owner, f"{process_id} (van versie {version})", deployment_files(session, pv.deployment_id),
+                  deployment_scenarios(session, pv.deployment_id), base_deployment_id=pv.deployment_id,
+                  source=f"{process_id} v{version}")
+
+
+def save_file(session: Session, owner: str, draft_id: int, name: str, text: str, max_bytes: int) -> Draft:
+    row = get(session, owner, draft_id)
+    check_filename(name)
+    if not isinstance(text, str) or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise DiagramError(name, None, f"het bestand is groter dan {max_bytes} bytes")
+    row.files = {**row.files, name: text}
+    row.updated_at = clock.now()
+    audit.record(session, owner, "studio.draft_save", draft_id=row.id, file=name)
+    session.flush()
+    return _view(row)
+
+
+def save_scenario(session: Session, owner: str, draft_id: int, name: str, scenario: dict | None) -> Draft:
+    """Add or replace a scenario (validated against the scenario schema); None removes it."""
+    row = get(session, owner, draft_id)
+    check_filename(name, scenario=True)
+    scenarios = dict(row.scenarios)
+    if scenario is None:
+        scenarios.pop(name, None)
+    else:
+        check_scenarios({name: scenario})
+        scenarios[name] = json.loads(json.dumps(scenario))
+    row.scenarios = scenarios
+    row.updated_at = clock.now()
+    audit.record(session, owner, "studio.draft_scenario", draft_id=row.id, scenario=name, removed=scenario is None)
+    session.flush()
+    return _view(row)
+
+
+def delete(session: Session, owner: str, draft_id: int) -> None:
+    row = get(session, owner, draft_id)
+    session.delete(row)
+    audit.record(session, owner, "studio.draft_delete", draft_id=draft_id)
