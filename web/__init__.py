@@ -83,10 +83,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .cases import bp as cases_bp
     from .glass import bp as glass_bp
     from .inbox import bp as inbox_bp
+    from .studio import bp as studio_bp
     from .tasks import bp as tasks_bp
     from .vendor import bp as vendor_bp
 
-    for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp, auditlog_bp, admin_bp, glass_bp):
+    for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp, auditlog_bp, admin_bp, glass_bp,
+                      studio_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
 

@@ -103,9 +103,26 @@ ROUTES = {
     ("api.processes", "GET"): PROCESBEHEERDER,
     ("api.deploy", "POST"): PROCESBEHEERDER,
     ("api.migrate_cases", "POST"): PROCESBEHEERDER,
+    ("studio.vendor_asset", "GET"): PROCESBEHEERDER,
+    ("studio.index", "GET"): PROCESBEHEERDER,
+    ("studio.download", "GET"): PROCESBEHEERDER,
+    ("studio.new_draft", "POST"): PROCESBEHEERDER,
+    ("studio.upload", "POST"): PROCESBEHEERDER,
+    ("studio.draft", "GET"): PROCESBEHEERDER,
+    ("studio.save_file", "POST"): PROCESBEHEERDER,
+    ("studio.save_scenario", "POST"): PROCESBEHEERDER,
+    ("studio.check", "POST"): PROCESBEHEERDER,
+    ("studio.run_scenarios", "POST"): PROCESBEHEERDER,
+    ("studio.compare", "POST"): PROCESBEHEERDER,
+    ("studio.preview", "POST"): PROCESBEHEERDER,
+    ("studio.deploy", "POST"): PROCESBEHEERDER,
+    ("studio.delete", "POST"): PROCESBEHEERDER,
+    ("studio.migration", "GET"): PROCESBEHEERDER,
+    ("studio.migrate", "POST"): PROCESBEHEERDER,
 }
 
-FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js"}
+FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js",
+             "studio.vendor_asset": "bpmn-js/assets/bpmn-js.css"}
 
 
 def routes_of(app) -> set[tuple[str, str]]:

@@ -1,0 +1,269 @@
+/* The studio's draft editor: bpmn-js modeler for BPMN files, a JSON editor with live preview for forms, checks
+   with the element highlighted, scenario runs, comparison coloured on the canvas. Everything is saved on the
+   server (POST with the page's CSRF token); nothing is kept only in the browser. */
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("draft-data").textContent);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var select = document.getElementById("file-select");
+  var statusEl = document.getElementById("status");
+  var textArea = document.getElementById("text-content");
+  var textEditor = document.getElementById("text-editor");
+  var canvasEl = document.getElementById("canvas");
+  var modeler = new BpmnJS({ container: canvasEl, keyboard: { bindTo: document } });
+  var current = null;
+  var markers = [];
+  var previewTimer = null;
+
+  function say(text) { statusEl.textContent = text; }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        json._status = response.status; return json;
+      });
+    });
+  }
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    if (cls) { node.className = cls; }
+    return node;
+  }
+
+  function clearMarkers() {
+    var canvas = modeler.get("canvas");
+    markers.forEach(function (m) { try { canvas.removeMarker(m[0], m[1]); } catch (e) { /* gone */ } });
+    markers = [];
+  }
+
+  function mark(id, cls) {
+    var registry = modeler.get("elementRegistry");
+    if (current && current.endsWith(".bpmn") && registry.get(id)) {
+      modeler.get("canvas").addMarker(id, cls);
+      markers.push([id, cls]);
+      return true;
+    }
+    return false;
+  }
+
+  function focus(id) {
+    var element = modeler.get("elementRegistry").get(id);
+    if (!element) { return; }
+    var canvas = modeler.get("canvas");
+    if (canvas.scrollToElement) { canvas.scrollToElement(element); }
+    modeler.get("selection").select(element);
+  }
+
+  function open(name) {
+    current = name;
+    clearMarkers();
+    if (name.endsWith(".bpmn")) {
+      textEditor.hidden = true; canvasEl.hidden = false;
+      return modeler.importXML(data.files[name]).then(function () {
+        modeler.get("canvas").zoom("fit-viewport");
+        say("Geopend: " + name);
+      }).catch(function (err) { say("Kan " + name + " niet tonen: " + err.message); });
+    }
+    canvasEl.hidden = true; textEditor.hidden = false;
+    textArea.value = data.files[name];
+    preview();
+    say("Geopend: " + name);
+    return Promise.resolve();
+  }
+
+  function currentContent() {
+    if (current.endsWith(".bpmn")) {
+      return modeler.saveXML({ format: true }).then(function (result) { return result.xml; });
+    }
+    return Promise.resolve(textArea.value);
+  }
+
+  function save() {
+    return currentContent().then(function (content) {
+      if (content === data.files[current]) { return true; }
+      return post("/studio/concept/bestand", { id: data.id, name: current, content: content }).then(function (r) {
+        if (!r.ok) { say("Niet opgeslagen: " + (r.error ? r.error.message : "fout " + r._status)); return false; }
+        data.files[current] = content;
+        say("Opgeslagen (" + current + ")");
+        return true;
+      });
+    });
+  }
+
+  function preview() {
+    var target = document.getElementById("form-preview");
+    if (!current || !current.startsWith("forms/") || current.endsWith(".uischema.json")) { target.textContent = ""; return; }
+    var schema;
+    try { schema = JSON.parse(textArea.value); } catch (e) { target.textContent = "Geen geldige JSON: " + e.message; return; }
+    post("/studio/concept/voorbeeld", { id: data.id, schema: schema }).then(function (r) {
+      if (r.error) { target.textContent = r.error; return; }
+      target.innerHTML = r.html;  // rendered and escaped by the server's template
+    });
+  }
+
+  function showProblems(problems) {
+    var list = document.getElementById("problems");
+    list.textContent = "";
+    clearMarkers();
+    if (!problems.length) { list.appendChild(el("li", "Geen problemen gevonden.", "ok")); return; }
+    problems.forEach(function (p) {
+      var item = el("li", null, "problem " + p.severity);
+      var where = p.filename + (p.element_id ? " · " + p.element_id : "");
+      item.appendChild(el("strong", (p.severity === "error" ? "Fout" : "Waarschuwing") + " (" + p.source + ")"));
+      item.appendChild(document.createTextNode(" " + where + ": " + p.message));
+      if (p.element_id && p.filename === current) {
+        mark(p.element_id, "studio-problem");
+        var button = el("button", "Toon", "link");
+        button.type = "button";
+        button.addEventListener("click", function () { focus(p.element_id); });
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(button);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  function summarize(value) {
+    if (value && typeof value === "object" && Array.isArray(value.each)) { return "achtereenvolgens " + value.each.join(", "); }
+    return String(value);
+  }
+
+  function renderScenarios(results) {
+    var body = document.querySelector("#scenario-table tbody");
+    body.textContent = "";
+    var byFile = {};
+    (results || []).forEach(function (r) { byFile[r.file] = r; });
+    Object.keys(data.scenarios).sort().forEach(function (file) {
+      var s = data.scenarios[file];
+      var row = el("tr");
+      row.dataset.file = file;
+      var name = el("td");
+      var link = el("button", s.name || file, "link");
+      link.type = "button";
+      link.addEventListener("click", function () {
+        document.getElementById("scenario-name").value = file;
+        document.getElementById("scenario-json").value = JSON.stringify(s, null, 2);
+      });
+      name.appendChild(link);
+      row.appendChild(name);
+      var answers = el("td");
+      var list = el("ul", null, "compact");
+      Object.keys(s.answers || {}).forEach(function (k) { list.appendChild(el("li", k + " = " + summarize(s.answers[k]))); });
+      answers.appendChild(list);
+      row.appendChild(answers);
+      var expect = s.expect || {};
+      var parts = [];
+      if (expect.milestones_include) { parts.push("bereikt: " + expect.milestones_include.join(", ")); }
+      if (expect.milestones_exclude) { parts.push("niet: " + expect.milestones_exclude.join(", ")); }
+      if (expect.milestones_sequence) { parts.push("volgorde: " + expect.milestones_sequence.join(" → ")); }
+      if (expect.state) { parts.push("toestand: " + expect.state); }
+      row.appendChild(el("td", parts.join("; ")));
+      var result = byFile[file];
+      var cell = el("td", result ? (result.passed ? "geslaagd" : "mislukt") : "—", result ? (result.passed ? "ok" : "failed") : "");
+      if (result) {
+        cell.appendChild(el("div", "mijlpalen: " + (result.milestones.join(", ") || "geen"), "muted"));
+        if (result.error) { cell.appendChild(el("div", result.error, "error-text")); }
+      }
+      row.appendChild(cell);
+      body.appendChild(row);
+    });
+  }
+
+  function showChanges(files) {
+    var box = document.getElementById("changes");
+    box.textContent = "";
+    clearMarkers();
+    if (!files.length) { box.appendChild(el("p", "Geen verschillen.")); return; }
+    var labels = { added: "toegevoegd", removed: "verwijderd", changed: "gewijzigd" };
+    files.forEach(function (f) {
+      var section = el("div", null, "change-file");
+      section.appendChild(el("h3", f.filename + (f.status !== "changed" ? " (" + labels[f.status] + ")" : "")));
+      var list = el("ul");
+      ["added", "removed", "changed"].forEach(function (kind) {
+        f[kind].forEach(function (item) {
+          var text = labels[kind] + ": " + item.type + " " + item.id + (item.name ? " ‘" + item.name + "’" : "");
+          if (kind === "changed" && item.what === "naam") { text += " (was ‘" + item.old_name + "’)"; }
+          list.appendChild(el("li", text, "change " + kind));
+          if (f.filename === current && kind !== "removed") { mark(item.id, "studio-" + kind); }
+        });
+      });
+      section.appendChild(list);
+      box.appendChild(section);
+    });
+  }
+
+  Object.keys(data.files).sort().forEach(function (name) {
+    var option = el("option", name);
+    option.value = name;
+    select.appendChild(option);
+  });
+  var first = Object.keys(data.files).sort().filter(function (n) { return n.endsWith(".bpmn"); })[0];
+  select.value = first;
+  open(first);
+  renderScenarios();
+
+  select.addEventListener("change", function () {
+    var next = select.value;
+    select.value = current;
+    save().then(function (ok) { if (ok) { select.value = next; open(next); } });
+  });
+  textArea.addEventListener("input", function () { clearTimeout(previewTimer); previewTimer = setTimeout(preview, 400); });
+  document.getElementById("save").addEventListener("click", save);
+  document.getElementById("check").addEventListener("click", function () {
+    say("Controleren…");
+    save().then(function () { return post("/studio/concept/controleren", { id: data.id }); })
+      .then(function (r) { showProblems(r.problems || []); say("Gecontroleerd: " + (r.problems || []).length + " bevinding(en)"); });
+  });
+  document.getElementById("run").addEventListener("click", function () {
+    say("Scenario's worden uitgevoerd…");
+    save().then(function () { return post("/studio/concept/scenarios", { id: data.id }); }).then(function (r) {
+      if (r.error) { say("Scenario's konden niet draaien: " + r.error.message); return; }
+      renderScenarios(r.results);
+      var failed = r.results.filter(function (x) { return !x.passed; }).length;
+      say(r.results.length + " scenario's uitgevoerd, " + failed + " mislukt");
+    });
+  });
+  document.getElementById("compare").addEventListener("click", function () {
+    var choice = document.getElementById("compare-version").value.split(":");
+    save().then(function () {
+      return post("/studio/concept/vergelijken", { id: data.id, process_id: choice[0] || null, version: choice[1] || null });
+    }).then(function (r) {
+      if (r.error) { say("Vergelijken mislukt: " + r.error.message); return; }
+      showChanges(r.files); say("Vergeleken");
+    });
+  });
+  document.getElementById("scenario-save").addEventListener("click", function () {
+    var name = document.getElementById("scenario-name").value.trim();
+    var out = document.getElementById("scenario-status");
+    var scenario;
+    try { scenario = JSON.parse(document.getElementById("scenario-json").value); } catch (e) {
+      out.textContent = "Geen geldige JSON: " + e.message; return;
+    }
+    post("/studio/concept/scenario", { id: data.id, name: name, scenario: scenario }).then(function (r) {
+      if (!r.ok) { out.textContent = "Niet opgeslagen: " + (r.error ? r.error.message : "fout " + r._status); return; }
+      data.scenarios = r.scenarios; renderScenarios(); out.textContent = "Scenario opgeslagen: " + name;
+    });
+  });
+  document.getElementById("scenario-delete").addEventListener("click", function () {
+    var name = document.getElementById("scenario-name").value.trim();
+    var out = document.getElementById("scenario-status");
+    post("/studio/concept/scenario", { id: data.id, name: name, scenario: null }).then(function (r) {
+      if (!r.ok) { out.textContent = "Niet verwijderd: " + (r.error ? r.error.message : "fout " + r._status); return; }
+      data.scenarios = r.scenarios; renderScenarios(); out.textContent = "Scenario verwijderd: " + name;
+    });
+  });
+  document.getElementById("deploy-form").addEventListener("submit", function (event) {
+    // Save the open file first, so what is deployed is what is on the screen.
+    if (this.dataset.saved === "1") { return; }
+    event.preventDefault();
+    var form = this;
+    say("Opslaan en deployen (scenario's draaien)…");
+    save().then(function (ok) { if (ok) { form.dataset.saved = "1"; form.requestSubmit ? form.requestSubmit() : form.submit(); } });
+  });
+}());

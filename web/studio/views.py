@@ -1,0 +1,275 @@
+"""Pages and JSON endpoints of the studio. Draft ids travel as query or body values (a draft is only ever its
+owner's: another user's id is simply not found)."""
+from __future__ import annotations
+
+import dataclasses
+import io
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from engine.errors import DiagramError, NotFoundError
+from engine.studio.service import Studio
+from engine.studio.versions import ScenariosFailed
+from engine.studio.zipfiles import write_zip
+
+from .. import schema_forms
+from ..access import roles_required
+from ..roles import PROCESBEHEERDER
+from ..services import services
+from . import bp, vendor
+
+process_owner = roles_required(PROCESBEHEERDER)
+MAX_ZIP = 900_000  # below the app's request limit, so the message is ours
+
+
+def studio() -> Studio:
+    return Studio(services().cases)
+
+
+def _me() -> str:
+    return current_user.username
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400)
+    return body
+
+
+def _draft_or_404(draft_id):
+    draft_id = _int(draft_id)
+    if draft_id is None:
+        abort(404)
+    try:
+        return studio().draft(_me(), draft_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _problem(exc: DiagramError) -> dict:
+    return {"file": exc.filename, "element_id": exc.element_id, "message": exc.reason}
+
+
+@bp.get("/vendor/<path:filename>")
+@process_owner
+def vendor_asset(filename: str):
+    package, _, rest = filename.partition("/")
+    return vendor.asset(package, rest)
+
+
+# -- overview ----------------------------------------------------------------------------------
+@bp.get("/")
+@process_owner
+def index():
+    return render_template("studio/index.html", processes=studio().processes(_me()), drafts=studio().drafts(_me()))
+
+
+@bp.get("/versie.zip")
+@process_owner
+def download():
+    process_id, version = request.args.get("proces", ""), _int(request.args.get("versie"))
+    if not process_id or version is None:
+        abort(404)
+    try:
+        files, scenarios = studio().version_files(_me(), process_id, version)
+    except DiagramError:
+        abort(404)
+    return send_file(io.BytesIO(write_zip(files, scenarios)), mimetype="application/zip",
+                     as_attachment=True, download_name=f"{process_id}-v{version}.zip")
+
+
+@bp.post("/concepten/nieuw")
+@process_owner
+def new_draft():
+    process_id, version = request.form.get("proces", ""), _int(request.form.get("versie"))
+    try:
+        draft = studio().new_draft(_me(), process_id, version or 0)
+    except NotFoundError:
+        flash("Deze versie bestaat niet.", "error")
+        return redirect(url_for("studio.index"))
+    return redirect(url_for("studio.draft", id=draft.id))
+
+
+@bp.post("/concepten/upload")
+@process_owner
+def upload():
+    upload = request.files.get("zip")
+    data = upload.read(MAX_ZIP + 1) if upload else b""
+    if not data:
+        flash("Kies een zip-bestand om te uploaden.", "error")
+        return redirect(url_for("studio.index"))
+    if len(data) > MAX_ZIP:
+        flash(f"Het zip-bestand is groter dan {MAX_ZIP // 1000} kB; er is niets gewijzigd.", "error")
+        return redirect(url_for("studio.index"))
+    try:
+        draft = studio().upload_draft(_me(), request.form.get("titel") or (upload.filename or "Upload"), data)
+    except DiagramError as exc:
+        flash(f"Upload geweigerd, er is niets gewijzigd: {exc}", "error")
+        return redirect(url_for("studio.index"))
+    flash("Het zip-bestand is als nieuw concept opgeslagen.", "success")
+    return redirect(url_for("studio.draft", id=draft.id))
+
+
+# -- a draft ------------------------------------------------------------------------------------
+@bp.get("/concept")
+@process_owner
+def draft():
+    found = _draft_or_404(request.args.get("id"))
+    processes = studio().processes(_me())
+    return render_template("studio/draft.html", draft=found, processes=processes,
+                           data={"id": found.id, "files": found.files, "scenarios": found.scenarios})
+
+
+@bp.post("/concept/bestand")
+@process_owner
+def save_file():
+    body = _body()
+    if not isinstance(body.get("name"), str) or not isinstance(body.get("content"), str):
+        abort(400)
+    _draft_or_404(body.get("id"))
+    try:
+        saved = studio().save_file(_me(), int(body["id"]), body["name"], body["content"])
+    except DiagramError as exc:
+        return jsonify(ok=False, error=_problem(exc)), 422
+    return jsonify(ok=True, updated_at=saved.updated_at.isoformat())
+
+
+@bp.post("/concept/scenario")
+@process_owner
+def save_scenario():
+    body = _body()
+    scenario = body.get("scenario")
+    if not isinstance(body.get("name"), str) or not (scenario is None or isinstance(scenario, dict)):
+        abort(400)
+    _draft_or_404(body.get("id"))
+    try:
+        saved = studio().save_scenario(_me(), int(body["id"]), body["name"], scenario)
+    except DiagramError as exc:
+        return jsonify(ok=False, error=_problem(exc)), 422
+    return jsonify(ok=True, scenarios=saved.scenarios)
+
+
+@bp.post("/concept/controleren")
+@process_owner
+def check():
+    found = _draft_or_404(_body().get("id"))
+    problems = studio().check_draft(_me(), found.id)
+    return jsonify(problems=[dataclasses.asdict(p) for p in problems])
+
+
+@bp.post("/concept/scenarios")
+@process_owner
+def run_scenarios():
+    found = _draft_or_404(_body().get("id"))
+    try:
+        results = studio().run_draft_scenarios(_me(), found.id)
+    except DiagramError as exc:
+        return jsonify(error=_problem(exc), results=[]), 422
+    return jsonify(results=[{"file": name, **dataclasses.asdict(r)} for name, r in results])
+
+
+@bp.post("/concept/vergelijken")
+@process_owner
+def compare():
+    body = _body()
+    found = _draft_or_404(body.get("id"))
+    process_id = body.get("process_id") if isinstance(body.get("process_id"), str) else None
+    try:
+        changes = studio().compare_draft(_me(), found.id, process_id, _int(body.get("version")))
+    except DiagramError as exc:
+        return jsonify(error=_problem(exc), files=[]), 422
+    return jsonify(files=[dataclasses.asdict(c) for c in changes])
+
+
+@bp.post("/concept/voorbeeld")
+@process_owner
+def preview():
+    """A form schema rendered by the inbox's own renderer (web/schema_forms.py)."""
+    body = _body()
+    schema = body.get("schema")
+    if not isinstance(schema, dict):
+        return jsonify(html="", error="Het formulier is geen JSON-object."), 422
+    try:
+        fields = schema_forms.fields_for(schema)
+        html = render_template("studio/_preview.html", fields=fields, schema=schema)
+    except Exception as exc:  # noqa: BLE001 - a half-written schema while typing: say so, do not fail
+        return jsonify(html="", error=f"Dit formulier kan (nog) niet worden getoond: {type(exc).__name__}"), 422
+    return jsonify(html=html, error=None)
+
+
+@bp.post("/concept/deployen")
+@process_owner
+def deploy():
+    found = _draft_or_404(request.form.get("id"))
+    comment = request.form.get("toelichting", "")
+    try:
+        result = studio().deploy_draft(_me(), found.id, comment)
+    except ScenariosFailed as exc:
+        names = ", ".join(f"‘{f.name}’" for f in exc.failed)
+        flash(f"Niet gedeployed: deze scenario's slagen niet met dit concept: {names}. Er is niets gewijzigd.",
+              "error")
+        for failed in exc.failed:
+            flash(f"{failed.name}: {failed.error}", "error")
+        return redirect(url_for("studio.draft", id=found.id))
+    except DiagramError as exc:
+        flash(f"Niet gedeployed, er is niets gewijzigd: {exc}", "error")
+        return redirect(url_for("studio.draft", id=found.id))
+    created = [f"{p} versie {v}" for p, v in result.versions.items() if result.created.get(p)]
+    flash(("Gedeployed: " + ", ".join(created) + ".") if created else
+          "Niets gedeployed: de inhoud is gelijk aan de laatste versie.", "success")
+    return redirect(url_for("studio.index"))
+
+
+@bp.post("/concept/verwijderen")
+@process_owner
+def delete():
+    found = _draft_or_404(request.form.get("id"))
+    studio().delete_draft(_me(), found.id)
+    flash(f"Concept ‘{found.title}’ is verwijderd.", "success")
+    return redirect(url_for("studio.index"))
+
+
+# -- migration of running cases ------------------------------------------------------------------
+@bp.get("/migratie")
+@process_owner
+def migration():
+    processes = studio().processes(_me())
+    process_id = request.args.get("proces") or (processes[0].process_id if processes else "")
+    process = next((p for p in processes if p.process_id == process_id), None)
+    source = _int(request.args.get("van"))
+    step = request.args.get("stap") or None
+    cases = studio().running_cases(process_id, source, step) if process and source else []
+    return render_template("studio/migration.html", processes=processes, process=process, source=source,
+                           target=_int(request.args.get("naar")) or (process.latest_version if process else None),
+                           step=step, cases=cases, results=None)
+
+
+@bp.post("/migratie")
+@process_owner
+def migrate():
+    processes = studio().processes(_me())
+    process_id = request.form.get("proces", "")
+    process = next((p for p in processes if p.process_id == process_id), None)
+    target, source = _int(request.form.get("naar")), _int(request.form.get("van"))
+    case_ids = [i for i in map(_int, request.form.getlist("zaak")) if i is not None][:1000]
+    if process is None or target is None or not case_ids:
+        flash("Kies een proces, een doelversie en ten minste één zaak.", "error")
+        return redirect(url_for("studio.migration", proces=process_id, van=source or "", naar=target or ""))
+    dry_run = request.form.get("actie") != "verplaatsen"
+    results = studio().migrate(_me(), case_ids, target, dry_run=dry_run, process_id=process_id)
+    if not dry_run:
+        moved = sum(r.migrated for r in results)
+        flash(f"{moved} van {len(results)} zaken verplaatst naar versie {target}.", "success")
+    return render_template("studio/migration.html", processes=processes, process=process, source=source,
+                           target=target, step=request.form.get("stap") or None, cases=case_ids, results=results,
+                           dry_run=dry_run)
