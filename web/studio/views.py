@@ -97,7 +97,7 @@ def new_draft():
     except NotFoundError:
         flash("Deze versie bestaat niet.", "error")
         return redirect(url_for("studio.index"))
-    return redirect(url_for("studio.draft", id=draft.id))
+    return redirect(url_for("studio.draft", id=draft.id, bestand=f"{process_id}.bpmn"))
 
 
 @bp.post("/concepten/upload")
@@ -127,7 +127,8 @@ def draft():
     found = _draft_or_404(request.args.get("id"))
     processes = studio().processes(_me())
     return render_template("studio/draft.html", draft=found, processes=processes,
-                           data={"id": found.id, "files": found.files, "scenarios": found.scenarios})
+                           data={"id": found.id, "files": found.files, "scenarios": found.scenarios,
+                                 "open": request.args.get("bestand")})
 
 
 @bp.post("/concept/bestand")
@@ -212,9 +213,14 @@ def preview():
 def deploy():
     found = _draft_or_404(request.form.get("id"))
     comment = request.form.get("toelichting", "")
+    wants_json = request.accept_mimetypes.best == "application/json"
     try:
         result = studio().deploy_draft(_me(), found.id, comment)
     except ScenariosFailed as exc:
+        if wants_json:  # the editor stays open (and keeps its undo history)
+            return jsonify(ok=False, message="Niet gedeployed: deze scenario's slagen niet met dit concept. Er is "
+                                             "niets gewijzigd.",
+                           failed_scenarios=[{"name": f.name, "error": f.error} for f in exc.failed]), 422
         names = ", ".join(f"‘{f.name}’" for f in exc.failed)
         flash(f"Niet gedeployed: deze scenario's slagen niet met dit concept: {names}. Er is niets gewijzigd.",
               "error")
@@ -222,11 +228,16 @@ def deploy():
             flash(f"{failed.name}: {failed.error}", "error")
         return redirect(url_for("studio.draft", id=found.id))
     except DiagramError as exc:
+        if wants_json:
+            return jsonify(ok=False, message=f"Niet gedeployed, er is niets gewijzigd: {exc}",
+                           failed_scenarios=[]), 422
         flash(f"Niet gedeployed, er is niets gewijzigd: {exc}", "error")
         return redirect(url_for("studio.draft", id=found.id))
     created = [f"{p} versie {v}" for p, v in result.versions.items() if result.created.get(p)]
     flash(("Gedeployed: " + ", ".join(created) + ".") if created else
           "Niets gedeployed: de inhoud is gelijk aan de laatste versie.", "success")
+    if wants_json:
+        return jsonify(ok=True, versions=result.versions, next=url_for("studio.index"))
     return redirect(url_for("studio.index"))
 
 

@@ -10,7 +10,7 @@
   var textArea = document.getElementById("text-content");
   var textEditor = document.getElementById("text-editor");
   var canvasEl = document.getElementById("canvas");
-  var modeler = new BpmnJS({ container: canvasEl, keyboard: { bindTo: document } });
+  var modeler = new BpmnJS({ container: canvasEl });
   var current = null;
   var markers = [];
   var previewTimer = null;
@@ -56,8 +56,10 @@
     var element = modeler.get("elementRegistry").get(id);
     if (!element) { return; }
     var canvas = modeler.get("canvas");
-    if (canvas.scrollToElement) { canvas.scrollToElement(element); }
-    modeler.get("selection").select(element);
+    var box = canvas.viewbox();
+    canvas.viewbox({ x: element.x + element.width / 2 - box.width / 2, y: element.y + element.height / 2 - box.height / 2,
+                     width: box.width, height: box.height });
+    canvasEl.scrollIntoView({ block: "center" });
   }
 
   function open(name) {
@@ -66,7 +68,14 @@
     if (name.endsWith(".bpmn")) {
       textEditor.hidden = true; canvasEl.hidden = false;
       return modeler.importXML(data.files[name]).then(function () {
-        modeler.get("canvas").zoom("fit-viewport");
+        // A long route is unreadable when fitted: start at 100 % at its beginning instead.
+        var canvas = modeler.get("canvas");
+        var inner = canvas.viewbox().inner;
+        if (inner.width > 2 * canvasEl.clientWidth) {
+          canvas.viewbox({ x: inner.x - 20, y: inner.y - 20, width: canvasEl.clientWidth, height: canvasEl.clientHeight });
+        } else {
+          canvas.zoom("fit-viewport");
+        }
         say("Geopend: " + name);
       }).catch(function (err) { say("Kan " + name + " niet tonen: " + err.message); });
     }
@@ -203,7 +212,8 @@
     option.value = name;
     select.appendChild(option);
   });
-  var first = Object.keys(data.files).sort().filter(function (n) { return n.endsWith(".bpmn"); })[0];
+  var first = data.files[data.open] !== undefined ? data.open :
+    Object.keys(data.files).sort().filter(function (n) { return n.endsWith(".bpmn"); })[0];
   select.value = first;
   open(first);
   renderScenarios();
@@ -215,6 +225,22 @@
   });
   textArea.addEventListener("input", function () { clearTimeout(previewTimer); previewTimer = setTimeout(preview, 400); });
   document.getElementById("save").addEventListener("click", save);
+  document.getElementById("undo").addEventListener("click", function () { modeler.get("commandStack").undo(); });
+  document.getElementById("redo").addEventListener("click", function () { modeler.get("commandStack").redo(); });
+  document.getElementById("find-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var wanted = document.getElementById("find-element").value.trim().toLowerCase();
+    if (!wanted || !current.endsWith(".bpmn")) { return; }
+    var registry = modeler.get("elementRegistry");
+    var found = registry.filter(function (e) { return e.type !== "label" && e.id.toLowerCase() === wanted; })[0] ||
+      registry.filter(function (e) {
+        var name = (e.businessObject && e.businessObject.name || "").toLowerCase();
+        return e.type !== "label" && name && name.indexOf(wanted) >= 0;
+      })[0];
+    if (!found) { say("Geen element gevonden voor ‘" + wanted + "’"); return; }
+    focus(found.id);
+    say("Gevonden: " + found.id);
+  });
   document.getElementById("check").addEventListener("click", function () {
     say("Controleren…");
     save().then(function () { return post("/studio/concept/controleren", { id: data.id }); })
@@ -259,11 +285,30 @@
     });
   });
   document.getElementById("deploy-form").addEventListener("submit", function (event) {
-    // Save the open file first, so what is deployed is what is on the screen.
-    if (this.dataset.saved === "1") { return; }
+    // Save the open file first, so what is deployed is what is on the screen; stay in the editor on a refusal.
     event.preventDefault();
     var form = this;
+    var out = document.getElementById("deploy-result");
+    out.textContent = "";
     say("Opslaan en deployen (scenario's draaien)…");
-    save().then(function (ok) { if (ok) { form.dataset.saved = "1"; form.requestSubmit ? form.requestSubmit() : form.submit(); } });
+    save().then(function (ok) {
+      if (!ok) { return null; }
+      return fetch(form.action, { method: "POST", credentials: "same-origin", body: new FormData(form),
+                                  headers: { "Accept": "application/json", "X-CSRFToken": csrf } })
+        .then(function (response) { return response.json(); });
+    }).then(function (r) {
+      if (!r) { return; }
+      if (r.ok) { window.location.assign(r.next); return; }
+      say("Niet gedeployed");
+      out.appendChild(el("p", r.message, "error-text"));
+      var list = el("ul");
+      (r.failed_scenarios || []).forEach(function (f) {
+        var item = el("li");
+        item.appendChild(el("strong", f.name));
+        item.appendChild(document.createTextNode(": " + f.error));
+        list.appendChild(item);
+      });
+      out.appendChild(list);
+    }).catch(function (err) { say("Deployen mislukt: " + err.message); });
   });
 }());

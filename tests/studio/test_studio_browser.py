@@ -1,0 +1,112 @@
+"""The studio in headless Chromium, as a process owner: open the meldcode, rename a task in the modeler, add a
+scenario, see a breaking change refused with the failing scenario named, undo it, deploy; a new case runs the new
+version while an old case stays; 50 running cases migrate in bulk after a dry run.
+
+Reuses the browser fixtures of tests/web/test_browser.py (Debian's Chromium, no downloads)."""
+from __future__ import annotations
+
+import json
+
+from engine.contract import LANES
+from engine.views import Actor
+from tests.web.test_browser import browser, page, screenshot, serve, sign_in  # noqa: F401 - fixtures
+
+from .edits import scenario
+
+WORKER = Actor("piet", frozenset(LANES), team="noord")
+BULK = 50
+NEW_NAME = "Stap 0 – Acuut levensgevaar?"
+
+
+def test_a_process_owner_changes_tests_deploys_and_migrates(studio_app, studio_services, page, database_url):
+    engine = studio_services.cases
+    old_case = engine.start_case("meldcode", "OUD-0001", WORKER)
+    [first] = engine.open_tasks(case_id=old_case)
+    engine.complete_task(first.id, WORKER, {"aanleiding": "zorgen", "levensbedreigend": False})  # moved on
+    waiting = [engine.start_case("meldcode", f"WACHT-{i:04d}", WORKER) for i in range(BULK)]
+
+    server, thread, base = serve(studio_app)
+    try:
+        sign_in(page, base, "procesbeheerder")
+        page.click("nav a:has-text('Studio')")
+        page.wait_for_selector("h1:has-text('Studio')")
+        assert page.locator("#proces-meldcode tr[data-version='1'] td.running").inner_text() == str(BULK + 1)
+        page.click("#proces-meldcode button:has-text('Nieuw concept van versie 1')")
+        task = page.locator('.djs-element[data-element-id="stap0_inschatting"]')
+        page.wait_for_selector("#status:has-text('Geopend: meldcode.bpmn')")
+        assert page.problems == [], page.problems
+        task.wait_for()
+
+        # Rename a task on the canvas.
+        task.dblclick()
+        editor = page.locator(".djs-direct-editing-parent")
+        editor.wait_for()
+        page.keyboard.press("Control+a")
+        page.keyboard.type(NEW_NAME)
+        page.click(".djs-container svg", position={"x": 5, "y": 5})  # outside the label: editing ends
+        page.click("#save")
+        page.wait_for_selector("#status:has-text('Opgeslagen')")
+
+        # Add a scenario.
+        page.fill("#scenario-name", "disclosure.json")
+        page.fill("#scenario-json", json.dumps(scenario("disclosure_acute_melding.json"), ensure_ascii=False))
+        page.click("#scenario-save")
+        page.wait_for_selector("#scenario-status:has-text('Scenario opgeslagen')")
+        assert page.locator('#scenario-table tr[data-file="disclosure.json"]').count() == 1
+
+        # A breaking change: the end event `afgesloten` is deleted. Deploying is refused, naming the scenario.
+        page.fill("#find-element", "afgesloten")
+        page.click("#find-form button")
+        page.wait_for_selector("#status:text-is('Gevonden: afgesloten')")
+        page.locator('.djs-element[data-element-id="afgesloten"]').click()
+        page.click('.djs-context-pad .entry[data-action="delete"]')
+        assert page.locator('.djs-element[data-element-id="afgesloten"]').count() == 0
+        page.fill("#deploy-comment", "Stap 0 korter gevraagd")
+        page.click("#deploy")
+        refusal = page.locator("#deploy-result")
+        refusal.locator("strong").first.wait_for(timeout=120_000)
+        assert "geen vermoeden: de meldcode wordt afgesloten" in refusal.inner_text()
+        assert "Niet gedeployed" in refusal.inner_text()
+        screenshot(page, "studio-deploy-refused", database_url)
+        assert [p.latest_version for p in _processes(studio_services) if p.process_id == "meldcode"] == [1]
+
+        # Fix it (undo), run the scenarios, deploy.
+        page.click("#undo")
+        page.locator('.djs-element[data-element-id="afgesloten"]').wait_for()
+        page.click("#run")
+        page.wait_for_selector("#status:has-text('0 mislukt')", timeout=120_000)
+        page.click("#deploy")
+        page.wait_for_selector("text=Gedeployed: meldcode versie 2", timeout=120_000)
+    finally:
+        pass
+
+    # A new case runs the new version, an old case stays on its own.
+    new_case = engine.start_case("meldcode", "NIEUW-0001", WORKER)
+    assert engine.case(new_case, WORKER, audit_read=False).process_version == 2
+    assert engine.open_tasks(case_id=new_case)[0].name == NEW_NAME
+    assert engine.case(old_case, WORKER, audit_read=False).process_version == 1
+
+    try:
+        # 50 running cases (those still at Stap 0) migrate in bulk after a dry run.
+        page.goto(base + "/studio/migratie?proces=meldcode&van=1&naar=2&stap=stap0_inschatting")
+        assert page.locator("#case-count").inner_text() == str(BULK)
+        page.click("#dry-run")
+        page.wait_for_selector("#migration-results")
+        assert page.locator("#migration-results tr.ok").count() == BULK
+        assert {engine.case(c, WORKER, audit_read=False).process_version for c in waiting} == {1}
+        page.click("#move")
+        page.wait_for_selector(f"text={BULK} van {BULK} zaken verplaatst naar versie 2")
+        screenshot(page, "studio-migrated", database_url)
+        assert page.problems == []
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert {engine.case(c, WORKER, audit_read=False).process_version for c in waiting} == {2}
+    assert engine.open_tasks(case_id=waiting[0])[0].name == NEW_NAME
+    assert engine.case(old_case, WORKER, audit_read=False).process_version == 1
+
+
+def _processes(services):
+    from engine.studio.service import Studio
+
+    return Studio(services.cases).processes("test")
