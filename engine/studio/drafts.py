@@ -16,7 +16,12 @@ from .. import audit, clock
 from ..errors import DiagramError, NotFoundError
 from ..models import StudioDraft
 from .filenames import check_filename
-from .versions import check_scenarios, deployment_files, deployment_scenarios, version_row
+from .versions import (
+    check_scenarios,
+    deployment_files,
+    deployment_scenarios,
+    version_row,
+)
 
 MAX_TITLE = 200
 

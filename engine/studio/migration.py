@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .. import audit, clock
 from ..errors import CaseFailure, NotFoundError

@@ -90,8 +90,8 @@ class Studio:
 
     def upload_draft(self, owner: str, title: str, data: bytes):
         """A draft from an uploaded zip, after every check (zip safety, then the engine's deploy checks)."""
-        from . import drafts, zipfiles
         from ..diagrams import compile_files
+        from . import drafts, zipfiles
 
         try:
             files, scenarios = zipfiles.read_zip(data, self.settings.max_diagram_bytes)

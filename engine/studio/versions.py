@@ -13,9 +13,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit, clock, deploy
+from .. import audit, deploy
 from ..errors import DiagramError
-from ..models import Case, Deployment, DeploymentFile, DeploymentScenario, ProcessVersion
+from ..models import (
+    Case,
+    Deployment,
+    DeploymentFile,
+    DeploymentScenario,
+    ProcessVersion,
+)
 from ..settings import Settings
 from .filenames import check_filename
 

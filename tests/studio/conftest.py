@@ -7,10 +7,18 @@ import dataclasses
 import pytest
 
 from engine.diagrams import read_directory
-from tests.web.conftest import (PASSWORD, TEAM, USERNAMES, cheap_password_hashing, csrf_from,  # noqa: F401
-                                engine_settings, login, make_app, web_settings)
+from tests.web.conftest import (  # noqa: F401
+    PASSWORD,
+    TEAM,
+    USERNAMES,
+    cheap_password_hashing,
+    csrf_from,
+    engine_settings,
+    login,
+    make_app,
+    web_settings,
+)
 from web.auth import service as accounts
-from web.roles import ROLES
 
 from .edits import PROCESSES, scenario
 
@@ -18,7 +26,7 @@ ATTACHED = ["geen_vermoeden_afsluiten.json", "acuut_melden_en_hulp.json"]
 
 
 @pytest.fixture
-def studio_app(make_app, web_settings):
+def studio_app(make_app, web_settings):  # noqa: F811 - the fixtures imported above
     app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
     services = app.extensions["meldcode"]
     services.cases.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED],

@@ -3,7 +3,6 @@ scenarios against a draft, comparing a draft with a version, deploying a draft."
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 
 import pytest

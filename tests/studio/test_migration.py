@@ -129,7 +129,7 @@ def test_a_waiting_timer_keeps_its_due_time(studio, worker):
                "meewerken": True}
     filler = _Answers(answers, autofill=True)
     for _ in range(40):
-        status, due = engine.case_progress(case_id)
+        _, due = engine.case_progress(case_id)
         if due is not None:
             break
         task = engine.open_tasks(case_id=case_id)[0]

@@ -18,7 +18,8 @@ BULK = 50
 NEW_NAME = "Stap 0 – Acuut levensgevaar?"
 
 
-def test_a_process_owner_changes_tests_deploys_and_migrates(studio_app, studio_services, page, database_url):
+def test_a_process_owner_changes_tests_deploys_and_migrates(studio_app, studio_services, page,  # noqa: F811
+                                                           database_url):
     engine = studio_services.cases
     old_case = engine.start_case("meldcode", "OUD-0001", WORKER)
     [first] = engine.open_tasks(case_id=old_case)

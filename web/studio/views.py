@@ -5,7 +5,16 @@ from __future__ import annotations
 import dataclasses
 import io
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
 from engine.errors import DiagramError, NotFoundError
