@@ -111,3 +111,37 @@ def _processes(services):
     from engine.studio.service import Studio
 
     return Studio(services.cases).processes("test")
+
+
+def test_extension_properties_of_a_user_task_are_edited_in_the_panel(studio_app, studio_services,
+                                                                    page, database_url):  # noqa: F811
+    from engine.studio.service import Studio
+
+    server, thread, base = serve(studio_app)
+    try:
+        sign_in(page, base, "procesbeheerder")
+        page.goto(base + "/studio/")
+        page.click("#proces-meldcode button:has-text('Nieuw concept van versie 1')")
+        page.wait_for_selector("#status:has-text('Geopend: meldcode.bpmn')")
+        page.locator('.djs-element[data-element-id="stap0_inschatting"]').click()
+        assert page.input_value("#prop-id") == "stap0_inschatting"
+        assert page.input_value("#prop-form") == "stap0_inschatting.json"
+        assert "acuut" in page.input_value("#prop-instructions").lower()
+        page.fill("#prop-instructions", "**Nieuwe instructie** voor Stap 0.")
+        page.fill("#prop-due", "werkdagen(1)")
+        page.click("#prop-apply")
+        page.click("#save")
+        page.wait_for_selector("#status:has-text('Opgeslagen')")
+        page.click("#check")
+        page.wait_for_selector("#problems li.ok")  # the engine and bpmnlint accept it
+        assert page.problems == []
+    finally:
+        server.shutdown()
+        thread.join(5)
+    [draft] = Studio(studio_services.cases).drafts("procesbeheerder")
+    xml = draft.files["meldcode.bpmn"]
+    task = xml[xml.index('<bpmn:userTask id="stap0_inschatting"'):]
+    task = task[:task.index("</bpmn:userTask>")]
+    assert "**Nieuwe instructie** voor Stap 0." in task
+    assert 'name="dueDateExpression" value="werkdagen(1)"' in task
+    assert 'name="formJsonSchemaFilename" value="stap0_inschatting.json"' in task

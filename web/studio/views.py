@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
+from pathlib import Path
 
 from flask import (
     abort,
@@ -17,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from engine.contract import MILESTONES
 from engine.errors import DiagramError, NotFoundError
 from engine.studio.service import Studio
 from engine.studio.versions import ScenariosFailed
@@ -29,6 +32,7 @@ from ..services import services
 from . import bp, vendor
 
 process_owner = roles_required(PROCESBEHEERDER)
+MODDLE = Path(__file__).resolve().parents[1] / "static" / "studio" / "spiffworkflow.json"
 MAX_ZIP = 900_000  # below the app's request limit, so the message is ours
 
 
@@ -135,7 +139,8 @@ def upload():
 def draft():
     found = _draft_or_404(request.args.get("id"))
     processes = studio().processes(_me())
-    return render_template("studio/draft.html", draft=found, processes=processes,
+    return render_template("studio/draft.html", draft=found, processes=processes, milestones=sorted(MILESTONES),
+                           moddle=json.loads(MODDLE.read_text(encoding="utf-8")),
                            data={"id": found.id, "files": found.files, "scenarios": found.scenarios,
                                  "open": request.args.get("bestand")})
 

@@ -10,7 +10,10 @@
   var textArea = document.getElementById("text-content");
   var textEditor = document.getElementById("text-editor");
   var canvasEl = document.getElementById("canvas");
-  var modeler = new BpmnJS({ container: canvasEl });
+  // Our extension properties (spiffworkflow:properties, instructionsForEndUser, ...) as typed moddle elements.
+  var spiff = JSON.parse(document.getElementById("spiffworkflow-moddle").textContent);
+  var modeler = new BpmnJS({ container: canvasEl, moddleExtensions: { spiffworkflow: spiff } });
+  var selected = null;
   var current = null;
   var markers = [];
   var previewTimer = null;
@@ -66,7 +69,7 @@
     current = name;
     clearMarkers();
     if (name.endsWith(".bpmn")) {
-      textEditor.hidden = true; canvasEl.hidden = false;
+      textEditor.hidden = true; canvasEl.parentNode.hidden = false;
       return modeler.importXML(data.files[name]).then(function () {
         // A long route is unreadable when fitted: start at 100 % at its beginning instead.
         var canvas = modeler.get("canvas");
@@ -79,7 +82,7 @@
         say("Geopend: " + name);
       }).catch(function (err) { say("Kan " + name + " niet tonen: " + err.message); });
     }
-    canvasEl.hidden = true; textEditor.hidden = false;
+    canvasEl.parentNode.hidden = true; textEditor.hidden = false;
     textArea.value = data.files[name];
     preview();
     say("Geopend: " + name);
@@ -206,6 +209,95 @@
       box.appendChild(section);
     });
   }
+
+  // -- the properties of the selected element ------------------------------------------------
+  function extension(bo, type) {
+    var values = bo.extensionElements && bo.extensionElements.values || [];
+    return values.filter(function (v) { return v.$type === type; })[0] || null;
+  }
+
+  function property(bo, name) {
+    var props = extension(bo, "spiffworkflow:Properties");
+    var found = props && (props.properties || []).filter(function (p) { return p.name === name; })[0];
+    return found ? found.value : "";
+  }
+
+  function milestoneHint(id) {
+    var name = (id || "").split("__")[0];
+    return spiffMilestones.indexOf(name) >= 0 ? "Mijlpaal: " + name : "";
+  }
+  var spiffMilestones = Array.prototype.map.call(document.querySelectorAll("#milestones option"),
+                                                 function (o) { return o.value; });
+
+  function showProperties(element) {
+    selected = element && element.type !== "label" ? element : null;
+    document.getElementById("prop-none").hidden = !!selected;
+    document.getElementById("prop-fields").hidden = !selected;
+    if (!selected) { return; }
+    var bo = selected.businessObject;
+    document.getElementById("prop-id").value = bo.id;
+    document.getElementById("prop-name").value = bo.name || "";
+    document.getElementById("prop-milestone").textContent = milestoneHint(bo.id);
+    var isTask = bo.$type === "bpmn:UserTask";
+    document.getElementById("prop-task").hidden = !isTask;
+    if (isTask) {
+      var formSelect = document.getElementById("prop-form");
+      formSelect.textContent = "";
+      formSelect.appendChild(el("option", "(geen)")).value = "";
+      Object.keys(data.files).filter(function (n) { return n.startsWith("forms/") && !n.endsWith(".uischema.json"); })
+        .sort().forEach(function (n) { formSelect.appendChild(el("option", n.slice(6))).value = n.slice(6); });
+      formSelect.value = property(bo, "formJsonSchemaFilename");
+      var instructions = extension(bo, "spiffworkflow:InstructionsForEndUser");
+      document.getElementById("prop-instructions").value = instructions ? instructions.value || "" : "";
+      document.getElementById("prop-due").value = property(bo, "dueDateExpression");
+    }
+  }
+
+  function applyProperties() {
+    if (!selected) { return; }
+    var modeling = modeler.get("modeling");
+    var moddle = modeler.get("moddle");
+    var element = selected;
+    var bo = element.businessObject;
+    var id = document.getElementById("prop-id").value.trim();
+    var changes = { name: document.getElementById("prop-name").value };
+    if (id && id !== bo.id) { changes.id = id; }
+    modeling.updateProperties(element, changes);
+    if (bo.$type !== "bpmn:UserTask") { showProperties(element); return; }
+    var extensionElements = bo.extensionElements;
+    if (!extensionElements) {
+      extensionElements = moddle.create("bpmn:ExtensionElements", { values: [] });
+      modeling.updateProperties(element, { extensionElements: extensionElements });
+    }
+    var props = extension(bo, "spiffworkflow:Properties");
+    if (!props) {
+      props = moddle.create("spiffworkflow:Properties", { properties: [] });
+      modeling.updateModdleProperties(element, extensionElements, { values: extensionElements.values.concat([props]) });
+    }
+    var wanted = { formJsonSchemaFilename: document.getElementById("prop-form").value,
+                   dueDateExpression: document.getElementById("prop-due").value.trim() };
+    var kept = (props.properties || []).filter(function (p) { return !(p.name in wanted); });
+    Object.keys(wanted).forEach(function (name) {
+      if (wanted[name]) { kept.push(moddle.create("spiffworkflow:Property", { name: name, value: wanted[name] })); }
+    });
+    modeling.updateModdleProperties(element, props, { properties: kept });
+    var text = document.getElementById("prop-instructions").value;
+    var instructions = extension(bo, "spiffworkflow:InstructionsForEndUser");
+    if (instructions) {
+      modeling.updateModdleProperties(element, instructions, { value: text });
+    } else if (text) {
+      instructions = moddle.create("spiffworkflow:InstructionsForEndUser", { value: text });
+      modeling.updateModdleProperties(element, extensionElements,
+                                      { values: extensionElements.values.concat([instructions]) });
+    }
+    showProperties(element);
+    say("Eigenschappen toegepast op " + bo.id + " (nog niet opgeslagen)");
+  }
+
+  modeler.on("selection.changed", function (event) {
+    showProperties(event.newSelection.length === 1 ? event.newSelection[0] : null);
+  });
+  document.getElementById("prop-apply").addEventListener("click", applyProperties);
 
   Object.keys(data.files).sort().forEach(function (name) {
     var option = el("option", name);
