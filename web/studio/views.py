@@ -17,7 +17,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from engine.contract import MILESTONES
 from engine.errors import DiagramError, NotFoundError
@@ -31,7 +31,12 @@ from ..roles import PROCESBEHEERDER
 from ..services import services
 from . import bp, vendor
 
-process_owner = roles_required(PROCESBEHEERDER)
+_only_process_owners = roles_required(PROCESBEHEERDER)
+
+
+def process_owner(view):
+    """Signed in (else the sign-in page), and role procesbeheerder (else an audited 403)."""
+    return login_required(_only_process_owners(view))
 MODDLE = Path(__file__).resolve().parents[1] / "static" / "studio" / "spiffworkflow.json"
 MAX_ZIP = 900_000  # below the app's request limit, so the message is ours
 
