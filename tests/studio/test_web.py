@@ -137,3 +137,11 @@ def test_migration_page_dry_run_then_move(studio_app, studio_services):
     moved = client.post("/studio/migratie", data={**form, "actie": "verplaatsen"})
     assert "3 van 3 zaken verplaatst naar versie 2" in moved.text
     assert {engine.case(c, WORKER, audit_read=False).process_version for c in cases} == {2}
+
+    reverted = client.post("/studio/migratie/terugdraaien", data={"csrf_token": token, "zaak": cases[0]},
+                           follow_redirects=True)
+    assert f"Zaak #{cases[0]} staat weer op versie 1." in reverted.text
+    again = client.post("/studio/migratie/terugdraaien", data={"csrf_token": token, "zaak": cases[0]},
+                        follow_redirects=True)
+    assert "is niet teruggezet" in again.text
+    assert engine.case(cases[0], WORKER, audit_read=False).process_version == 1

@@ -119,6 +119,7 @@ ROUTES = {
     ("studio.delete", "POST"): PROCESBEHEERDER,
     ("studio.migration", "GET"): PROCESBEHEERDER,
     ("studio.migrate", "POST"): PROCESBEHEERDER,
+    ("studio.revert", "POST"): PROCESBEHEERDER,
 }
 
 FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js",

@@ -303,3 +303,21 @@ def migrate():
     return render_template("studio/migration.html", processes=processes, process=process, source=source,
                            target=target, step=request.form.get("stap") or None, cases=case_ids, results=results,
                            dry_run=dry_run)
+
+
+@bp.post("/migratie/terugdraaien")
+@process_owner
+def revert():
+    """Put a migrated case back on the version it ran on before, if it has not moved on since."""
+    case_id = _int(request.form.get("zaak"))
+    if case_id is None:
+        abort(400)
+    try:
+        result = studio().revert(_me(), case_id)
+    except NotFoundError:
+        abort(404)
+    if result.ok:
+        flash(f"Zaak #{case_id} staat weer op versie {result.to_version}.", "success")
+    else:
+        flash(f"Zaak #{case_id} is niet teruggezet: {result.reason}.", "error")
+    return redirect(url_for("studio.migration"))
