@@ -145,3 +145,29 @@ def test_extension_properties_of_a_user_task_are_edited_in_the_panel(studio_app,
     assert "**Nieuwe instructie** voor Stap 0." in task
     assert 'name="dueDateExpression" value="werkdagen(1)"' in task
     assert 'name="formJsonSchemaFilename" value="stap0_inschatting.json"' in task
+
+
+def test_the_decision_table_opens_in_dmn_js_and_saves_back(studio_app, studio_services, page,  # noqa: F811
+                                                           database_url):
+    from engine.studio.service import Studio
+
+    server, thread, base = serve(studio_app)
+    try:
+        sign_in(page, base, "procesbeheerder")
+        page.goto(base + "/studio/")
+        page.click("#proces-meldcode button:has-text('Nieuw concept van versie 1')")
+        page.wait_for_selector("#status:has-text('Geopend: meldcode.bpmn')")
+        page.select_option("#file-select", "afwegingskader.dmn")
+        page.wait_for_selector("#status:has-text('Geopend: afwegingskader.dmn')")
+        assert page.locator("#dmn-canvas .tjs-table tbody tr").count() >= 4  # the rules of the table
+        assert "FIRST" in page.locator("#dmn-canvas .hit-policy").inner_text().upper()
+        page.click("#save")
+        page.click("#check")
+        page.wait_for_selector("#problems li.ok")  # what dmn-js writes, the engine still accepts
+        # dmn-js bundles Inferno's development build, which says so on the console; anything else is a problem.
+        assert [p for p in page.problems if "development build of Inferno" not in p] == []
+    finally:
+        server.shutdown()
+        thread.join(5)
+    [draft] = Studio(studio_services.cases).drafts("procesbeheerder")
+    assert 'hitPolicy="FIRST"' in draft.files["afwegingskader.dmn"]

@@ -65,9 +65,25 @@
     canvasEl.scrollIntoView({ block: "center" });
   }
 
+  var dmnEl = document.getElementById("dmn-canvas");
+  var dmnModeler = null;
+
+  function openDmn(name) {
+    canvasEl.parentNode.hidden = true; textEditor.hidden = true; dmnEl.hidden = false;
+    dmnModeler = dmnModeler || new DmnJS({ container: dmnEl });
+    return dmnModeler.importXML(data.files[name]).then(function () {
+      var table = dmnModeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
+      if (table) { return dmnModeler.open(table); }
+      return null;
+    }).then(function () { say("Geopend: " + name); })
+      .catch(function (err) { say("Kan " + name + " niet tonen: " + err.message); });
+  }
+
   function open(name) {
     current = name;
     clearMarkers();
+    dmnEl.hidden = true;
+    if (name.endsWith(".dmn")) { return openDmn(name); }
     if (name.endsWith(".bpmn")) {
       textEditor.hidden = true; canvasEl.parentNode.hidden = false;
       return modeler.importXML(data.files[name]).then(function () {
@@ -92,6 +108,9 @@
   function currentContent() {
     if (current.endsWith(".bpmn")) {
       return modeler.saveXML({ format: true }).then(function (result) { return result.xml; });
+    }
+    if (current.endsWith(".dmn")) {
+      return dmnModeler.saveXML({ format: true }).then(function (result) { return result.xml; });
     }
     return Promise.resolve(textArea.value);
   }
