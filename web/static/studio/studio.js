@@ -68,10 +68,24 @@
   var dmnEl = document.getElementById("dmn-canvas");
   var dmnModeler = null;
 
+  function loadDmnJs() {
+    // Loaded only when a decision table is opened (it is large, and most edits are diagrams or forms).
+    if (window.DmnJS) { return Promise.resolve(); }
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = dmnEl.dataset.src;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("dmn-js kon niet worden geladen")); };
+      document.body.appendChild(script);
+    });
+  }
+
   function openDmn(name) {
     canvasEl.parentNode.hidden = true; textEditor.hidden = true; dmnEl.hidden = false;
-    dmnModeler = dmnModeler || new DmnJS({ container: dmnEl });
-    return dmnModeler.importXML(data.files[name]).then(function () {
+    return loadDmnJs().then(function () {
+      dmnModeler = dmnModeler || new DmnJS({ container: dmnEl });
+      return dmnModeler.importXML(data.files[name]);
+    }).then(function () {
       var table = dmnModeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
       if (table) { return dmnModeler.open(table); }
       return null;
