@@ -177,3 +177,14 @@ def test_a_large_export_streams_every_row(app, services, client):
     assert response.is_streamed or len(response.data) > 64_000
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 700 and [int(r["case_id"]) for r in rows] == list(range(700))
+
+
+def test_an_unread_export_leaves_no_signed_in_context_behind(app, services):
+    """A client that never reads the streamed CSV must not leave its sign-in to the next request."""
+    reader = app.test_client()
+    login(reader, "logbeheerder")
+    unread = reader.get("/auditlog/export.csv")  # kept, body never read
+    stranger = app.test_client()
+    assert stranger.get("/inloggen").status_code == 200
+    assert stranger.get("/auditlog").status_code == 302  # to the sign-in page
+    unread.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, jsonify, render_template, request, stream_with_context
+from flask import Response, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from engine import audit_search
@@ -107,7 +107,9 @@ def export_csv():
                     out.truncate()
         yield out.getvalue()
 
-    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
+    # A plain generator: it needs nothing of the request (stream_with_context would keep the request's
+    # context, and with it the signed-in user, alive until a client reads the body to its end).
+    return Response(rows(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="auditlog.csv"'})
 
 
