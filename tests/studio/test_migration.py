@@ -15,7 +15,7 @@ from engine.scenarios import _Answers, _Clock
 from engine.studio.service import Studio
 from engine.views import Actor
 
-from .edits import NEW_NAME, PROCESSES, changed_form, renamed_task
+from .edits import NEW_NAME, PROCESSES, changed_form, renamed_task, scenario
 
 BULK = 50
 
@@ -142,4 +142,37 @@ def test_a_waiting_timer_keeps_its_due_time(studio, worker):
     assert result.migrated, result.reason
     assert engine.case_progress(case_id)[1] == due
     assert engine.fire_case_timers(case_id, due) == 1  # and it fires in the new version
+    assert engine.case(case_id, worker, audit_read=False).process_version == 2
+
+
+def _into_follow_up(engine, actor, client_ref: str) -> int:
+    """A case after a melding with help organised: in Stap 6 (the follow-up subprocess), waiting for the
+    evaluation moment, with a case event possible."""
+    answers = {**scenario("acuut_melden_en_hulp.json")["answers"], "evaluatiedatum": "P6W"}
+    fill = _Answers(answers, autofill=True)
+    case_id = engine.start_case("meldcode", client_ref, actor)
+    for _ in range(60):
+        if engine.available_events(case_id, actor):
+            return case_id
+        task = engine.open_tasks(case_id=case_id)[0]
+        schema = engine.task(task.id, actor, audit_read=False).form_schema
+        engine.complete_task(task.id, actor, fill.form_data(schema, task.name, _Clock(clock.now(), "Europe/Amsterdam")))
+    raise AssertionError("the case did not reach the follow-up")
+
+
+def test_a_case_in_follow_up_migrates_and_goes_on(studio, worker):
+    """Its position lies in the Stap 6 subprocess: the subprocess is migrated too, its timer and events kept."""
+    engine = studio.engine
+    case_id = _into_follow_up(engine, worker, "STAP6")
+    before_events = sorted(e.name for e in engine.available_events(case_id, worker))
+    _, due = engine.case_progress(case_id)
+    _new_version(studio)
+    [result] = studio.migrate("pb", [case_id], 2, dry_run=False)
+    assert result.migrated, result.reason
+    assert engine.case_progress(case_id)[1] == due
+    assert sorted(e.name for e in engine.available_events(case_id, worker)) == before_events
+    events = {e.name: e for e in engine.available_events(case_id, worker)}
+    fill = _Answers({"nieuwe_signalen_toelichting": "x", "duurzame_veiligheid": False}, autofill=True)
+    engine.raise_event(case_id, "nieuwe_signalen", worker,
+                       fill.form_data(events["nieuwe_signalen"].form_schema, "event", _Clock(clock.now(), "UTC")))
     assert engine.case(case_id, worker, audit_read=False).process_version == 2
