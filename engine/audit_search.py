@@ -68,12 +68,20 @@ def iterate(session: Session, q: AuditQuery, batch: int = 1000):
     """Every matching event, oldest first, in batches (for exports)."""
     after = 0
     while True:
-        events = session.scalars(_where(select(AuditEvent), q).where(AuditEvent.id > after)
-                                 .order_by(AuditEvent.id).limit(batch)).all()
+        events = batch_after(session, q, after, batch)
         if not events:
             return
         yield from events
         after = events[-1].id
+
+
+def batch_after(session: Session, q: AuditQuery, after: int, batch: int = 1000) -> list[AuditEvent]:
+    """The next `batch` matching events after id `after`, oldest first.
+
+    A streamed export reads each batch in a session of its own, so no transaction stays open while a client
+    reads (or never reads) the response."""
+    return list(session.scalars(_where(select(AuditEvent), q).where(AuditEvent.id > after)
+                                .order_by(AuditEvent.id).limit(batch)).all())
 
 
 def seen_by(session: Session, client_ref: str) -> list[AuditEvent]:

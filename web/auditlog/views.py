@@ -96,15 +96,21 @@ def export_csv():
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
-        with sessions() as session:
-            for event in audit_search.iterate(session, q):
-                row = audit_search.as_dict(event)
+        after = 0
+        while True:
+            # Each batch in a short session of its own: a client that stops reading must not leave a
+            # transaction open (it would hold locks, e.g. block a schema drop or a migration, forever).
+            with sessions() as session:
+                batch = [audit_search.as_dict(e) for e in audit_search.batch_after(session, q, after)]
+            if not batch:
+                break
+            after = batch[-1]["id"]
+            for row in batch:
                 row["details"] = _json(row["details"])
                 writer.writerow({k: _csv_safe(v) for k, v in row.items()})
-                if out.tell() > 64_000:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
         yield out.getvalue()
 
     # A plain generator: it needs nothing of the request (stream_with_context would keep the request's
