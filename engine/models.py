@@ -252,6 +252,11 @@ class StudioDraft(Base):
     scenarios: Mapped[dict]  # filename -> scenario (JSON object)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Four-eyes rule (a setting): offered for approval, approved by a second process owner for this content
+    submitted_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[datetime | None]
+    approved_hash: Mapped[str | None] = mapped_column(String(64))
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}

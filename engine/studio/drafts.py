@@ -5,6 +5,7 @@ owner sees and changes it. Every change is audited.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,14 +37,31 @@ class Draft:
     created_at: datetime
     updated_at: datetime
     row_version: int
+    submitted_at: datetime | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    approved_hash: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.files, self.scenarios)
+
+    @property
+    def approved(self) -> bool:
+        """Approved by someone else for exactly this content (a later change needs a new approval)."""
+        return bool(self.approved_by) and self.approved_by != self.owner and self.approved_hash == self.content_hash
 
     def file_bytes(self) -> dict[str, bytes]:
         return {name: text.encode("utf-8") for name, text in self.files.items()}
 
 
+def content_hash(files: dict, scenarios: dict) -> str:
+    return hashlib.sha256(json.dumps({"files": files, "scenarios": scenarios}, sort_keys=True).encode()).hexdigest()
+
+
 def _view(row: StudioDraft) -> Draft:
     return Draft(row.id, row.owner, row.title, dict(row.files), dict(row.scenarios), row.created_at, row.updated_at,
-                 row.row_version)
+                 row.row_version, row.submitted_at, row.approved_by, row.approved_at, row.approved_hash)
 
 
 def _decode(files: dict[str, bytes]) -> dict[str, str]:
@@ -123,3 +141,37 @@ def delete(session: Session, owner: str, draft_id: int) -> None:
     row = get(session, owner, draft_id)
     session.delete(row)
     audit.record(session, owner, "studio.draft_delete", draft_id=draft_id)
+
+
+def submit(session: Session, owner: str, draft_id: int) -> Draft:
+    """Offer the draft to the other process owners for approval (four-eyes rule)."""
+    row = get(session, owner, draft_id)
+    row.submitted_at = clock.now()
+    audit.record(session, owner, "studio.draft_submit", draft_id=row.id)
+    session.flush()
+    return _view(row)
+
+
+def pending(session: Session, reviewer: str) -> list[Draft]:
+    """Drafts of other process owners offered for approval."""
+    return [_view(r) for r in session.scalars(select(StudioDraft).where(StudioDraft.submitted_at.is_not(None),
+                                                                       StudioDraft.owner != reviewer)
+                                              .order_by(StudioDraft.submitted_at))]
+
+
+def for_review(session: Session, reviewer: str, draft_id: int) -> StudioDraft:
+    row = session.get(StudioDraft, draft_id)
+    if row is None or row.submitted_at is None or row.owner == reviewer:
+        raise NotFoundError(f"no draft {draft_id} to review")
+    return row
+
+
+def approve(session: Session, reviewer: str, draft_id: int) -> Draft:
+    """A second process owner approves the draft's content as it is now."""
+    row = for_review(session, reviewer, draft_id)
+    row.approved_by, row.approved_at = reviewer, clock.now()
+    row.approved_hash = content_hash(row.files, row.scenarios)
+    audit.record(session, reviewer, "studio.draft_approve", draft_id=row.id, owner=row.owner,
+                 content_hash=row.approved_hash)
+    session.flush()
+    return _view(row)

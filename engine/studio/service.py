@@ -9,10 +9,11 @@ from . import migration, versions
 
 
 class Studio:
-    def __init__(self, case_engine):
+    def __init__(self, case_engine, *, four_eyes: bool = False):
         self.engine = case_engine
         self.sessions = case_engine.sessions
         self.settings = case_engine.settings
+        self.four_eyes = four_eyes  # a draft is deployed only after a second process owner approved it
 
     # -- versions --------------------------------------------------------------------------
     def processes(self, actor: str) -> list[versions.ProcessInfo]:
@@ -152,4 +153,48 @@ class Studio:
 
     def deploy_draft(self, owner: str, draft_id: int, comment: str) -> versions.DeployResult:
         draft = self.draft(owner, draft_id)
+        if self.four_eyes and not draft.approved:
+            reason = ("dit concept moet eerst door een tweede procesbeheerder worden goedgekeurd (vier-ogenprincipe)"
+                      if not draft.approved_by else
+                      "het concept is na de goedkeuring gewijzigd; laat het opnieuw goedkeuren (vier-ogenprincipe)")
+            with self.sessions.begin() as session:
+                audit.record(session, owner, "studio.deploy", outcome="denied", draft_id=draft_id, reason=reason)
+            raise versions.DeployRefused(reason)
         return self.deploy(owner, draft.file_bytes(), comment, scenarios=draft.scenarios, complete=True)
+
+    # -- four-eyes rule --------------------------------------------------------------------
+    def submit_draft(self, owner: str, draft_id: int):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            return drafts.submit(session, owner, draft_id)
+
+    def drafts_to_review(self, reviewer: str):
+        from . import drafts
+
+        with self.sessions() as session:
+            return drafts.pending(session, reviewer)
+
+    def draft_for_review(self, reviewer: str, draft_id: int):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            row = drafts.for_review(session, reviewer, draft_id)
+            audit.record(session, reviewer, "studio.draft_review", draft_id=draft_id, owner=row.owner)
+            return drafts._view(row)
+
+    def review_changes(self, reviewer: str, draft_id: int):
+        """What the draft changes against the latest deployment, for the reviewer."""
+        from .compare import compare
+
+        draft = self.draft_for_review(reviewer, draft_id)
+        with self.sessions() as session:
+            latest = versions.latest_deployment(session)
+            files = versions.deployment_files(session, latest.id) if latest else {}
+        return draft, compare(files, draft.file_bytes())
+
+    def approve_draft(self, reviewer: str, draft_id: int):
+        from . import drafts
+
+        with self.sessions.begin() as session:
+            return drafts.approve(session, reviewer, draft_id)

@@ -157,3 +157,29 @@ def test_scenarios_run_against_a_draft_and_compare_shows_the_change(studio):
     assert [(c["id"], c["what"]) for c in changes.changed] == [("stap0_inschatting", "naam")]
     result = studio.deploy_draft("pb", draft.id, "Stap 0 korter")
     assert result.versions["meldcode"] == 2
+
+
+def test_four_eyes_rule_a_second_process_owner_approves_before_deploying(case_engine):
+    case_engine.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED], comment="v1")
+    studio = Studio(case_engine, four_eyes=True)
+    draft = studio.new_draft("pb", "meldcode", 1)
+    studio.save_file("pb", draft.id, "meldcode.bpmn", renamed_task())
+    with pytest.raises(DiagramError, match="tweede procesbeheerder"):
+        studio.deploy_draft("pb", draft.id, "zonder goedkeuring")
+    assert studio.drafts_to_review("pb2") == []  # not offered yet
+    studio.submit_draft("pb", draft.id)
+    assert studio.drafts_to_review("pb") == []  # never one's own
+    with pytest.raises(NotFoundError):
+        studio.approve_draft("pb", draft.id)
+    [pending] = studio.drafts_to_review("pb2")
+    _, changes = studio.review_changes("pb2", pending.id)
+    assert changes[0].changed[0]["id"] == "stap0_inschatting"
+    studio.approve_draft("pb2", draft.id)
+    studio.save_file("pb", draft.id, "meldcode.bpmn", renamed_task() + "\n")  # changed after the approval
+    with pytest.raises(DiagramError, match="opnieuw goedkeuren"):
+        studio.deploy_draft("pb", draft.id, "na wijziging")
+    studio.approve_draft("pb2", draft.id)
+    assert studio.deploy_draft("pb", draft.id, "goedgekeurd door pb2").versions["meldcode"] == 2
+    with studio.sessions() as session:
+        approvals = session.scalars(select(AuditEvent).where(AuditEvent.action == "studio.draft_approve")).all()
+    assert [(a.actor, a.details["owner"]) for a in approvals] == [("pb2", "pb"), ("pb2", "pb")]

@@ -145,3 +145,30 @@ def test_migration_page_dry_run_then_move(studio_app, studio_services):
                         follow_redirects=True)
     assert "is niet teruggezet" in again.text
     assert engine.case(cases[0], WORKER, audit_read=False).process_version == 1
+
+
+def test_four_eyes_rule_in_the_pages(make_app, web_settings, studio_app):
+    from web.auth import service as accounts
+
+    studio_app.config["MELDCODE_STUDIO_FOUR_EYES"] = "ja"
+    services = studio_app.extensions["meldcode"]
+    accounts.create_user(services.sessions, "pb2", "correct horse battery", ["procesbeheerder"], "noord")
+    client, token = _owner(studio_app)
+    draft_id = _new_draft(client, token)
+    _post_json(client, token, "/studio/concept/bestand", {"id": draft_id, "name": "meldcode.bpmn",
+                                                          "content": renamed_task()})
+    refused = client.post("/studio/concept/deployen", data={"csrf_token": token, "id": draft_id,
+                                                            "toelichting": "x"}, follow_redirects=True)
+    assert "tweede procesbeheerder" in refused.text
+    client.post("/studio/concept/aanbieden", data={"csrf_token": token, "id": draft_id})
+    reviewer = studio_app.test_client()
+    reviewer_token = login(reviewer, "pb2")
+    overview = reviewer.get("/studio/")
+    assert 'id="ter-goedkeuring"' in overview.text
+    page = reviewer.get(f"/studio/beoordelen?id={draft_id}")
+    assert "stap0_inschatting" in page.text and "was ‘Stap 0 – Is er acuut levensgevaar?’" in page.text
+    assert client.get(f"/studio/beoordelen?id={draft_id}").status_code == 404  # not one's own
+    reviewer.post("/studio/beoordelen/goedkeuren", data={"csrf_token": reviewer_token, "id": draft_id})
+    deployed = client.post("/studio/concept/deployen", data={"csrf_token": token, "id": draft_id,
+                                                             "toelichting": "goedgekeurd"}, follow_redirects=True)
+    assert "Gedeployed: meldcode versie 2" in deployed.text

@@ -120,6 +120,9 @@ ROUTES = {
     ("studio.migration", "GET"): PROCESBEHEERDER,
     ("studio.migrate", "POST"): PROCESBEHEERDER,
     ("studio.revert", "POST"): PROCESBEHEERDER,
+    ("studio.submit", "POST"): PROCESBEHEERDER,
+    ("studio.review", "GET"): PROCESBEHEERDER,
+    ("studio.approve", "POST"): PROCESBEHEERDER,
 }
 
 FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 from pathlib import Path
 
 from flask import (
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -41,8 +43,14 @@ MODDLE = Path(__file__).resolve().parents[1] / "static" / "studio" / "spiffworkf
 MAX_ZIP = 900_000  # below the app's request limit, so the message is ours
 
 
+def four_eyes() -> bool:
+    """The four-eyes rule: MELDCODE_STUDIO_FOUR_EYES (app config or environment) set to 1/true/ja."""
+    value = current_app.config.get("MELDCODE_STUDIO_FOUR_EYES", os.environ.get("MELDCODE_STUDIO_FOUR_EYES", ""))
+    return str(value).strip().lower() in ("1", "true", "ja", "yes", "on")
+
+
 def studio() -> Studio:
-    return Studio(services().cases)
+    return Studio(services().cases, four_eyes=four_eyes())
 
 
 def _me() -> str:
@@ -89,7 +97,8 @@ def vendor_asset(filename: str):
 @bp.get("/")
 @process_owner
 def index():
-    return render_template("studio/index.html", processes=studio().processes(_me()), drafts=studio().drafts(_me()))
+    return render_template("studio/index.html", processes=studio().processes(_me()), drafts=studio().drafts(_me()),
+                           to_review=studio().drafts_to_review(_me()), four_eyes=four_eyes())
 
 
 @bp.get("/versie.zip")
@@ -145,6 +154,7 @@ def draft():
     found = _draft_or_404(request.args.get("id"))
     processes = studio().processes(_me())
     return render_template("studio/draft.html", draft=found, processes=processes, milestones=sorted(MILESTONES),
+                           four_eyes=four_eyes(),
                            moddle=json.loads(MODDLE.read_text(encoding="utf-8")),
                            data={"id": found.id, "files": found.files, "scenarios": found.scenarios,
                                  "open": request.args.get("bestand")})
@@ -321,3 +331,36 @@ def revert():
     else:
         flash(f"Zaak #{case_id} is niet teruggezet: {result.reason}.", "error")
     return redirect(url_for("studio.migration"))
+
+
+# -- four-eyes rule ------------------------------------------------------------------------------
+@bp.post("/concept/aanbieden")
+@process_owner
+def submit():
+    found = _draft_or_404(request.form.get("id"))
+    studio().submit_draft(_me(), found.id)
+    flash("Het concept is ter goedkeuring aangeboden aan de andere procesbeheerders.", "success")
+    return redirect(url_for("studio.draft", id=found.id))
+
+
+@bp.get("/beoordelen")
+@process_owner
+def review():
+    draft_id = _int(request.args.get("id"))
+    try:
+        found, changes = studio().review_changes(_me(), draft_id or 0)
+    except NotFoundError:
+        abort(404)
+    return render_template("studio/review.html", draft=found, changes=changes)
+
+
+@bp.post("/beoordelen/goedkeuren")
+@process_owner
+def approve():
+    draft_id = _int(request.form.get("id"))
+    try:
+        found = studio().approve_draft(_me(), draft_id or 0)
+    except NotFoundError:
+        abort(404)
+    flash(f"Concept ‘{found.title}’ van {found.owner} is goedgekeurd.", "success")
+    return redirect(url_for("studio.index"))

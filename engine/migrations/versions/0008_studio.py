@@ -1,4 +1,5 @@
-"""process owners' studio: deploy comments, scenarios stored with a deployment, drafts, case migrations
+"""process owners' studio: deploy comments, scenarios stored with a deployment, drafts (with the four-eyes
+approval), case migrations
 
 Revision ID: 0008
 Revises: 0007
@@ -37,6 +38,10 @@ def upgrade():
         sa.Column("scenarios", sa.JSON(), nullable=False),
         sa.Column("created_at", engine.models.UTCDateTime(), nullable=False),
         sa.Column("updated_at", engine.models.UTCDateTime(), nullable=False),
+        sa.Column("submitted_at", engine.models.UTCDateTime(), nullable=True),
+        sa.Column("approved_by", sa.String(100), nullable=True),
+        sa.Column("approved_at", engine.models.UTCDateTime(), nullable=True),
+        sa.Column("approved_hash", sa.String(64), nullable=True),
         sa.Column("row_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
