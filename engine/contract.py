@@ -11,6 +11,7 @@ CASE_VARIABLES = frozenset({
     "vt_terugkoppeling_ontvangen", "hulp_geweigerd", "verhuisd", "toestemming_overdracht",
     "bekend_bij_veilig_thuis", "risico_hoog_en_acuut", "professional_kan_niet_vergroten",
     "geen_overeenstemming", "vt_heeft_persoonsgegevens", "evaluatiedatum", "regie",
+    "disclosure", "mdo_besluit_ambtshalve", "agressie_tegen_medewerkers", "crisisdienst_veilig_thuis",
 })
 
 MILESTONES = frozenset({
