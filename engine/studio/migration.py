@@ -22,6 +22,7 @@ from ..runtime import CaseRuntime, StepResult
 from ..spiff_state import _registry, load_state
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+HISTORY_ELEMENT = "studio_migratie"  # not a diagram element: a row of the case's timeline
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,16 @@ def migrate_case(engine, case_id: int, process_id: str | None, to_version: int, 
         case.process_version = target
         engine._save(session, case, runtime, result, now)
         _refresh_open_rows(session, case, runtime)
+        _history(session, case, actor, now, f"Zaak gemigreerd naar versie {to_version} (was versie {from_version})",
+                 from_version, to_version)
         return MigrationResult(case_id, True, None, from_version, to_version, migrated=True)
+
+
+def _history(session: Session, case: Case, actor: str, now, title: str, from_version: int, to_version: int) -> None:
+    """A migration belongs in the case's history (its timeline), like a completed step."""
+    session.add(CaseTask(case_id=case.id, spiff_task_id="", element_id=HISTORY_ELEMENT, name=title, lane=None,
+                         form=None, state="completed", created_at=now, ended_at=now, completed_by=actor,
+                         data={"van_versie": from_version, "naar_versie": to_version}))
 
 
 def _refresh_open_rows(session: Session, case: Case, runtime: CaseRuntime) -> None:
@@ -197,6 +207,8 @@ def revert_migration(engine, case_id: int, actor: str) -> MigrationResult:
         case.variables = dict(move.variables_before)
         _refresh_open_rows(session, case, runtime)
         move.reverted_at, move.reverted_by = now, actor
+        _history(session, case, actor, now, f"Migratie teruggedraaid: weer op versie {old.version}", to_version,
+                 old.version)
         audit.record(session, actor, "studio.migrate_revert", case_id=case.id, client_ref=case.client_ref,
                      from_version=to_version, to_version=old.version)
         return MigrationResult(case_id, True, None, to_version, old.version, migrated=True)

@@ -104,6 +104,9 @@ def test_a_migration_is_reverted_while_the_case_has_not_moved_on(studio, worker)
     assert _versions(engine, actor, [kept]) == {1}
     assert _open_task(engine, kept).name == "Stap 0 – Is er acuut levensgevaar?"
     assert studio.migrations_of(kept)[0]["reverted_by"] == "pb"
+    history = [(h["name"], h["completed_by"]) for h in engine.case(kept, actor, audit_read=False).history]
+    assert history[-2:] == [("Zaak gemigreerd naar versie 2 (was versie 1)", "pb"),
+                            ("Migratie teruggedraaid: weer op versie 1", "pb")]
 
     refused = studio.revert("pb", progressed)
     assert not refused.ok and "verder gegaan" in refused.reason

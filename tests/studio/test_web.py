@@ -172,3 +172,19 @@ def test_four_eyes_rule_in_the_pages(make_app, web_settings, studio_app):
     deployed = client.post("/studio/concept/deployen", data={"csrf_token": token, "id": draft_id,
                                                              "toelichting": "goedgekeurd"}, follow_redirects=True)
     assert "Gedeployed: meldcode versie 2" in deployed.text
+
+
+def test_a_migration_shows_in_the_case_timeline(studio_app, studio_services):
+    engine = studio_services.cases
+    case_id = engine.start_case("meldcode", "TIJD-1", WORKER)
+    client, token = _owner(studio_app)
+    draft_id = _new_draft(client, token)
+    _post_json(client, token, "/studio/concept/bestand", {"id": draft_id, "name": "meldcode.bpmn",
+                                                          "content": renamed_task()})
+    client.post("/studio/concept/deployen", data={"csrf_token": token, "id": draft_id, "toelichting": "v2"})
+    _post_json(client, token, "/api/cases/migrate", {"case_ids": [case_id], "to_version": 2, "dry_run": False})
+    professional = studio_app.test_client()
+    login(professional, USERNAMES["professional"])
+    page = professional.get(f"/zaken/{case_id}")
+    assert page.status_code == 200, page.status_code
+    assert "Zaak gemigreerd naar versie 2 (was versie 1)" in page.text
