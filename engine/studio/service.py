@@ -4,6 +4,9 @@ Who may call them (role procesbeheerder) is decided by the caller; every call is
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
 from .. import audit
 from . import migration, versions
 
@@ -54,8 +57,19 @@ class Studio:
     # -- running cases ---------------------------------------------------------------------
     def migrate(self, actor: str, case_ids: list[int], to_version: int, *, dry_run: bool,
                 process_id: str | None = None) -> list[migration.MigrationResult]:
-        return [migration.migrate_case(self.engine, int(case_id), process_id, int(to_version), actor,
-                                       dry_run=dry_run) for case_id in case_ids]
+        results = []
+        for case_id in case_ids:
+            try:
+                results.append(migration.migrate_case(self.engine, int(case_id), process_id, int(to_version), actor,
+                                                      dry_run=dry_run))
+            except (StaleDataError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+                    raise
+                # Someone completed a task of this case at the same moment: nothing of it was changed.
+                results.append(migration.MigrationResult(int(case_id), False, "de zaak werd op hetzelfde moment "
+                                                         "gewijzigd; er is niets verplaatst, probeer het opnieuw",
+                                                         None, int(to_version)))
+        return results
 
     def revert(self, actor: str, case_id: int) -> migration.MigrationResult:
         return migration.revert_migration(self.engine, case_id, actor)

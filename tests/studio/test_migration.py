@@ -179,3 +179,24 @@ def test_a_case_in_follow_up_migrates_and_goes_on(studio, worker):
     engine.raise_event(case_id, "nieuwe_signalen", worker,
                        fill.form_data(events["nieuwe_signalen"].form_schema, "event", _Clock(clock.now(), "UTC")))
     assert engine.case(case_id, worker, audit_read=False).process_version == 2
+
+
+def test_a_case_changed_at_the_same_moment_is_not_moved(studio, worker, monkeypatch):
+    """A professional completes the case's task while the move is being computed: the move is refused, not mixed."""
+    from engine.studio import migration
+
+    engine = studio.engine
+    case_id = engine.start_case("meldcode", "GELIJKTIJDIG", worker)
+    _new_version(studio)
+    computed = migration.migrated_runtime
+
+    def meanwhile(*args, **kwargs):
+        found = computed(*args, **kwargs)
+        engine.complete_task(_open_task(engine, case_id).id, worker, {"aanleiding": "x", "levensbedreigend": False})
+        return found
+
+    monkeypatch.setattr(migration, "migrated_runtime", meanwhile)
+    [result] = studio.migrate("pb", [case_id], 2, dry_run=False)
+    assert not result.ok and "op hetzelfde moment" in result.reason
+    assert engine.case(case_id, worker, audit_read=False).process_version == 1
+    assert _open_task(engine, case_id).element_id != "stap0_inschatting"  # the professional's step stands
