@@ -68,6 +68,10 @@ def test_a_process_owner_changes_tests_deploys_and_migrates(studio_app, studio_s
         refusal.locator("strong").first.wait_for(timeout=120_000)
         assert "geen vermoeden: de meldcode wordt afgesloten" in refusal.inner_text()
         assert "Niet gedeployed" in refusal.inner_text()
+        # Checked on every save: bpmnlint names the task left without an outgoing flow, highlighted on the canvas.
+        page.wait_for_selector("#problems li.problem.error:has-text('afsluiten_vastleggen')")
+        assert "geen uitgaande stroom" in page.locator("#problems").inner_text()
+        assert page.locator('.djs-element.studio-problem[data-element-id="afsluiten_vastleggen"]').count() == 1
         screenshot(page, "studio-deploy-refused", database_url)
         assert [p.latest_version for p in _processes(studio_services) if p.process_id == "meldcode"] == [1]
 

@@ -136,6 +136,7 @@
         if (!r.ok) { say("Niet opgeslagen: " + (r.error ? r.error.message : "fout " + r._status)); return false; }
         data.files[current] = content;
         say("Opgeslagen (" + current + ")");
+        checkQuietly();  // checks while editing: every save is checked at once
         return true;
       });
     });
@@ -172,6 +173,10 @@
       }
       list.appendChild(item);
     });
+  }
+
+  function checkQuietly() {
+    post("/studio/concept/controleren", { id: data.id }).then(function (r) { showProblems(r.problems || []); });
   }
 
   function summarize(value) {
