@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from . import audit, clock
-from .models import AuditChainHead, AuditEvent, Base, Case, CaseTask
+from .models import AuditChainHead, AuditEvent, Base, Case, CaseMigration, CaseTask
 from .views import SYSTEM
 
 MIN_AUDIT_YEARS = 5
@@ -199,3 +199,6 @@ def _anonymise_case(session: Session, case: Case) -> None:
     case.client_ref = f"geanonimiseerd-{case.id}"
     case.variables, case.state = {}, b""
     session.execute(update(CaseTask).where(CaseTask.case_id == case.id).values(data=None))
+    # A migrated case keeps its state from before the move (to revert it): that is case data too.
+    session.execute(update(CaseMigration).where(CaseMigration.case_id == case.id)
+                    .values(state_before=b"", variables_before={}))

@@ -108,7 +108,14 @@ def test_a_legal_hold_lifted_lets_retention_destroy(history):
 
 
 def test_anonymise_keeps_the_case_as_metadata(history):
+    from engine.models import CaseMigration
+
     engine, ids = history
+    with engine.sessions.begin() as session:  # case C was once migrated: its state from before is case data too
+        version = session.get(Case, ids["C"]).process_version_id
+        session.add(CaseMigration(case_id=ids["C"], from_version_id=version, to_version_id=version, migrated_by="pb",
+                                  migrated_at=at("2026-06-01 00:00"), state_before=b"geheim",
+                                  variables_before={"vermoeden": True}))
     with clock.frozen_at(at("2035-01-01 00:00")):
         policy = RetentionPolicy(case_action="anonymise", audit_years=40)
         report = run_retention(engine.sessions, policy, do_apply=True)
@@ -121,6 +128,9 @@ def test_anonymise_keeps_the_case_as_metadata(history):
         assert session.get(Case, ids["B"]).client_ref == "CL-B"  # held
         assert instance(session, ids["C"]).status == "terminated"  # the beheerder still sees its metadata
     assert engine.case_diagram(ids["C"]).active_elements == []  # no workflow state left, no failure
+    with engine.sessions() as session:
+        moved = session.scalars(select(CaseMigration).where(CaseMigration.case_id == ids["C"])).one()
+        assert moved.state_before == b"" and moved.variables_before == {}
     with engine.sessions() as session:
         assert audit_chain.verify(session).ok
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("retention.%"))).all()
