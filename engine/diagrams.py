@@ -29,6 +29,8 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 FORMS_DIR = "forms"
+VARIANTS_DIR = "variants"  # example variants of the route, each deployed on its own
+VARIANT_MANIFEST = "variant.json"
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
 DUE_PROPERTY = "dueDateExpression"
@@ -55,18 +57,41 @@ class CompiledProcess:
     content_hash: str
 
 
-def read_directory(directory: Path) -> dict[str, bytes]:
-    """The deployable files of a processes directory, keyed by relative path."""
+def read_directory(directory: Path, _seen: tuple = ()) -> dict[str, bytes]:
+    """The deployable files of a processes directory, keyed by relative path.
+
+    `variants/` is skipped: each variant is a directory of its own, deployed on its own. A variant directory
+    with a `variant.json` naming a `basis` directory (relative to it) takes every file it does not have itself
+    from that basis, so it holds only what it changes (processes/variants/README.md).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise DiagramError(str(directory), None, "not a directory")
-    files = {}
+    files = _basis_files(directory, _seen)
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.suffix in (".bpmn", ".dmn", ".json"):
             rel = path.relative_to(directory).as_posix()
+            if rel.startswith(VARIANTS_DIR + "/"):
+                continue
             if path.suffix != ".json" or rel.startswith(FORMS_DIR + "/"):
                 files[rel] = path.read_bytes()
     return files
+
+
+def _basis_files(directory: Path, seen: tuple) -> dict[str, bytes]:
+    manifest = directory / VARIANT_MANIFEST
+    if not manifest.is_file():
+        return {}
+    try:
+        basis = json.loads(manifest.read_text(encoding="utf-8"))["basis"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DiagramError(str(manifest), None, f'must be a JSON object with a "basis" directory: {exc}') from None
+    if not isinstance(basis, str):
+        raise DiagramError(str(manifest), None, '"basis" must be a directory path')
+    basis_dir = (directory / basis).resolve()
+    if basis_dir in seen or basis_dir == directory.resolve():
+        raise DiagramError(str(manifest), None, f"basis {basis} leads back to itself")
+    return read_directory(basis_dir, (*seen, directory.resolve()))
 
 
 def compile_files(files: dict[str, bytes], max_bytes: int = 2_000_000,
