@@ -7,11 +7,13 @@ so runs cannot interfere with each other or with the developer's data.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from engine.cases import Actor, CaseEngine
 from engine.db import make_engine, make_sessionmaker, upgrade
@@ -85,3 +87,59 @@ def professional():
 @pytest.fixture
 def aandachtsfunctionaris():
     return Actor("anna", frozenset({"aandachtsfunctionaris"}), team="wijkteam-noord")
+
+
+# -- the browser (one Chromium per test session, shared by tests/web and tests/studio) ---------------
+# Defined once here: a session fixture imported into several test modules would start one Playwright per module,
+# and Playwright's sync API allows only one per thread.
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+VIEWER = PROJECT / "node_modules" / "bpmn-js" / "dist" / "bpmn-navigated-viewer.production.min.js"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (scripts/setup.sh --test)")
+    if not VIEWER.exists():
+        pytest.fail("bpmn-js is not installed: run `npm ci` in the project (scripts/setup.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture
+def live_server(app):
+    server, thread, url = serve(app)
+    yield url
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems = []
+    # Chromium logs every non-2xx document as a console error; the 422 of a form with errors is intended.
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and "status of 422" not in msg.text else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.problems = problems
+    yield page
+    context.close()
+
+

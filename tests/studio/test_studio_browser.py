@@ -9,7 +9,7 @@ import json
 
 from engine.contract import LANES
 from engine.views import Actor
-from tests.web.test_browser import browser, page, screenshot, serve, sign_in  # noqa: F401 - fixtures
+from tests.web.test_browser import screenshot, serve, sign_in
 
 from .edits import scenario
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .conftest import audit_rows, login, start_case
-from .test_browser import browser, live_server, page, screenshot, sign_in  # noqa: F401 - fixtures
+from .test_browser import screenshot, sign_in
 
 
 def test_the_beheerder_pauses_and_resumes_a_case(app, services, live_server, page, database_url):  # noqa: F811

@@ -97,7 +97,7 @@ def test_a_claimed_task_is_locked_to_its_claimer(app, services):
     other_token = login(other, "collega")
     page = other.get(f"/taken/{task.id}").text
     assert "Opgepakt door <strong>Test professional</strong>" in page and "Vastleggen en afronden" not in page
-    assert ">professional</span>" in other.get("/").text  # the inbox says who holds it
+    assert ">Test professional</span>" in other.get("/").text  # the inbox says who holds it, by name
     refused = other.post(f"/taken/{task.id}", data={"csrf_token": other_token, **STAP1_ANSWERS})
     assert refused.status_code == 409 and "geclaimd door Test professional" in refused.text
     assert "Blauwe plek" in refused.text
