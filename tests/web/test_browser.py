@@ -10,7 +10,6 @@ import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
-
 from engine import clock
 from engine.cases import Actor
 from web.auth import service as accounts
