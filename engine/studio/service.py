@@ -45,6 +45,17 @@ class Studio:
             audit.record(session, actor, "studio.download", process_id=process_id, version=version)
             return found
 
+    def compare_versions(self, actor: str, process_id: str, old: int, new: int):
+        """(files of `new`, changes from version `old` to `new`) of one process; DiagramError for a missing version.
+        Audited like a download: the process owner read both versions."""
+        from .compare import compare
+
+        with self.sessions.begin() as session:
+            before, _ = versions.version_files(session, process_id, old)
+            after, _ = versions.version_files(session, process_id, new)
+            audit.record(session, actor, "studio.compare_versions", process_id=process_id, versions=[old, new])
+        return after, compare(before, after)
+
     def latest_files(self):
         """(deployment id, files, scenarios) of the latest deployment (not audited: no case data)."""
         with self.sessions() as session:

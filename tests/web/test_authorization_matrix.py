@@ -123,6 +123,7 @@ ROUTES = {
     ("studio.submit", "POST"): PROCESBEHEERDER,
     ("studio.review", "GET"): PROCESBEHEERDER,
     ("studio.approve", "POST"): PROCESBEHEERDER,
+    ("studio.compare_versions", "GET"): PROCESBEHEERDER,  # H8: two deployed versions compared
 }
 
 FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js",

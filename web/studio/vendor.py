@@ -7,7 +7,7 @@ from ..services import services
 
 # package -> (folder inside the package, allowed file name prefixes)
 ALLOWED = {
-    "bpmn-js": ("dist", ("bpmn-modeler.production.min.js", "assets/")),
+    "bpmn-js": ("dist", ("bpmn-modeler.production.min.js", "bpmn-navigated-viewer.production.min.js", "assets/")),
     "dmn-js": ("dist", ("dmn-modeler.production.min.js", "assets/")),
 }
 

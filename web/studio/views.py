@@ -115,6 +115,31 @@ def download():
                      as_attachment=True, download_name=f"{process_id}-v{version}.zip")
 
 
+@bp.get("/versies/vergelijken")
+@process_owner
+def compare_versions():
+    """Two deployed versions of a process side by side: what changed from `oud` to `nieuw`, listed and coloured on
+    the newer diagram (default: the latest version against the one before)."""
+    processes = studio().processes(_me())
+    process = next((p for p in processes if p.process_id == request.args.get("proces")), None) \
+        or next(iter(processes), None)
+    if process is None:
+        abort(404)
+    numbers = [v.version for v in process.versions]
+    new = _int(request.args.get("nieuw")) or process.latest_version
+    old = _int(request.args.get("oud")) or max([n for n in numbers if n < new], default=new)
+    if old not in numbers or new not in numbers:
+        abort(404)
+    files, changes = studio().compare_versions(_me(), process.process_id, old, new)
+    shown = next((name for name, content in sorted(files.items()) if name.endswith(".bpmn")
+                  and f'id="{process.process_id}"'.encode() in content), None)
+    marks = [[item["id"], f"studio-{kind}"] for f in changes if f.filename == shown
+             for kind in ("added", "changed") for item in getattr(f, kind)]
+    diagram = {"xml": files[shown].decode("utf-8"), "marks": marks} if shown else None
+    return render_template("studio/compare.html", processes=processes, process=process, old=old, new=new,
+                           changes=changes, shown=shown, diagram=diagram)
+
+
 @bp.post("/concepten/nieuw")
 @process_owner
 def new_draft():
