@@ -148,12 +148,16 @@ def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, we
         sign_in(page, base, "professional")
         start_case_in_browser(page, "CL-2026-100", "Moeder vertelt over geweld door partner.", levensbedreigend=False)
         page.wait_for_selector(".task-form")
-        if page.locator("#veld-aanleiding").count():  # Stap 0 asks again: the start form's answers are filled in
-            assert page.input_value("#veld-aanleiding") == "Moeder vertelt over geweld door partner."
-        if page.locator("input[name=levensbedreigend]").count():
-            assert page.is_checked("input[name=levensbedreigend][value=nee]")
+        # No question is asked twice: the start form answered Stap 0, so the professional goes on with Stap 1.
+        assert page.locator("input[name=levensbedreigend]").count() == 0
         [case] = services.cases.list_cases()
         [task] = services.cases.open_tasks(case_id=case.id)
+        assert task.element_id == "stap1_signalen"
+        user = services.cases.case(case.id, Actor("professional", frozenset({"professional"}), team="noord"),
+                                   audit_read=False)
+        [stap0] = [h for h in user.history if h["element_id"] == "stap0_inschatting"]
+        assert stap0["data"]["aanleiding"] == "Moeder vertelt over geweld door partner."
+        assert stap0["data"]["levensbedreigend"] is False
         page.goto(f"{base}/zaken/{case.id}")
         page.wait_for_selector("#diagram[data-state=ready]")
         assert page.locator(f'g.djs-element.mc-active[data-element-id="{task.element_id}"]').count() == 1

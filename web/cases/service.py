@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from engine.errors import CaseFailure, NotFoundError, ValidationError
+from engine.errors import CaseFailure, EngineError, NotFoundError, ValidationError
 
 from ..services import Services
 
@@ -53,7 +53,7 @@ def start_case(services: Services, user, req: StartRequest) -> int:
     process = services.settings.start_process
     data = {"levensbedreigend": bool(req.levensbedreigend), "aanleiding": req.aanleiding.strip()}
     try:
-        return services.cases.start_case(process, req.client_ref.strip(), user.actor, team=user.team, data=data)
+        case_id = services.cases.start_case(process, req.client_ref.strip(), user.actor, team=user.team, data=data)
     except NotFoundError:
         detail = f" De laatste poging gaf: {services.deploy_error}" if services.deploy_error else ""
         raise StartError({}, f"Het proces ‘{process}’ is niet beschikbaar: het is nog niet gedeployed. Vraag de "
@@ -63,6 +63,28 @@ def start_case(services: Services, user, req: StartRequest) -> int:
     except CaseFailure as exc:
         raise StartError({}, f"Het proces kon niet starten: {exc}. Er is niets opgeslagen; meld dit aan de "
                              "procesbeheerder.") from None
+    answer_first_task(services, user, case_id, data)
+    return case_id
+
+
+def answer_first_task(services: Services, user, case_id: int, data: dict) -> bool:
+    """The start form asks what the route's first task asks (Stap 0 of the meldcode): a question is asked once.
+
+    When the case's only open task asks nothing but what the start form answered, it is completed with those
+    answers, by the person who started the case (audited as any completion). When it asks more, or cannot be
+    completed now, it simply stays in the inbox: nothing is lost either way."""
+    tasks = services.cases.open_tasks(case_id=case_id)
+    if len(tasks) != 1:
+        return False
+    try:
+        task = services.cases.task(tasks[0].id, user.actor, audit_read=False)
+        fields = set((task.form_schema or {}).get("properties", {}))
+        if not fields or not fields <= set(data):
+            return False
+        services.cases.complete_task(task.id, user.actor, {name: data[name] for name in fields})
+    except EngineError:
+        return False
+    return True
 
 
 def parse_yes_no(value) -> bool | None:
