@@ -13,7 +13,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from engine.oversight import InstanceFilter, list_instances  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def fill(db, n: int) -> None:
@@ -87,8 +87,8 @@ def main():
             "process=voorbeeld v1": InstanceFilter(process_id="voorbeeld", version=1),
             "step=stap3": InstanceFilter(step="stap3"),
             "overdue": InstanceFilter(overdue=True),
-            "started in one month": InstanceFilter(started_from=datetime(2023, 3, 1, tzinfo=timezone.utc),
-                                                   started_until=datetime(2023, 4, 1, tzinfo=timezone.utc)),
+            "started in one month": InstanceFilter(started_from=datetime(2023, 3, 1, tzinfo=UTC),
+                                                   started_until=datetime(2023, 4, 1, tzinfo=UTC)),
             "team + step + overdue": InstanceFilter(team="team-7", step="stap1", overdue=True),
         }
         print(f"{'filter':28}{'first page ms':>16}{'deep page ms':>16}")

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def lateness_run(engine, settings, logdir, count: int, spread: float) -> list[fl
     try:
         worker.wait_ready(app)
         connect_engine(app, engine)  # as the web process: each new timer becomes an ETA task after commit
-        first = datetime.now(timezone.utc) + timedelta(seconds=6)
+        first = datetime.now(UTC) + timedelta(seconds=6)
         due_times = [first + timedelta(seconds=spread * i / count) for i in range(count)]
         started = time.monotonic()
         case_ids = start_cases(engine, due_times)
@@ -132,7 +132,7 @@ def throughput_run(engine, settings, logdir, backlog: int, workers: int) -> tupl
         for worker in started_workers:
             worker.wait_ready(app)
         time.sleep(1.0)  # let the start-up re-scheduling (nothing waiting yet) settle
-        past = datetime.now(timezone.utc) - timedelta(hours=1)
+        past = datetime.now(UTC) - timedelta(hours=1)
         case_ids = start_cases(engine, [past] * backlog, frozen_at=past - timedelta(minutes=1))
         assert waiting(engine) == backlog
         sent = time.monotonic()

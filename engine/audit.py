@@ -51,7 +51,8 @@ class AuditContext:
     identity: Callable[[], Identity | None] | None = None
 
 
-_context: ContextVar[AuditContext] = ContextVar("meldcode_audit_context", default=AuditContext())
+# AuditContext is a frozen dataclass: sharing one default instance is safe.
+_context: ContextVar[AuditContext] = ContextVar("meldcode_audit_context", default=AuditContext())  # noqa: B039
 
 
 def current_context() -> AuditContext:

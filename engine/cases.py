@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import access, audit, clock, deploy, forms, involvement
-from .errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
-                     TaskNotReadyError)
 from .diagrams import read_directory
+from .errors import CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError, TaskNotReadyError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .runtime import CaseRuntime, StepResult
 from .sandbox import make_script_engine
@@ -31,7 +30,6 @@ from .spiff_state import dump_state, load_specs, load_state
 from .text_input import check_start
 from .views import SYSTEM, Actor, CaseInfo, CaseSummary, Completion, DiagramView, TaskInfo
 from .workdays import calendar_from_settings
-
 
 _TICK = timedelta(microseconds=1)
 _NEW_TIMERS = "meldcode.new_timers"

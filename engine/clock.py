@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _now: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("engine_now", default=None)
 
@@ -18,7 +18,7 @@ _now: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("engine_n
 def now() -> datetime:
     """Timezone-aware current time of the engine clock (UTC)."""
     fixed = _now.get()
-    return fixed if fixed is not None else datetime.now(timezone.utc)
+    return fixed if fixed is not None else datetime.now(UTC)
 
 
 @contextmanager
@@ -26,7 +26,7 @@ def frozen_at(moment: datetime | None):
     """Run a block with the engine clock fixed at `moment` (None: real time)."""
     if moment is not None and moment.tzinfo is None:
         raise ValueError("the engine clock needs a timezone-aware datetime")
-    token = _now.set(moment.astimezone(timezone.utc) if moment else None)
+    token = _now.set(moment.astimezone(UTC) if moment else None)
     try:
         yield
     finally:

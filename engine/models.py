@@ -2,10 +2,9 @@
 SpiffWorkflow state is one column of it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
-                        types)
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, types
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -20,10 +19,10 @@ class UTCDateTime(types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -39,7 +38,7 @@ class Deployment(Base):
     deployed_by: Mapped[str] = mapped_column(String(100))
     deployed_at: Mapped[datetime]
     comment: Mapped[str | None] = mapped_column(String(1000))  # the process owner's words (revision 0008)
-    files: Mapped[list["DeploymentFile"]] = relationship(back_populates="deployment")
+    files: Mapped[list[DeploymentFile]] = relationship(back_populates="deployment")
 
 
 class DeploymentFile(Base):

@@ -23,8 +23,15 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .models import Case, CaseTask
-from .notifications import (ESCALATION_AANDACHTSFUNCTIONARIS, ESCALATION_LEIDINGGEVENDE, KINDS,
-                            REMINDER_BEFORE, REMINDER_DUE, Notification, existing_kinds)
+from .notifications import (
+    ESCALATION_AANDACHTSFUNCTIONARIS,
+    ESCALATION_LEIDINGGEVENDE,
+    KINDS,
+    REMINDER_BEFORE,
+    REMINDER_DUE,
+    Notification,
+    existing_kinds,
+)
 from .workdays import MAX_WORKDAYS, WorkdayCalendar
 
 AANDACHTSFUNCTIONARIS = "aandachtsfunctionaris"

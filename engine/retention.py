@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -47,7 +47,7 @@ class RetentionPolicy:
             raise ValueError("case_action is destroy or anonymise")
 
     @classmethod
-    def from_env(cls, env=None) -> "RetentionPolicy":
+    def from_env(cls, env=None) -> RetentionPolicy:
         env = os.environ if env is None else env
         d = cls()
         return cls(case_years=int(env.get("MELDCODE_RETENTION_CASE_YEARS", d.case_years)),
@@ -154,7 +154,7 @@ def prune_audit(session: Session, cutoff: datetime) -> tuple[int, int]:
     if cutoff > _years_before(clock.now(), MIN_AUDIT_YEARS):
         raise ValueError(f"audit events are kept at least {MIN_AUDIT_YEARS} years")
     if session.get_bind().dialect.name == "postgresql":
-        naive = cutoff.astimezone(timezone.utc).replace(tzinfo=None)  # the columns hold naive UTC
+        naive = cutoff.astimezone(UTC).replace(tzinfo=None)  # the columns hold naive UTC
         removed = session.scalar(text("SELECT audit_event_prune(:cutoff)"), {"cutoff": naive})
         return removed, session.scalar(select(AuditChainHead.pruned_through_seq))
     # The write lock first (SQLite): no event is appended meanwhile

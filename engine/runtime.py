@@ -18,8 +18,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock
-from .errors import CaseFailure
 from .contract import milestone_name
+from .errors import CaseFailure
 
 clock.install()
 
@@ -89,7 +89,7 @@ class CaseRuntime:
         workflow.script_engine = script_engine  # never restored by deserialization
 
     @classmethod
-    def start(cls, spec, subprocess_specs, script_engine, data: dict | None = None) -> tuple["CaseRuntime", StepResult]:
+    def start(cls, spec, subprocess_specs, script_engine, data: dict | None = None) -> tuple[CaseRuntime, StepResult]:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
         runtime = cls(workflow, script_engine)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data or {})

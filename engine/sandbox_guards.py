@@ -293,7 +293,7 @@ class Guards:
         elif left_kind in (int, bool) and right_kind is float or left_kind is float and right_kind in (int, bool) \
                 or left_kind is float and right_kind is float:
             pass  # floats are fixed size; an oversized int fails to convert
-        elif op == POW or op == MUL:
+        elif op in (POW, MUL):
             pass  # other types (dates, helpers' values) either do not support these or are fixed size
         return BINOPS[op](left, right)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from . import clock
 from .cases import Actor, CaseEngine

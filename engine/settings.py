@@ -26,7 +26,7 @@ class Settings:
     db_app_password: str | None = None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         default = cls()
         return cls(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -67,7 +67,7 @@ class WorkdayCalendar:
                 remaining -= 1
         result = datetime.combine(day, local.timetz())
         # Round-trip through UTC so a clock time that does not exist that day (DST gap) becomes a real instant.
-        return result.astimezone(timezone.utc).astimezone(self.tz)
+        return result.astimezone(UTC).astimezone(self.tz)
 
     def _day(self, d: date) -> date:
         # A datetime never equals a date, so compare calendar days in this calendar's timezone.

@@ -71,7 +71,7 @@ def render(paths: list[Path], out: Path, width: int = 1600, height: int = 1000) 
             # Render at 1:1 so every label stays legible, sized to the diagram's own bounds.
             w, h = int(inner["width"] + 2 * MARGIN), int(inner["height"] + 2 * MARGIN)
             page.set_viewport_size({"width": w, "height": h})
-            page.set_content((PAGE % {"w": w, "h": h, "css": css, "js": js}))
+            page.set_content(PAGE % {"w": w, "h": h, "css": css, "js": js})
             page.evaluate("""async ([xml, x, y, w, h]) => {
                 const viewer = new BpmnJS({container: '#canvas'});
                 await viewer.importXML(xml);

@@ -5,4 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 scripts/services.sh
-exec .venv/bin/python -m pytest "$@"
+# Lint first: a finding fails the run before the tests take their minutes (rules in pyproject.toml).
+.venv/bin/ruff check .
+# Two processes (the machine has two cores), one test file per process at a time: each test has its own
+# database schema, Redis queue and ports, so files do not see each other. PYTEST_WORKERS=0 runs in one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

@@ -1,7 +1,7 @@
 """Dutch words for the stable names of contract.md, and date formatting for people."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from .roles import ROLE_LABELS
@@ -80,7 +80,7 @@ def status_label(status: str) -> str:
 
 def local(value: datetime, tz: str) -> datetime:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(ZoneInfo(tz))
 
 

@@ -1,8 +1,8 @@
 """What the views need, built once per app and looked up per request (tests may swap any of it)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from flask import current_app
 from sqlalchemy.engine import Engine

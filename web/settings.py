@@ -40,7 +40,7 @@ class WebSettings:
     instance_dir: Path = INSTANCE_DIR  # the demo run keeps its generated secret key here
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, *, secure_default: bool = True) -> "WebSettings":
+    def from_env(cls, env: dict[str, str] | None = None, *, secure_default: bool = True) -> WebSettings:
         """`secure_default`: whether the session cookie is Secure when SESSION_COOKIE_SECURE is not set (the
         local demo run over plain http on 127.0.0.1 passes False)."""
         env = os.environ if env is None else env

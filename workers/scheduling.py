@@ -41,7 +41,7 @@ def send_fire_task(app, settings: WorkerSettings, case_id: int, due_at: datetime
                   queue=settings.queue, **options)
 
 
-def eta_listener(app, settings: WorkerSettings, ledger: "EtaLedger | None" = None
+def eta_listener(app, settings: WorkerSettings, ledger: EtaLedger | None = None
                  ) -> Callable[[int, datetime], None]:
     """A `CaseEngine.timer_listeners` entry that queues an exact-time task for timers due within the horizon."""
 

@@ -43,7 +43,7 @@ class WorkerSettings:
     engine: Settings = field(default_factory=Settings)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "WorkerSettings":
+    def from_env(cls, env: dict[str, str] | None = None) -> WorkerSettings:
         env = os.environ if env is None else env
         d = cls()
         return cls(

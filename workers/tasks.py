@@ -13,8 +13,17 @@ from sqlalchemy import select
 from engine import audit, clock
 from engine.models import CaseTimer
 
-from .celery_app import (AUDIT_CHECK, DELIVER_MAIL, FIRE_CASE_TIMERS, FIRE_DUE_TIMERS, RETENTION, SCHEDULE_TIMERS,
-                         SWEEP, context_of, ledger_of)
+from .celery_app import (
+    AUDIT_CHECK,
+    DELIVER_MAIL,
+    FIRE_CASE_TIMERS,
+    FIRE_DUE_TIMERS,
+    RETENTION,
+    SCHEDULE_TIMERS,
+    SWEEP,
+    context_of,
+    ledger_of,
+)
 from .delivery import deliver_due_mail
 from .scheduling import schedule_upcoming
 from .sweep import fire_timers, run_sweep

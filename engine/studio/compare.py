@@ -94,7 +94,9 @@ def compare(old: dict[str, bytes], new: dict[str, bytes]) -> list[FileChanges]:
             changes.status = "added"
         elif name not in new:
             changes.status = "removed"
-        plain = lambda item: {k: v for k, v in item.items() if k != "signature"}
+        def plain(item):
+            return {k: v for k, v in item.items() if k != "signature"}
+
         changes.added = [plain(after[k]) for k in after if k not in before]
         changes.removed = [plain(before[k]) for k in before if k not in after]
         for key in before.keys() & after.keys():

@@ -2,7 +2,7 @@
 audited in the hash chain, and does what it says: a suspended case takes no completions and fires no timers."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +17,7 @@ from engine.views import Actor
 from tests.workers.conftest import OTHER_TEAM, WORKER_DIAGRAMS, add_people, start_waiting_cases
 
 BEA = Actor("bea", frozenset({"beheerder"}))
-PAST = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+PAST = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_list_filters_and_keyset_paging(wacht, professional):
         assert len(list_instances(session, InstanceFilter(started_until=later, version=1))[0]) == 6
         # overdue: the voorbeeld task has a due date? Only tasks past due count
         overdue_now = [r.id for r in list_instances(session, InstanceFilter(overdue=True),
-                                                    now=datetime(2100, 1, 1, tzinfo=timezone.utc))[0]]
+                                                    now=datetime(2100, 1, 1, tzinfo=UTC))[0]]
         due_tasks = {t.case_id for t in wacht.open_tasks() if t.due_at is not None}
         assert set(overdue_now) == due_tasks
         row = next(r for r in page if r.id == ids[4])

@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from engine import clock
 from engine.cases import Actor
-from engine.errors import (CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError, TaskNotReadyError,
-                           ValidationError)
+from engine.errors import (
+    CaseNotRunningError,
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    TaskNotReadyError,
+    ValidationError,
+)
 from engine.models import AuditEvent, Case, CaseTask
 from engine.runtime import CaseRuntime
 
@@ -40,7 +46,7 @@ def test_small_diagram_end_to_end(deployed, professional):
         task = only_task(deployed, case_id)
         assert (task.element_id, task.name, task.lane) == ("wegen", "Wegen", "professional")
         # werkdagen(2) from Thu 2 April: Goede Vrijdag and Tweede Paasdag do not count -> Wed 8 April 09:00 CEST
-        assert task.due_at == datetime(2026, 4, 8, 7, 0, tzinfo=timezone.utc)
+        assert task.due_at == datetime(2026, 4, 8, 7, 0, tzinfo=UTC)
         detail = deployed.task(task.id, professional)
         assert detail.form_schema["required"] == ["vermoeden", "toelichting"]
         assert detail.instructions == "Is er een vermoeden?" and detail.documentation == "Weeg de signalen."

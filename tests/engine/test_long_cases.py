@@ -1,6 +1,8 @@
 """A case can loop for years: 1,000 evaluation rounds run, and the stored case stays small."""
 from __future__ import annotations
 
+from datetime import UTC
+
 from engine.models import Case
 
 
@@ -24,13 +26,13 @@ def test_a_case_runs_through_1000_loop_rounds(deployed, professional):
 
 def test_a_loop_through_a_timer_keeps_firing_after_compaction(case_engine, professional):
     """The loop's entry is a waiting timer: compaction must not leave the removed timer behind."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from engine import clock
     from tests.conftest import PROJECT
 
     case_engine.deploy_directory(PROJECT / "tests" / "engine" / "timer_loop", "tester")
-    now = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     with clock.frozen_at(now):
         case_id = case_engine.start_case("evaluatielus", "CL-L2", professional)
     for round_number in range(1, 121):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -162,7 +162,7 @@ DATES = {"type": "object", "properties": {
     "moment": {"type": "string", "format": "date-time", "x-not-in-future": True},
     "gepland": {"type": "string", "format": "date", "x-confirm-past": True},
 }}
-NOW = datetime(2026, 6, 1, 22, 30, tzinfo=timezone.utc)  # already 2 June in Amsterdam (00:30)
+NOW = datetime(2026, 6, 1, 22, 30, tzinfo=UTC)  # already 2 June in Amsterdam (00:30)
 
 
 def test_not_in_future_refuses_later_than_the_engine_clock():
@@ -176,9 +176,9 @@ def test_not_in_future_refuses_later_than_the_engine_clock():
 
 
 def test_not_in_future_follows_the_scenario_clock():
-    with clock.frozen_at(datetime(2030, 1, 1, tzinfo=timezone.utc)):
+    with clock.frozen_at(datetime(2030, 1, 1, tzinfo=UTC)):
         forms.validate(DATES, {"datum": "2029-12-31"})
-    with clock.frozen_at(datetime(2029, 1, 1, tzinfo=timezone.utc)):
+    with clock.frozen_at(datetime(2029, 1, 1, tzinfo=UTC)):
         with pytest.raises(ValidationError):
             forms.validate(DATES, {"datum": "2029-12-31"})
 

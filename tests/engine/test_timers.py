@@ -1,7 +1,7 @@
 """Timers: stored with their due time, fired by the engine clock, idempotently."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -9,7 +9,7 @@ from engine import clock
 from engine.models import CaseTimer
 
 START = datetime(2026, 4, 2, 9, 0, tzinfo=timezone(timedelta(hours=2)))
-DUE = datetime(2026, 4, 13, 7, 0, tzinfo=timezone.utc)  # werkdagen(5) from Thu 2 April 09:00 CEST
+DUE = datetime(2026, 4, 13, 7, 0, tzinfo=UTC)  # werkdagen(5) from Thu 2 April 09:00 CEST
 
 
 def melding_case(engine, actor):
@@ -103,7 +103,7 @@ def test_cycle_timer_fires_each_occurrence_and_leaves_the_task_open(case_engine,
     from tests.conftest import PROJECT
 
     case_engine.deploy_directory(PROJECT / "tests" / "engine" / "cycle_timer", "tester")
-    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     with clock.frozen_at(t0):
         case_id = case_engine.start_case("cyclus", "CL-C1", professional)
     assert timers(case_engine, case_id) == [("herinnering", "waiting", t0 + timedelta(hours=1))]

@@ -8,7 +8,6 @@ runs it.
 from __future__ import annotations
 
 from itertools import product
-from pathlib import Path
 
 import pytest
 from lxml import etree

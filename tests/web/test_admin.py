@@ -1,13 +1,15 @@
 """The beheerder's process-instance console (metadata only, audited actions with a reason) and monitoring."""
 from __future__ import annotations
 
+from datetime import UTC
+
 from engine.oversight import Oversight
 from engine.views import Actor
 
+from .conftest import audit_rows, login, open_task, start_case, user_of
+
 ANSWERS = {"signalen": "Blauwe plek op de arm", "betreft_beroepskracht": False, "zorg": "laag",
            "datum_signalering": "2026-01-05"}
-
-from .conftest import audit_rows, login, open_task, start_case, user_of
 
 
 def test_the_list_shows_every_team_without_client_data(app, services, client):
@@ -83,13 +85,13 @@ def test_actions_need_a_reason_and_are_audited(app, services, client):
 
 def test_retry_a_parked_timer_from_the_page(app, services, client):
     case_id = start_case(services, "professional")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from engine.models import CaseTimer
     with services.sessions.begin() as session:  # a timer parked by a diagram error (as engine._timer_failed does)
         session.add(CaseTimer(case_id=case_id, spiff_task_id="x", element_id="termijn", state="failed",
-                              due_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                              created_at=datetime(2026, 1, 1, tzinfo=timezone.utc), last_error="ZeroDivisionError"))
+                              due_at=datetime(2026, 1, 1, tzinfo=UTC),
+                              created_at=datetime(2026, 1, 1, tzinfo=UTC), last_error="ZeroDivisionError"))
     token = login(client, "beheerder")
     page = client.get(f"/beheer/zaken/{case_id}")
     assert "ZeroDivisionError" in page.text and 'id="timers-opnieuw"' in page.text

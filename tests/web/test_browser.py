@@ -12,10 +12,9 @@ from pathlib import Path
 
 from engine import clock
 from engine.cases import Actor
+from tests.conftest import ARGS, CHROMIUM, VIEWER, serve  # noqa: F401 - the browser fixtures live in tests/conftest.py
 from web.auth import service as accounts
 from web.labels import milestone_label
-
-from tests.conftest import ARGS, CHROMIUM, VIEWER, serve  # noqa: F401 - the browser fixtures live in tests/conftest.py
 
 from .conftest import PASSWORD, start_case
 

@@ -87,7 +87,7 @@ def test_the_case_file_shows_timeline_milestones_open_tasks_and_diagram(app, ser
     assert page.index("Stap 1: signalen in kaart brengen") < page.index("Stap 2: collegiale consultatie")
     assert "door Test aandachtsfunctionaris" in page  # people by their full name, never their user id
     assert "door aandachtsfunctionaris" not in page and "Gestart door Test professional" in page
-    assert "zaak #%d · Noord</p>" % case_id in page  # the team as people read it
+    assert f"zaak #{case_id} · Noord</p>" in page  # the team as people read it
     assert "<dt>Signalen (feitelijk)</dt>" in page and "Blauwe plek" in page
     assert "<dt>Betreft het geweld door een collega-professional?</dt>\n          <dd>Nee</dd>" in page
     assert "3 februari 2026" in page and "<li>Mentor</li>" in page

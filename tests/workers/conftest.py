@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -211,7 +211,7 @@ class CeleryProcess:
     process: subprocess.Popen | None = None
     history: list[int] = field(default_factory=list)
 
-    def start(self, ready_timeout: float = 30) -> "CeleryProcess":
+    def start(self, ready_timeout: float = 30) -> CeleryProcess:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.celery_app", *self.args],
                                         cwd=PROJECT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -353,7 +353,7 @@ PEOPLE = (
 
 def add_people(db, people=PEOPLE) -> dict[str, Person]:
     """Teams, users, roles and e-mail addresses in the web app's account tables."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     with db.begin() as conn:
         teams = {}
         for name in sorted({p.team for p in people}):

@@ -2,7 +2,7 @@
 system, on the system's basis — also when the sweeper is a thread of the web process."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from .conftest import start_waiting_cases, wait_for
 
 
 def test_a_fired_timer_is_audited_as_the_worker_channel(wacht):
-    [case_id] = start_waiting_cases(wacht, [datetime.now(timezone.utc) + timedelta(milliseconds=200)])
+    [case_id] = start_waiting_cases(wacht, [datetime.now(UTC) + timedelta(milliseconds=200)])
     handle = start_sweeper(wacht, interval=0.2, settings=WorkerSettings(engine=wacht.settings))
 
     def fired():
@@ -40,7 +40,7 @@ def test_the_daily_check_logs_the_head_and_a_break(wacht, caplog):
 
     from workers.audit_watch import check_chain
 
-    start_waiting_cases(wacht, [datetime.now(timezone.utc) + timedelta(days=1)] * 3)
+    start_waiting_cases(wacht, [datetime.now(UTC) + timedelta(days=1)] * 3)
     with caplog.at_level(logging.INFO, logger="workers.audit_watch"):
         assert check_chain(wacht.sessions).ok
     with wacht.sessions() as session:

@@ -6,7 +6,7 @@ a thread or as `celery worker` processes, PostgreSQL (a schema of this test).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,14 +14,21 @@ from engine import clock
 from engine.models import CaseTimer
 from workers.celery_app import FIRE_CASE_TIMERS, SWEEP, connect_engine, make_celery
 
-from .conftest import (activity, assert_each_fired_once, fired_count, postgres_only, start_waiting_cases, wait_for,
-                       wait_quiet)
+from .conftest import (
+    activity,
+    assert_each_fired_once,
+    fired_count,
+    postgres_only,
+    start_waiting_cases,
+    wait_for,
+    wait_quiet,
+)
 
 pytestmark = postgres_only
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def firing_times(engine, case_ids) -> dict[int, tuple[datetime, datetime]]:

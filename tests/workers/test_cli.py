@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
@@ -12,7 +12,7 @@ from .conftest import fired_count, postgres_only, start_waiting_cases, wait_for
 
 
 def test_sweep_once_fires_what_is_due_and_reports_it(wacht, database_url):
-    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    past = datetime.now(UTC) - timedelta(minutes=1)
     start_waiting_cases(wacht, [past, past, past + timedelta(days=3)], frozen_at=past - timedelta(minutes=1))
     env = {"DATABASE_URL": database_url, "REDIS_URL": "", "SMTP_URL": ""}
     result = CliRunner().invoke(worker_commands, ["sweep-once"], env=env)
@@ -25,7 +25,7 @@ def test_sweep_once_fires_what_is_due_and_reports_it(wacht, database_url):
 
 @postgres_only
 def test_schedule_timers_queues_exact_time_tasks(wacht, database_url, worker_settings, celery_app, thread_worker):
-    soon = datetime.now(timezone.utc) + timedelta(seconds=1)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
     [case_id] = start_waiting_cases(wacht, [soon])  # no listener here: nothing queued yet
     env = {"DATABASE_URL": database_url, "REDIS_URL": worker_settings.redis_url,
            "MELDCODE_CELERY_QUEUE": worker_settings.queue}

@@ -8,7 +8,7 @@ import shlex
 import subprocess
 import sys
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 import pytest
@@ -152,7 +152,7 @@ def test_gunicorn_command_loads_the_app_and_its_config(compose, monkeypatch, tmp
 @postgres_only
 def test_web_command_runs_and_its_embedded_sweeper_fires_timers(wacht, database_url, tmp_path):
     """The web service's command for real (one gunicorn worker, no REDIS_URL: the embedded sweeper)."""
-    due = datetime.now(timezone.utc) + timedelta(seconds=1)
+    due = datetime.now(UTC) + timedelta(seconds=1)
     [case_id] = start_waiting_cases(wacht, [due])
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SMTP_URL")}

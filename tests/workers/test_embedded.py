@@ -1,7 +1,7 @@
 """Embedded mode: without Redis the web process runs the same sweep in a daemon thread."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from .test_celery_timers import firing_times
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def test_sweeper_thread_fires_a_timer_at_its_time_not_at_the_next_interval(wacht):

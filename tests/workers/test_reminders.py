@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from engine import clock, notifications
-from engine.notifications import (ESCALATION_AANDACHTSFUNCTIONARIS as ESC_AF,
-                                  ESCALATION_LEIDINGGEVENDE as ESC_LG, REMINDER_BEFORE, REMINDER_DUE)
+from engine.notifications import ESCALATION_AANDACHTSFUNCTIONARIS as ESC_AF
+from engine.notifications import ESCALATION_LEIDINGGEVENDE as ESC_LG
+from engine.notifications import REMINDER_BEFORE, REMINDER_DUE
 from engine.reminders import ReminderPolicy, due_for_task, schedule, workdays_before
 from engine.workdays import WorkdayCalendar
 from workers.context import build_context

@@ -4,7 +4,7 @@ still verifies."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +21,7 @@ BEA = Actor("bea", frozenset({"beheerder"}))
 
 
 def at(text_: str) -> datetime:
-    return datetime.fromisoformat(text_).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text_).replace(tzinfo=UTC)
 
 
 @pytest.fixture

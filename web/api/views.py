@@ -6,10 +6,17 @@ from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 
 from engine import clock
-from engine.events import EventNotAvailable
 from engine.access import FULL
-from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
-                           TaskNotReadyError, ValidationError)
+from engine.errors import (
+    CaseFailure,
+    CaseNotRunningError,
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    TaskNotReadyError,
+    ValidationError,
+)
+from engine.events import EventNotAvailable
 
 from .. import queries
 from ..access import deny, require_case, require_task, visible_diagram

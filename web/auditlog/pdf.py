@@ -1,7 +1,6 @@
 """The AVG art. 15 report as PDF (fpdf2): who has seen the file of one client, when, how and on which basis."""
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, jsonify, render_template, request

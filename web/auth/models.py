@@ -41,7 +41,7 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is accepted once
     mfa_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # demo users only
     team: Mapped[Team] = relationship(lazy="joined")
-    role_rows: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def roles(self) -> frozenset[str]:

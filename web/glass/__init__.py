@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("glass", __name__, url_prefix="/noodtoegang")
 
-from . import views  # noqa: F401
+from . import views  # noqa: E402, F401 - the views attach to bp

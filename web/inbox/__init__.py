@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("inbox", __name__)
 
-from . import views  # noqa: F401
+from . import views  # noqa: E402, F401 - the views attach to bp

@@ -3,8 +3,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.errors import (CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError,
-                           TaskNotReadyError, ValidationError)
+from engine.errors import (
+    CaseFailure,
+    CaseNotRunningError,
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    TaskNotReadyError,
+    ValidationError,
+)
 
 from .. import queries, schema_forms
 from ..access import require_task
@@ -13,7 +20,6 @@ from ..auth.views import safe_next
 from ..labels import display_person, local_today, milestone_label, role_label
 from ..services import services
 from . import bp
-
 
 
 def _render(info, *, fields, status=200, problem=None, problem_kind="error", read_only=False, scope=None):
