@@ -20,8 +20,14 @@ from SpiffWorkflow.util.task import TaskState
 from . import clock
 from .contract import milestone_name
 from .errors import CaseFailure
+from .sandbox_guards import ScriptError
 
 clock.install()
+
+# What a diagram can make the library or the sandbox raise. Script errors inside a task arrive wrapped in
+# WorkflowTaskException (a SpiffWorkflowException); anything else (TypeError, AttributeError, ...) is a bug
+# of ours or of the library and propagates as itself, never disguised as a diagram failure.
+DIAGRAM_ERRORS = (SpiffWorkflowException, ScriptError)
 
 MAX_PASSES = 10_000
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -186,7 +192,7 @@ class CaseRuntime:
         try:
             action()
             return self._advance()
-        except SpiffWorkflowException as exc:
+        except DIAGRAM_ERRORS as exc:
             raise CaseFailure(describe_failure(exc)) from exc
 
     def _advance(self) -> StepResult:
@@ -207,11 +213,8 @@ class CaseRuntime:
                     result.compactions += 1
             else:
                 raise CaseFailure(f"the diagram did not settle after {MAX_PASSES} engine passes")
-        except SpiffWorkflowException as exc:
+        except DIAGRAM_ERRORS as exc:
             raise CaseFailure(describe_failure(exc)) from exc
-        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
-            # Raised from inside the library on a diagram it cannot run; the change is refused.
-            raise CaseFailure(f"the diagram could not be run: {type(exc).__name__}: {exc}") from exc
         return result
 
     def _message_catches(self):
