@@ -27,6 +27,7 @@ from .sandbox import make_script_engine
 from .script_helpers import make_helpers
 from .settings import Settings
 from .spiff_state import dump_state, load_specs, load_state
+from .states import CaseStatus, CaseTaskState, TimerState
 from .text_input import check_start
 from .views import SYSTEM, Actor, CaseInfo, CaseSummary, Completion, DiagramView, TaskInfo
 from .workdays import calendar_from_settings
@@ -93,7 +94,7 @@ class CaseEngine:
             spec, subs = self._specs(session, pv.id)
             runtime, result = CaseRuntime.start(spec, subs, self.script_engine, data)
             case = Case(process_version=pv, client_ref=client_ref.strip(), team=team or actor.team,
-                        started_by=actor.username, started_at=now, updated_at=now, status="running",
+                        started_by=actor.username, started_at=now, updated_at=now, status=CaseStatus.RUNNING,
                         state=b"", variables={}, compactions=0)
             session.add(case)
             session.flush()
@@ -108,7 +109,7 @@ class CaseEngine:
         """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
         with self.sessions() as session:
             query = (select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                     .where(CaseTask.state == "ready").order_by(CaseTask.due_at, CaseTask.id))
+                     .where(CaseTask.state == CaseTaskState.READY).order_by(CaseTask.due_at, CaseTask.id))
             if case_id is not None:
                 query = query.where(CaseTask.case_id == case_id)
             if lanes is not None:
@@ -136,9 +137,9 @@ class CaseEngine:
         try:
             with self.sessions.begin() as session:
                 row, case = self._task_row(session, task_id, actor, "task.complete")
-                if case.status != "running":
+                if case.status != CaseStatus.RUNNING:
                     raise CaseNotRunningError(f"case {case.id} is {case.status}; its tasks can no longer be completed")
-                if row.state != "ready":
+                if row.state != CaseTaskState.READY:
                     raise TaskNotReadyError(f"task {row.id} ({row.name}) is already {row.state}")
                 if row.claimed_by and row.claimed_by != actor.username:
                     raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
@@ -147,7 +148,7 @@ class CaseEngine:
                 forms.validate(schema, data, self.settings.max_text_length)
                 runtime = self._load(case)
                 result = runtime.complete(row.spiff_task_id, data)
-                row.state, row.ended_at, row.completed_by, row.data = "completed", now, actor.username, dict(data)
+                row.state, row.ended_at, row.completed_by, row.data = CaseTaskState.COMPLETED, now, actor.username, dict(data)
                 self._save(session, case, runtime, result, now)
                 audit.record(session, actor.username, "task.complete", case_id=case.id, task_id=row.id,
                              client_ref=case.client_ref, element_id=row.element_id,
@@ -168,7 +169,7 @@ class CaseEngine:
         action = "task.release" if release else "task.claim"
         with self._denials_audited(actor, action, task_id=task_id), self.sessions.begin() as session:
             row, case = self._task_row(session, task_id, actor, "task.claim")
-            if row.state != "ready":
+            if row.state != CaseTaskState.READY:
                 raise TaskNotReadyError(f"task {row.id} is {row.state}")
             if release:
                 if row.claimed_by not in (None, actor.username):
@@ -203,13 +204,13 @@ class CaseEngine:
     # -- timers ----------------------------------------------------------------------------
     def due_timer_cases(self, now: datetime, limit: int = 500) -> list[int]:
         with self.sessions() as session:
-            query = (select(CaseTimer.case_id).where(CaseTimer.state == "waiting", CaseTimer.due_at <= now)
+            query = (select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now)
                      .group_by(CaseTimer.case_id).limit(limit))
             return list(session.scalars(query))
 
     def next_timer_due(self) -> datetime | None:
         with self.sessions() as session:
-            return session.scalars(select(CaseTimer.due_at).where(CaseTimer.state == "waiting")
+            return session.scalars(select(CaseTimer.due_at).where(CaseTimer.state == TimerState.WAITING)
                                    .order_by(CaseTimer.due_at).limit(1)).first()
 
     def fire_due_timers(self, now: datetime | None = None, *, limit: int | None = None) -> int:
@@ -233,8 +234,8 @@ class CaseEngine:
         return self._fire_one(now or clock.now(), case_id, set())[1]
 
     def _fire_one(self, now: datetime, case_id: int | None, passed: set[int]) -> tuple[int | None, int]:
-        due_cases = select(CaseTimer.case_id).where(CaseTimer.state == "waiting", CaseTimer.due_at <= now)
-        query = select(Case).where(Case.status == "running", Case.id.in_(due_cases)).order_by(Case.id).limit(1)
+        due_cases = select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now)
+        query = select(Case).where(Case.status == CaseStatus.RUNNING, Case.id.in_(due_cases)).order_by(Case.id).limit(1)
         if case_id is not None:
             query = query.where(Case.id == case_id)
         if passed:
@@ -252,7 +253,7 @@ class CaseEngine:
                 passed.add(claimed)  # whatever happens, this sweep does not take it twice
                 # The lock may have waited for another worker that fired these timers meanwhile.
                 still_due = session.scalar(select(func.count()).select_from(CaseTimer).where(
-                    CaseTimer.case_id == claimed, CaseTimer.state == "waiting", CaseTimer.due_at <= now))
+                    CaseTimer.case_id == claimed, CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now))
                 if not still_due:
                     return claimed, 0
                 runtime = self._load(case)
@@ -347,10 +348,10 @@ class CaseEngine:
             files = {f.filename: f.content for f in session.scalars(
                 select(DeploymentFile).where(DeploymentFile.deployment_id == pv.deployment_id))}
             done = set(session.scalars(select(CaseTask.element_id).where(CaseTask.case_id == case.id,
-                                                                       CaseTask.state == "completed")))
+                                                                       CaseTask.state == CaseTaskState.COMPLETED)))
             done |= set(session.scalars(select(CaseMilestone.element_id).where(CaseMilestone.case_id == case.id)))
             done |= set(session.scalars(select(CaseTimer.element_id).where(CaseTimer.case_id == case.id,
-                                                                         CaseTimer.state == "fired")))
+                                                                         CaseTimer.state == TimerState.FIRED)))
             active = set()
             if case.state:  # retention's anonymisation wipes the workflow state; the rows above remain
                 runtime = self._load(case)
@@ -378,7 +379,7 @@ class CaseEngine:
             if status is None:
                 raise NotFoundError(f"case {case_id} does not exist")
             due = session.scalar(select(func.min(CaseTimer.due_at)).where(CaseTimer.case_id == case_id,
-                                                                          CaseTimer.state == "waiting"))
+                                                                          CaseTimer.state == TimerState.WAITING))
             return status, due
 
     def milestones(self, case_id: int) -> list[str]:
@@ -422,9 +423,9 @@ class CaseEngine:
         with self.sessions.begin() as session:
             case = session.get(Case, case_id)
             for timer in session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
-                                                                 CaseTimer.state == "waiting",
+                                                                 CaseTimer.state == TimerState.WAITING,
                                                                  CaseTimer.due_at <= now)):
-                timer.state, timer.ended_at, timer.last_error = "failed", now, reason[:1000]  # shown to the beheerder
+                timer.state, timer.ended_at, timer.last_error = TimerState.FAILED, now, reason[:1000]  # shown to the beheerder
             audit.record(session, SYSTEM.username, "timer.fire", outcome="error", case_id=case_id,
                          client_ref=case.client_ref if case else None, reason=reason)
 
@@ -470,36 +471,36 @@ class CaseEngine:
         case.updated_at = now
         case.compactions = (case.compactions or 0) + result.compactions
         if runtime.completed:
-            case.status, case.ended_at = "completed", now
+            case.status, case.ended_at = CaseStatus.COMPLETED, now
 
         # Re-check the state in Python: rows changed earlier in this unit of work are not flushed yet.
         open_rows = {r.spiff_task_id: r for r in session.scalars(
-            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready")) if r.state == "ready"}
+            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == CaseTaskState.READY)) if r.state == CaseTaskState.READY}
         ready = {t.spiff_task_id: t for t in runtime.ready_tasks()}
         for spiff_id, row in open_rows.items():
             if spiff_id not in ready:
-                row.state, row.ended_at = "cancelled", now
+                row.state, row.ended_at = CaseTaskState.CANCELLED, now
         still_open = [row for spiff_id, row in open_rows.items() if spiff_id in ready]
         for spiff_id, task in ready.items():
             if spiff_id not in open_rows:
                 row = CaseTask(case_id=case.id, spiff_task_id=spiff_id, element_id=task.element_id,
-                               name=task.name, lane=task.lane, form=task.form, state="ready",
+                               name=task.name, lane=task.lane, form=task.form, state=CaseTaskState.READY,
                                created_at=now, due_at=task.due_at)
                 session.add(row)
                 still_open.append(row)
         session.info[_OPEN_ROWS] = still_open  # their ids exist after the flush
 
         waiting_rows = {r.spiff_task_id: r for r in session.scalars(
-            select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting"))
-            if r.state == "waiting"}
+            select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == TimerState.WAITING))
+            if r.state == TimerState.WAITING}
         waiting = {t.spiff_task_id: t for t in runtime.waiting_timers()}
         fired = []
         for spiff_id, row in waiting_rows.items():
             current = waiting.get(spiff_id)
             if current is None:
                 row.ended_at = now
-                row.state = "fired" if row.due_at <= now else "cancelled"
-                if row.state == "fired":
+                row.state = TimerState.FIRED if row.due_at <= now else TimerState.CANCELLED
+                if row.state == TimerState.FIRED:
                     fired.append(row.element_id)
             elif current.due_at != row.due_at:
                 if row.due_at <= now:  # a cycle timer fired and now waits for its next occurrence
@@ -508,7 +509,7 @@ class CaseEngine:
         for spiff_id, timer in waiting.items():
             if spiff_id not in waiting_rows:
                 session.add(CaseTimer(case_id=case.id, spiff_task_id=spiff_id, element_id=timer.element_id,
-                                      due_at=timer.due_at, state="waiting", created_at=now))
+                                      due_at=timer.due_at, state=TimerState.WAITING, created_at=now))
                 session.info.setdefault(_NEW_TIMERS, []).append((case.id, timer.due_at))
 
         if result.milestones:
@@ -523,16 +524,16 @@ class CaseEngine:
         milestones = list(session.scalars(select(CaseMilestone.name).where(CaseMilestone.case_id == case.id)
                                           .order_by(CaseMilestone.seq)))
         rows = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
-        timers = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == "waiting")
+        timers = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == TimerState.WAITING)
                                  .order_by(CaseTimer.due_at)).all()
         return CaseInfo(
             id=case.id, process_id=case.process_version.process_id, process_version=case.process_version.version,
             client_ref=case.client_ref, team=case.team, status=case.status, started_by=case.started_by,
             started_at=case.started_at, updated_at=case.updated_at, milestones=milestones,
-            open_tasks=[_task_info(r, case) for r in rows if r.state == "ready"],
+            open_tasks=[_task_info(r, case) for r in rows if r.state == CaseTaskState.READY],
             history=[{"task_id": r.id, "element_id": r.element_id, "name": r.name, "lane": r.lane,
                       "completed_by": r.completed_by, "completed_at": r.ended_at, "data": r.data}
-                     for r in rows if r.state == "completed"],
+                     for r in rows if r.state == CaseTaskState.COMPLETED],
             variables=dict(case.variables or {}),
             waiting_timers=[{"element_id": t.element_id, "due_at": t.due_at} for t in timers],
         )

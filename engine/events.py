@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import access, audit, clock, forms
 from .errors import ConflictError, EngineError, NotAllowedError, NotFoundError
 from .models import Case, CaseTask
+from .states import CaseStatus, CaseTaskState
 from .views import Actor, Completion
 
 # Without a form an event takes no data: nothing may slip into the case variables unvalidated.
@@ -51,7 +52,7 @@ def available_events(engine, case_id: int, actor: Actor | None = None) -> list[E
         case = session.get(Case, case_id)
         if case is None:
             raise NotFoundError(f"case {case_id} does not exist")
-        if case.status != "running":
+        if case.status != CaseStatus.RUNNING:
             return []
         forms_of_version = engine._forms(session, case.process_version_id)
         options = [EventOption(m.name, m.lane, forms_of_version.get(form_name(m.name)))
@@ -91,7 +92,7 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFoundError(f"case {case_id} does not exist")
-            if case.status != "running":
+            if case.status != CaseStatus.RUNNING:
                 raise EventNotAvailable(case_id, event, f"the case is {case.status}")
             runtime = engine._load(case)
             waiting = {m.name: m for m in runtime.waiting_messages()}
@@ -114,7 +115,7 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
             session.add(CaseTask(case_id=case.id, spiff_task_id=catch.spiff_task_id, element_id=catch.element_id,
                                  name=catch.title or event, lane=lane,
                                  form=form_name(event) if form_name(event) in forms_of_version else None,
-                                 state="completed", created_at=now, ended_at=now, completed_by=actor.username,
+                                 state=CaseTaskState.COMPLETED, created_at=now, ended_at=now, completed_by=actor.username,
                                  data=dict(data)))
             milestones = [m for m, _ in result.milestones]
             audit.record(session, actor.username, "case.event", case_id=case.id, client_ref=case.client_ref,

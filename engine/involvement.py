@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Case, CaseInvolvement, CaseRestriction, CaseTask
+from .states import CaseTaskState
 
 VEILIG_THUIS = "veilig_thuis"
 # Milestones (contract.md) by which a melding reaches Veilig Thuis, and its transfer of a case.
@@ -29,7 +30,7 @@ def record(session: Session, case: Case, open_rows: list[CaseTask], milestones, 
         wanted["advies"] = (vt_rows[0].element_id, None)
     if milestones:
         # The task completed in this step (still unflushed) holds what was reported: the melding facts.
-        cause = next((o.id for o in session.dirty if isinstance(o, CaseTask) and o.state == "completed"), None)
+        cause = next((o.id for o in session.dirty if isinstance(o, CaseTask) and o.state == CaseTaskState.COMPLETED), None)
         for name, element_id in milestones:
             if name in MELDING_MILESTONES:
                 wanted.setdefault("melding", (element_id, cause))

@@ -17,15 +17,16 @@ from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from .models import Base, Case, CaseTask
+from .states import NotificationKind, NotificationStatus
 
-# Kinds, in the order they fall due for one task.
-REMINDER_BEFORE = "reminder_before"
-REMINDER_DUE = "reminder_due"
-ESCALATION_AANDACHTSFUNCTIONARIS = "escalation_aandachtsfunctionaris"
-ESCALATION_LEIDINGGEVENDE = "escalation_leidinggevende"
-KINDS = (REMINDER_BEFORE, REMINDER_DUE, ESCALATION_AANDACHTSFUNCTIONARIS, ESCALATION_LEIDINGGEVENDE)
+# Kinds, in the order they fall due for one task (names kept here for callers; defined in states.py).
+REMINDER_BEFORE = NotificationKind.REMINDER_BEFORE
+REMINDER_DUE = NotificationKind.REMINDER_DUE
+ESCALATION_AANDACHTSFUNCTIONARIS = NotificationKind.ESCALATION_AANDACHTSFUNCTIONARIS
+ESCALATION_LEIDINGGEVENDE = NotificationKind.ESCALATION_LEIDINGGEVENDE
+KINDS = tuple(NotificationKind)
 
-PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+PENDING, SENDING, SENT, FAILED, SKIPPED = tuple(NotificationStatus)
 NOBODY = ""  # recipient of a row that records "due, but nobody in the team holds the role"
 
 

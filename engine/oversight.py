@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from . import audit, clock
 from .errors import NotFoundError, ValidationError
 from .models import AuditEvent, Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
+from .states import CaseStatus, CaseTaskState, TimerState
 from .views import Actor
 
-RUNNING, SUSPENDED, TERMINATED, COMPLETED = "running", "suspended", "terminated", "completed"
-STATUSES = (RUNNING, SUSPENDED, COMPLETED, TERMINATED)
+RUNNING, SUSPENDED, TERMINATED, COMPLETED = (CaseStatus.RUNNING, CaseStatus.SUSPENDED, CaseStatus.TERMINATED,
+                                             CaseStatus.COMPLETED)
+STATUSES = tuple(CaseStatus)
 MAX_REASON = 500
 
 
@@ -103,10 +105,10 @@ def list_instances(session: Session, f: InstanceFilter, *, after_id: int | None 
     if f.started_until:
         query = query.where(Case.started_at < f.started_until)
     if f.step:
-        query = query.where(exists().where(CaseTask.case_id == Case.id, CaseTask.state == "ready",
+        query = query.where(exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY,
                                            CaseTask.element_id == f.step))
     if f.overdue:
-        query = query.where(exists().where(CaseTask.case_id == Case.id, CaseTask.state == "ready",
+        query = query.where(exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY,
                                            CaseTask.due_at < now))
     if after_id:
         query = query.where(Case.id < after_id)
@@ -119,7 +121,7 @@ def list_instances(session: Session, f: InstanceFilter, *, after_id: int | None 
     if ids:
         for case_id, name, element_id, due_at in session.execute(
                 select(CaseTask.case_id, CaseTask.name, CaseTask.element_id, CaseTask.due_at)
-                .where(CaseTask.case_id.in_(ids), CaseTask.state == "ready").order_by(CaseTask.id)):
+                .where(CaseTask.case_id.in_(ids), CaseTask.state == CaseTaskState.READY).order_by(CaseTask.id)):
             steps.setdefault(case_id, []).append(name or element_id)
             if due_at is not None and due_at < now:
                 late.add(case_id)
@@ -133,7 +135,7 @@ def filter_options(session: Session) -> dict:
     versions = session.execute(select(ProcessVersion.process_id, ProcessVersion.version)
                                .order_by(ProcessVersion.process_id, ProcessVersion.version)).all()
     teams = session.scalars(select(Case.team).where(Case.team.is_not(None)).distinct().order_by(Case.team)).all()
-    steps = session.execute(select(CaseTask.element_id, func.min(CaseTask.name)).where(CaseTask.state == "ready")
+    steps = session.execute(select(CaseTask.element_id, func.min(CaseTask.name)).where(CaseTask.state == CaseTaskState.READY)
                             .group_by(CaseTask.element_id).order_by(CaseTask.element_id)).all()
     return {"processes": sorted({p for p, _ in versions}), "versions": versions, "teams": list(teams),
             "steps": [(e, n or e) for e, n in steps], "statuses": STATUSES}
@@ -150,11 +152,11 @@ def instance(session: Session, case_id: int) -> InstanceDetail:
     milestones = session.scalars(select(CaseMilestone).where(CaseMilestone.case_id == case_id)
                                  .order_by(CaseMilestone.seq)).all()
     history = [{"at": t.ended_at, "who": t.completed_by, "step": t.name or t.element_id, "kind": "taak afgerond",
-                "lane": t.lane} for t in tasks if t.state == "completed"]
+                "lane": t.lane} for t in tasks if t.state == CaseTaskState.COMPLETED]
     history += [{"at": m.reached_at, "who": None, "step": m.name, "kind": "mijlpaal", "lane": None}
                 for m in milestones]
     history += [{"at": t.ended_at, "who": "systeem", "step": t.element_id, "kind": "timer afgegaan", "lane": None}
-                for t in timers if t.state == "fired"]
+                for t in timers if t.state == TimerState.FIRED]
     oversight = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
                                                          AuditEvent.action.like("oversight.%"),
                                                          AuditEvent.action != "oversight.view")
@@ -168,11 +170,11 @@ def instance(session: Session, case_id: int) -> InstanceDetail:
         started_at=case.started_at, updated_at=case.updated_at, ended_at=case.ended_at,
         open_tasks=[{"id": t.id, "step": t.name or t.element_id, "element_id": t.element_id, "lane": t.lane,
                      "due_at": t.due_at, "claimed_by": t.claimed_by, "created_at": t.created_at}
-                    for t in tasks if t.state == "ready"],
+                    for t in tasks if t.state == CaseTaskState.READY],
         waiting_timers=[{"id": t.id, "element_id": t.element_id, "due_at": t.due_at}
-                        for t in timers if t.state == "waiting"],
+                        for t in timers if t.state == TimerState.WAITING],
         failed_timers=[{"id": t.id, "element_id": t.element_id, "due_at": t.due_at, "failed_at": t.ended_at,
-                        "error": t.last_error} for t in timers if t.state == "failed"],
+                        "error": t.last_error} for t in timers if t.state == TimerState.FAILED],
         history=history)
 
 
@@ -219,12 +221,12 @@ class Oversight:
             if case.status not in (RUNNING, SUSPENDED):
                 raise OversightError({"status": [f"case {case_id} is already {case.status}"]})
             cancelled = 0
-            for row in session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready")):
-                row.state, row.ended_at = "cancelled", now
+            for row in session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == CaseTaskState.READY)):
+                row.state, row.ended_at = CaseTaskState.CANCELLED, now
                 cancelled += 1
             for timer in session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
-                                                                 CaseTimer.state.in_(("waiting", "failed")))):
-                timer.state, timer.ended_at = "cancelled", now
+                                                                 CaseTimer.state.in_((TimerState.WAITING, TimerState.FAILED)))):
+                timer.state, timer.ended_at = TimerState.CANCELLED, now
             case.status, case.status_reason, case.ended_at, case.updated_at = TERMINATED, reason, now, now
             self._audit(session, actor, "terminate", case, reason, cancelled_tasks=cancelled)
 
@@ -240,7 +242,7 @@ class Oversight:
             if row is None:
                 raise NotFoundError(f"task {task_id} does not exist")
             case = self._case(session, row.case_id)
-            if row.state != "ready":
+            if row.state != CaseTaskState.READY:
                 raise OversightError({"task": [f"task {task_id} is {row.state}"]})
             before = {"claimed_by": row.claimed_by, "team": case.team}
             if user:
@@ -271,11 +273,11 @@ class Oversight:
             if case.status not in (RUNNING, SUSPENDED):
                 raise OversightError({"status": [f"case {case_id} is {case.status}"]})
             timers = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
-                                                             CaseTimer.state == "failed")).all()
+                                                             CaseTimer.state == TimerState.FAILED)).all()
             if not timers:
                 raise OversightError({"timers": [f"case {case_id} has no parked timers"]})
             for timer in timers:
-                timer.state, timer.ended_at = "waiting", None
+                timer.state, timer.ended_at = TimerState.WAITING, None
             self._audit(session, actor, "retry_timers", case, reason,
                         timers=[t.element_id for t in timers], errors=[t.last_error for t in timers])
             return len(timers)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import click
 
 from .settings import Settings
+from .states import CaseStatus
 
 
 def _sessions():
@@ -60,7 +61,7 @@ def cases():
 @cases.command("list")
 @click.option("--process", "process_id")
 @click.option("--version", type=int)
-@click.option("--status", type=click.Choice(("running", "suspended", "completed", "terminated")))
+@click.option("--status", type=click.Choice([s.value for s in CaseStatus]))
 @click.option("--step", help="Element id of an open task.")
 @click.option("--overdue", is_flag=True)
 @click.option("--team")

@@ -32,6 +32,7 @@ from .notifications import (
     Notification,
     existing_kinds,
 )
+from .states import CaseStatus, CaseTaskState
 from .workdays import MAX_WORKDAYS, WorkdayCalendar
 
 AANDACHTSFUNCTIONARIS = "aandachtsfunctionaris"
@@ -146,7 +147,7 @@ def due_reminders(session: Session, policy: ReminderPolicy, calendar: WorkdayCal
     # No task can need anything before its advance moment; look that far ahead (plus a day for the edges).
     horizon = calendar.add_workdays(now, policy.before_workdays) + timedelta(days=1)
     query = (select(CaseTask, Case.client_ref, Case.team).join(Case, Case.id == CaseTask.case_id)
-             .where(CaseTask.state == "ready", Case.status == "running", CaseTask.due_at.is_not(None),
+             .where(CaseTask.state == CaseTaskState.READY, Case.status == CaseStatus.RUNNING, CaseTask.due_at.is_not(None),
                     CaseTask.due_at <= horizon,
                     # Tasks whose last notification exists are finished with (keeps the sweep cheap).
                     ~select(Notification.id).where(Notification.task_id == CaseTask.id,

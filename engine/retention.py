@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .models import AuditChainHead, AuditEvent, Base, Case, CaseMigration, CaseTask
+from .states import ENDED_CASE_STATUSES
 from .views import SYSTEM
 
 MIN_AUDIT_YEARS = 5
-ENDED = ("completed", "terminated")
+ENDED = ENDED_CASE_STATUSES
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from .diagrams import read_directory
 from .errors import DiagramError, EngineError
 from .events import EventNotAvailable
 from .settings import Settings
+from .states import CaseStatus
 
 MAX_TASKS = 5000
 MAX_TIMER_FIRINGS = 5000
@@ -217,7 +218,7 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
         schemas: dict = {}
         while True:
             status, next_timer = engine.case_progress(case_id)
-            if status != "running":
+            if status != CaseStatus.RUNNING:
                 if events:
                     raise ScenarioError(f"the event {events[0][1]!r} (at {events[0][2]}) cannot be taken: "
                                         f"the case had already ended")
@@ -289,7 +290,7 @@ def _next_task(engine, open_tasks, delays, schemas: dict):
 def _finish(engine, case_id, result):
     info = engine.case(case_id, SCENARIO_ACTOR, audit_read=False)
     result.milestones = info.milestones
-    result.state = "completed" if info.status == "completed" else "waiting"
+    result.state = "completed" if info.status == CaseStatus.COMPLETED else "waiting"
     result.open_tasks = [t.element_id for t in info.open_tasks]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .states import CaseStatus
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -36,7 +38,7 @@ class TaskInfo:
     form_schema: dict | None = None
     instructions: str | None = None
     documentation: str | None = None
-    case_status: str = "running"  # suspended: the beheerder paused the case (no completions, no timers)
+    case_status: str = CaseStatus.RUNNING  # suspended: the beheerder paused the case (no completions, no timers)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..errors import CaseFailure, NotFoundError
 from ..models import Case, CaseMigration, CaseTask, CaseTimer, ProcessVersion
 from ..runtime import CaseRuntime, StepResult
 from ..spiff_state import _registry, load_state
+from ..states import CaseStatus, CaseTaskState, TimerState
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 HISTORY_ELEMENT = "studio_migratie"  # not a diagram element: a row of the case's timeline
@@ -58,7 +59,7 @@ def _is_timer(spec) -> bool:
 def migrated_runtime(engine, session: Session, case: Case, target: ProcessVersion) -> tuple[CaseRuntime, StepResult]:
     """The case's workflow moved onto `target`'s specs and run on (in memory), or CannotMigrate with the reason."""
     current = case.process_version
-    if case.status != "running":
+    if case.status != CaseStatus.RUNNING:
         raise CannotMigrate(f"de zaak loopt niet meer (status: {case.status})")
     if target.process_id != current.process_id:
         raise CannotMigrate(f"de zaak loopt op proces {current.process_id}, niet op {target.process_id}")
@@ -166,14 +167,14 @@ def migrate_case(engine, case_id: int, process_id: str | None, to_version: int, 
 def _history(session: Session, case: Case, actor: str, now, title: str, from_version: int, to_version: int) -> None:
     """A migration belongs in the case's history (its timeline), like a completed step."""
     session.add(CaseTask(case_id=case.id, spiff_task_id="", element_id=HISTORY_ELEMENT, name=title, lane=None,
-                         form=None, state="completed", created_at=now, ended_at=now, completed_by=actor,
+                         form=None, state=CaseTaskState.COMPLETED, created_at=now, ended_at=now, completed_by=actor,
                          data={"van_versie": from_version, "naar_versie": to_version}))
 
 
 def _refresh_open_rows(session: Session, case: Case, runtime: CaseRuntime) -> None:
     """Open task rows show the new version's name, lane and form (the spiff task ids stay the same)."""
     ready = {t.spiff_task_id: t for t in runtime.ready_tasks()}
-    for row in session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready")):
+    for row in session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == CaseTaskState.READY)):
         task = ready.get(row.spiff_task_id)
         if task is not None:
             row.element_id, row.name, row.lane, row.form = task.element_id, task.name, task.lane, task.form
@@ -219,10 +220,10 @@ def running_cases(session: Session, process_id: str, version: int, step: str | N
     that element."""
     query = (select(Case.id).join(ProcessVersion).where(ProcessVersion.process_id == process_id,
                                                         ProcessVersion.version == version,
-                                                        Case.status == "running").order_by(Case.id))
+                                                        Case.status == CaseStatus.RUNNING).order_by(Case.id))
     if step:
-        at_task = select(CaseTask.case_id).where(CaseTask.state == "ready", CaseTask.element_id == step)
-        at_timer = select(CaseTimer.case_id).where(CaseTimer.state == "waiting", CaseTimer.element_id == step)
+        at_task = select(CaseTask.case_id).where(CaseTask.state == CaseTaskState.READY, CaseTask.element_id == step)
+        at_timer = select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.element_id == step)
         query = query.where(Case.id.in_(at_task) | Case.id.in_(at_timer))
     return list(session.scalars(query))
 

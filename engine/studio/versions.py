@@ -23,6 +23,7 @@ from ..models import (
     ProcessVersion,
 )
 from ..settings import Settings
+from ..states import CaseStatus
 from .filenames import check_filename
 
 MAX_COMMENT = 1000
@@ -77,7 +78,7 @@ class DeployResult:
 
 
 def list_processes(session: Session) -> list[ProcessInfo]:
-    running = dict(session.execute(select(Case.process_version_id, func.count()).where(Case.status == "running")
+    running = dict(session.execute(select(Case.process_version_id, func.count()).where(Case.status == CaseStatus.RUNNING)
                                    .group_by(Case.process_version_id)).all())
     rows = session.execute(select(ProcessVersion, Deployment.comment).join(Deployment)
                            .order_by(ProcessVersion.process_id, ProcessVersion.version.desc())).all()
