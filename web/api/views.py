@@ -9,11 +9,9 @@ from engine import clock
 from engine.access import FULL
 from engine.errors import (
     CaseFailure,
-    CaseNotRunningError,
     ConflictError,
     NotAllowedError,
     NotFoundError,
-    TaskNotReadyError,
     ValidationError,
 )
 from engine.events import EventNotAvailable
@@ -26,6 +24,7 @@ from ..extensions import csrf
 from ..inbox.service import FILTERS, apply_filter, my_open_tasks
 from ..roles import CASE_READ_ROLES
 from ..services import services
+from ..tasks import actions
 from . import bp, serialize
 from .openapi import spec
 
@@ -93,22 +92,20 @@ def complete_task(task_id: int):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         return problem(400, "bad_request", 'send a JSON object {"data": {field: value, ...}}')
-    try:
-        done = services().cases.complete_task(task_id, current_user.actor, body["data"])
-    except ValidationError as exc:
-        return problem(422, "validation", "the data does not satisfy the task's form", errors=exc.errors)
-    except TaskNotReadyError as exc:
-        scope = queries.task_scope(services().sessions, task_id)
-        return problem(409, "task_not_ready", str(exc), completed_by=scope.completed_by if scope else None)
-    except CaseNotRunningError as exc:
-        return problem(409, "case_not_running", str(exc))
-    except ConflictError as exc:
-        return problem(409, "conflict", str(exc))
-    except NotAllowedError as exc:
-        return problem(409, "claimed", str(exc))
-    except CaseFailure as exc:
-        return problem(500, "case_failure", str(exc))
+    done = actions.complete(task_id, body["data"])
+    if isinstance(done, actions.Refusal):
+        if done.kind == "task_not_ready":
+            return refused(done, completed_by=done.scope.completed_by if done.scope else None)
+        return refused(done)
     return jsonify(serialize.completion(done))
+
+
+def refused(refusal: actions.Refusal, **extra):
+    """An engine refusal as a JSON problem: its kind is the error code."""
+    if refusal.kind == "validation":
+        return problem(refusal.status, refusal.kind, "the data does not satisfy the task's form",
+                       errors=refusal.error.errors)
+    return problem(refusal.status, refusal.kind, str(refusal.error), **extra)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -124,13 +121,9 @@ def release_task(task_id: int):
 
 
 def _claim(task_id: int, release: bool):
-    require_task(task_id, "task.release" if release else "task.claim")
-    try:
-        services().cases.claim_task(task_id, current_user.actor, release=release)
-    except NotAllowedError as exc:
-        return problem(409, "claimed", str(exc))
-    except TaskNotReadyError as exc:
-        return problem(409, "task_not_ready", str(exc))
+    refusal = actions.claim(task_id, release=release)
+    if refusal is not None:
+        return refused(refusal)
     scope = queries.task_scope(services().sessions, task_id)
     return jsonify(task_id=task_id, claimed_by=scope.claimed_by if scope else None)
 

@@ -3,15 +3,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.errors import (
-    CaseFailure,
-    CaseNotRunningError,
-    ConflictError,
-    NotAllowedError,
-    NotFoundError,
-    TaskNotReadyError,
-    ValidationError,
-)
+from engine.errors import NotAllowedError, NotFoundError
 
 from .. import queries, schema_forms
 from ..access import require_task
@@ -19,7 +11,7 @@ from ..auth.forms import EmptyForm
 from ..auth.views import safe_next
 from ..labels import display_person, local_today, milestone_label, role_label
 from ..services import services
-from . import bp
+from . import actions, bp
 
 
 def _render(info, *, fields, status=200, problem=None, problem_kind="error", read_only=False, scope=None):
@@ -64,34 +56,41 @@ def complete(task_id: int):
         return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
                        scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden; "
                                             "uw andere antwoorden zijn bewaard.")
-    try:
-        completion = engine.complete_task(task_id, actor, data)
-    except ValidationError as exc:
-        errors = schema_forms.translate_errors(exc.errors)
-        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
-                       scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden.")
-    except (TaskNotReadyError, CaseNotRunningError):
-        scope = queries.task_scope(services().sessions, task_id) or scope
-        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, read_only=True,
-                       scope=scope, problem=_done_text(scope) + " Uw antwoorden zijn níet opgeslagen; u ziet ze "
-                       "hieronder, zodat u niets kwijtraakt. Vul zo nodig aan in het dossier.")
-    except ConflictError:
-        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, scope=scope,
-                       problem="Iemand anders wijzigde dit dossier op hetzelfde moment. Er is niets opgeslagen. "
-                               "Controleer uw antwoorden hieronder en verstuur opnieuw.")
-    except NotAllowedError:
-        scope = queries.task_scope(services().sessions, task_id) or scope
-        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=409, read_only=True,
-                       scope=scope, problem=f"Deze taak is geclaimd door {display_person(scope.claimed_by)}; alleen die persoon kan "
-                       "hem afronden. Uw antwoorden zijn níet opgeslagen; u ziet ze hieronder.")
-    except CaseFailure as exc:
-        services().cases.record_access(actor, "task.complete", outcome="error", case_id=scope.case_id,
-                                       task_id=task_id, reason=str(exc))
-        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw), status=500, scope=scope,
-                       problem=f"Het proces kan met deze antwoorden niet verder ({exc}). Er is niets opgeslagen. "
-                               "Meld dit aan de procesbeheerder.")
+    completion = actions.complete(task_id, data)
+    if isinstance(completion, actions.Refusal):
+        return _refused(completion, page, schema, raw, scope)
     flash(_completion_message(scope, completion), "success")
     return redirect(url_for("inbox.index", zaak=completion.case_id))
+
+
+def _refused(refused: actions.Refusal, page, schema, raw, scope):
+    """The task page again with the user's answers and why nothing was stored."""
+    kind, exc, status = refused.kind, refused.error, refused.status
+    if kind == "validation":
+        errors = schema_forms.translate_errors(exc.errors)
+        return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=status,
+                       scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden.")
+    fields = schema_forms.fields_for(schema, raw=raw)
+    if kind in ("task_not_ready", "case_not_running"):
+        scope = refused.scope or scope
+        return _render(page(), fields=fields, status=status, read_only=True,
+                       scope=scope, problem=_done_text(scope) + " Uw antwoorden zijn níet opgeslagen; u ziet ze "
+                       "hieronder, zodat u niets kwijtraakt. Vul zo nodig aan in het dossier.")
+    if kind == "conflict":
+        return _render(page(), fields=fields, status=status, scope=scope,
+                       problem="Iemand anders wijzigde dit dossier op hetzelfde moment. Er is niets opgeslagen. "
+                               "Controleer uw antwoorden hieronder en verstuur opnieuw.")
+    if kind == "claimed":
+        scope = refused.scope or scope
+        return _render(page(), fields=fields, status=status, read_only=True,
+                       scope=scope, problem=f"Deze taak is geclaimd door {display_person(scope.claimed_by)}; alleen die persoon kan "
+                       "hem afronden. Uw antwoorden zijn níet opgeslagen; u ziet ze hieronder.")
+    # case_failure: the diagram could not go on with these answers
+    services().cases.record_access(current_user.actor, "task.complete", outcome="error", case_id=scope.case_id,
+                                   task_id=scope.task_id, reason=str(exc))
+    return _render(page(), fields=fields, status=status, scope=scope,
+                   problem=f"Het proces kan met deze antwoorden niet verder ({exc}). Er is niets opgeslagen. "
+                           "Meld dit aan de procesbeheerder.")
 
 
 def _done_text(scope) -> str:
@@ -141,14 +140,12 @@ def release(task_id: int):
 
 
 def _claim(task_id: int, release: bool):
-    require_task(task_id, "task.release" if release else "task.claim")
-    try:
-        services().cases.claim_task(task_id, current_user.actor, release=release)
-    except NotAllowedError:
-        scope = queries.task_scope(services().sessions, task_id)
+    refused = actions.claim(task_id, release=release)
+    if refused is not None and refused.kind == "claimed":
+        scope = refused.scope
         flash(f"Deze taak is al geclaimd door {display_person(scope.claimed_by) if scope else 'iemand anders'}.",
               "warning")
-    except TaskNotReadyError:
+    elif refused is not None:
         flash("Deze taak staat niet meer open.", "warning")
     else:
         flash("U heeft de taak vrijgegeven; iedereen met deze rol in uw team kan hem nu oppakken." if release
