@@ -24,15 +24,17 @@ from celery import Celery, bootsteps  # noqa: E402
 from .context import WorkerContext, build_context  # noqa: E402
 from .scheduling import EtaLedger, eta_listener  # noqa: E402
 from .settings import WorkerSettings  # noqa: E402
+from .task_names import (  # noqa: E402, F401  (FIRE_*: re-exported for callers that import them from here)
+    AUDIT_CHECK,
+    DELIVER_MAIL,
+    FIRE_CASE_TIMERS,
+    FIRE_DUE_TIMERS,
+    RETENTION,
+    SCHEDULE_TIMERS,
+    SWEEP,
+)
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-SWEEP = "meldcode.sweep"
-FIRE_DUE_TIMERS = "meldcode.fire_due_timers"
-FIRE_CASE_TIMERS = "meldcode.fire_case_timers"
-SCHEDULE_TIMERS = "meldcode.schedule_timers"
-DELIVER_MAIL = "meldcode.deliver_mail"
-RETENTION = "meldcode.retention"
-AUDIT_CHECK = "meldcode.audit_check"
 
 
 def beat_schedule(settings: WorkerSettings) -> dict:

@@ -25,10 +25,10 @@ from engine import clock
 from engine.models import Case, CaseTimer
 
 from .settings import WorkerSettings
+from .task_names import FIRE_CASE_TIMERS
 
 log = logging.getLogger(__name__)
 
-FIRE_CASE_TIMERS = "meldcode.fire_case_timers"
 # The web request that created a timer must not hang when Redis is away: one quick retry, then give up (the
 # engine logs it; the sweep fires the timer anyway).
 QUICK_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

@@ -13,7 +13,11 @@ from sqlalchemy import select
 from engine import audit, clock
 from engine.models import CaseTimer
 
-from .celery_app import (
+from .celery_app import context_of, ledger_of
+from .delivery import deliver_due_mail
+from .scheduling import schedule_upcoming
+from .sweep import fire_timers, run_sweep
+from .task_names import (
     AUDIT_CHECK,
     DELIVER_MAIL,
     FIRE_CASE_TIMERS,
@@ -21,12 +25,7 @@ from .celery_app import (
     RETENTION,
     SCHEDULE_TIMERS,
     SWEEP,
-    context_of,
-    ledger_of,
 )
-from .delivery import deliver_due_mail
-from .scheduling import schedule_upcoming
-from .sweep import fire_timers, run_sweep
 
 log = logging.getLogger(__name__)
 
