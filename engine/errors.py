@@ -18,10 +18,16 @@ class DiagramError(EngineError):
 
 
 class ValidationError(EngineError):
-    """Form data breaks its schema. `errors` maps field name -> list of reasons."""
+    """Form data breaks its schema. `errors` maps field name -> list of reasons.
 
-    def __init__(self, errors: dict[str, list[str]]):
+    `problems` holds the same reasons as (rule, reason) pairs, the rule being the JSON Schema validator that
+    failed ("required", "maxLength", "format:date", ...), "text" for a problem of the text itself (already in
+    Dutch, engine/text_input.py), or None when unknown: callers word a rule, not the English reason."""
+
+    def __init__(self, errors: dict[str, list[str]], problems: dict[str, list[tuple[str | None, str]]] | None = None):
         self.errors = errors
+        self.problems = problems if problems is not None else {
+            name: [(None, reason) for reason in reasons] for name, reasons in errors.items()}
         parts = [f"{name}: {'; '.join(reasons)}" for name, reasons in sorted(errors.items())]
         super().__init__("invalid form data: " + " | ".join(parts))
 

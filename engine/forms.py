@@ -83,22 +83,30 @@ def validate(schema: dict, data: dict, max_text_length: int = text_input.DEFAULT
     if not isinstance(data, dict):
         raise ValidationError({"(form)": ["form data must be an object"]})
     errors = text_input.data_problems(data, schema, max_text_length)
+    problems: dict[str, list[tuple[str | None, str]]] = {
+        name: [("text", reason) for reason in reasons] for name, reasons in errors.items()}
+
+    def add(name: str, rule: str, reason: str) -> None:
+        errors.setdefault(name, []).append(reason)
+        problems.setdefault(name, []).append((rule, reason))
+
     for error in _validator(json.dumps(schema, sort_keys=True)).iter_errors(data):
         if error.validator == "required":
             missing = [name for name in error.validator_value if name not in error.instance]
             for name in missing:
-                errors.setdefault(name, []).append("is required")
+                add(name, "required", "is required")
             continue
         if error.validator == "additionalProperties":
             extra = set(error.instance) - set(error.schema.get("properties", {}))
             for name in sorted(extra):
                 if text_input.printable(name) not in errors:  # a name that is bad text is reported as such
-                    errors.setdefault(name, []).append("is not a field of this form")
+                    add(name, "additionalProperties", "is not a field of this form")
             continue
         field = ".".join(str(p) for p in error.absolute_path) or "(form)"
         if field in errors and error.validator in ("pattern", "format"):
             continue  # the text problem already says what is wrong
-        errors.setdefault(field, []).append(error.message)
+        rule = f"format:{error.validator_value}" if error.validator == "format" else str(error.validator)
+        add(field, rule, error.message)
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(errors, problems)
     return data

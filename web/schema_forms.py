@@ -259,41 +259,43 @@ def _parse_dutch(value: str) -> date | None:
         return None
 
 
-def translate(reason: str) -> str:
-    """A validation reason of the engine (jsonschema, English) in Dutch for the person filling in the form."""
-    if reason == "is required":
-        return "Dit veld is verplicht."
-    if "is too short" in reason or "should be non-empty" in reason or "does not have enough" in reason:
-        return "Dit veld mag niet leeg zijn."
-    if "is too long" in reason or "is expected to be empty" in reason or "has too many" in reason:
-        return "Dit antwoord is te lang."
-    if "is not a 'date-time'" in reason:
-        return "Vul een geldige datum en tijd in, bijvoorbeeld 31-12-2026 09:30."
-    if "is not a 'date'" in reason:
-        return "Vul een geldige datum in, bijvoorbeeld 31-12-2026."
-    if "has non-unique elements" in reason:
-        return "Kies elke optie hoogstens één keer."
-    if "is not one of" in reason:
-        return "Kies een van de opties."
-    if "is not of type" in reason:
-        return "Dit antwoord heeft niet de juiste vorm."
-    if "is not a field of this form" in reason:
-        return "Dit veld hoort niet bij dit formulier."
-    if "does not match" in reason:
+_EMPTY = "Dit veld mag niet leeg zijn."
+_TOO_LONG = "Dit antwoord is te lang."
+# The Dutch words per JSON Schema rule (the validator that failed), so no English message text is matched.
+_RULE_TEXT = {
+    "required": "Dit veld is verplicht.",
+    "minLength": _EMPTY, "minItems": _EMPTY, "minProperties": _EMPTY,
+    "maxLength": _TOO_LONG, "maxItems": _TOO_LONG, "maxProperties": _TOO_LONG,
+    "format:date-time": "Vul een geldige datum en tijd in, bijvoorbeeld 31-12-2026 09:30.",
+    "format:date": "Vul een geldige datum in, bijvoorbeeld 31-12-2026.",
+    "uniqueItems": "Kies elke optie hoogstens één keer.",
+    "enum": "Kies een van de opties.",
+    "type": "Dit antwoord heeft niet de juiste vorm.",
+    "additionalProperties": "Dit veld hoort niet bij dit formulier.",
+    "pattern": "Dit antwoord heeft niet de gevraagde vorm.",
+    "minimum": "Dit getal is te klein.", "exclusiveMinimum": "Dit getal is te klein.",
+    "maximum": "Dit getal is te groot.", "exclusiveMaximum": "Dit getal is te groot.",
+}
+
+
+def translate(rule: str | None, reason: str) -> str:
+    """One validation problem of the engine in Dutch for the person filling in the form, by its rule."""
+    if rule == "text":
+        return reason  # engine/text_input.py words it in Dutch already
+    if rule in _RULE_TEXT:
+        return _RULE_TEXT[rule]
+    if rule is not None and rule.startswith("format:"):
         return "Dit antwoord heeft niet de gevraagde vorm."
-    if "is less than" in reason:
-        return "Dit getal is te klein."
-    if "is greater than" in reason:
-        return "Dit getal is te groot."
     return f"Ongeldig antwoord ({reason})."
 
 
-def translate_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+def translate_errors(error: ValidationError) -> dict[str, list[str]]:
+    """The engine's validation problems in Dutch, per top-level field, each text once."""
     result: dict[str, list[str]] = {}
-    for path, reasons in errors.items():
+    for path, problems in error.problems.items():
         name = path.split(".", 1)[0]
-        for reason in reasons:
-            text = translate(reason)
+        for rule, reason in problems:
+            text = translate(rule, reason)
             if text not in result.setdefault(name, []):
                 result[name].append(text)
     return result
@@ -306,7 +308,7 @@ def check(schema: dict | None, form, *, today: date | None = None,
     try:
         validate_against_schema(schema or {"type": "object"}, data)
     except ValidationError as exc:
-        for name, reasons in translate_errors(exc.errors).items():
+        for name, reasons in translate_errors(exc).items():
             if name not in errors:  # a parse error says more than "is required"
                 errors[name] = reasons
     return data, errors, raw

@@ -58,9 +58,32 @@ def test_empty_answers_are_missing_and_reported_in_dutch():
     assert fields["getal"].value == "veel" and fields["getal"].errors == ["Vul een heel getal in."]
 
 
-def test_engine_reasons_are_translated():
-    assert schema_forms.translate_errors({"x": ["is required"], "y.0": ["'' is too short"]}) == {
-        "x": ["Dit veld is verplicht."], "y": ["Dit veld mag niet leeg zijn."]}
+def test_engine_reasons_are_translated_from_the_rule():
+    from engine.errors import ValidationError
+    from engine.forms import validate
+
+    schema = {"type": "object", "required": ["x"], "additionalProperties": False,
+              "properties": {"x": {"type": "string"}, "y": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                             "d": {"type": "string", "format": "date"}, "n": {"type": "integer", "maximum": 3},
+                             "t": {"type": "string"}}}
+    with pytest.raises(ValidationError) as info:
+        validate(schema, {"y": [""], "d": "gisteren", "n": 4, "t": "a\x00b", "z": 1})
+    assert schema_forms.translate_errors(info.value) == {
+        "x": ["Dit veld is verplicht."], "y": ["Dit veld mag niet leeg zijn."],
+        "d": ["Vul een geldige datum in, bijvoorbeeld 31-12-2026."], "n": ["Dit getal is te groot."],
+        "t": ["Deze tekst bevat een onzichtbaar stuurteken; alleen regeleinden en tabs zijn toegestaan."],
+        "z": ["Dit veld hoort niet bij dit formulier."]}
+
+
+def test_translation_does_not_read_the_english_message():
+    from engine.errors import ValidationError
+
+    # jsonschema may reword its messages; the rule decides the Dutch text.
+    reworded = ValidationError({"x": ["a reworded message"]}, {"x": [("required", "a reworded message")]})
+    assert schema_forms.translate_errors(reworded) == {"x": ["Dit veld is verplicht."]}
+    # An error without rules (raised by other engine callers) still shows its reason.
+    assert schema_forms.translate_errors(ValidationError({"x": ["is required"]})) == {
+        "x": ["Ongeldig antwoord (is required)."]}
 
 
 FORMS = sorted((PROJECT / "processes" / "forms").glob("*.json"))

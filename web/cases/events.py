@@ -84,7 +84,7 @@ def event(case_id: int, event: str):
     try:
         done = engine.raise_event(case_id, event, current_user.actor, data)
     except ValidationError as exc:
-        errors = schema_forms.translate_errors(exc.errors)
+        errors = schema_forms.translate_errors(exc)
         return _page(case_id, event, schema, schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
                      problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden.")
     except EventNotAvailable:

@@ -67,7 +67,7 @@ def _refused(refused: actions.Refusal, page, schema, raw, scope):
     """The task page again with the user's answers and why nothing was stored."""
     kind, exc, status = refused.kind, refused.error, refused.status
     if kind == "validation":
-        errors = schema_forms.translate_errors(exc.errors)
+        errors = schema_forms.translate_errors(exc)
         return _render(page(), fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=status,
                        scope=scope, problem="Niet alle antwoorden zijn in orde. Verbeter de gemarkeerde velden.")
     fields = schema_forms.fields_for(schema, raw=raw)
