@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from engine.states import CaseStatus
+
 from .roles import ROLE_LABELS
 
 MILESTONE_LABELS = {
@@ -36,7 +38,8 @@ EVENT_LABELS = {
                  "nieuwe regio. Daarna wordt de zaak hier afgesloten."),
 }
 
-STATUS_LABELS = {"running": "Lopend", "completed": "Afgerond", "suspended": "Gepauzeerd", "terminated": "Beëindigd"}
+STATUS_LABELS = {CaseStatus.RUNNING: "Lopend", CaseStatus.COMPLETED: "Afgerond", CaseStatus.SUSPENDED: "Gepauzeerd",
+                 CaseStatus.TERMINATED: "Beëindigd"}
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")

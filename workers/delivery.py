@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine import clock, notifications
+from engine.states import CaseTaskState
 
 from . import directory
 from .context import WorkerContext
@@ -51,7 +52,7 @@ def deliver_due_mail(ctx: WorkerContext, now: datetime | None = None, limit: int
 
 def _deliver_one(ctx: WorkerContext, view, address: str | None, attempts: int, now, result: DeliveryResult) -> None:
     reason = None
-    if view.task_state != "ready":
+    if view.task_state != CaseTaskState.READY:
         reason = "de taak was al afgehandeld voordat de e-mail verstuurd werd"
     elif not address:
         reason = "geen e-mailadres bekend; alleen in de inbox"

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.models import Case, CaseTimer
+from engine.states import CaseStatus, TimerState
 
 from .settings import WorkerSettings
 from .task_names import FIRE_CASE_TIMERS
@@ -77,7 +78,7 @@ def upcoming_timers(sessions, until: datetime) -> list[tuple[int, datetime]]:
     """(case id, due time) of every waiting timer of a running case due at or before `until`."""
     with sessions() as session:
         query = (select(CaseTimer.case_id, CaseTimer.due_at).join(Case, Case.id == CaseTimer.case_id)
-                 .where(CaseTimer.state == "waiting", Case.status == "running", CaseTimer.due_at <= until)
+                 .where(CaseTimer.state == TimerState.WAITING, Case.status == CaseStatus.RUNNING, CaseTimer.due_at <= until)
                  .order_by(CaseTimer.due_at))
         return [(case_id, due_at) for case_id, due_at in session.execute(query)]
 

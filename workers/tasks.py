@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from engine import audit, clock
 from engine.models import CaseTimer
+from engine.states import TimerState
 
 from .celery_app import context_of, ledger_of
 from .delivery import deliver_due_mail
@@ -104,7 +105,7 @@ def deliver_mail(self):
 
 def _still_due(ctx, case_id: int) -> bool:
     with ctx.sessions() as session:
-        return session.scalar(select(CaseTimer.id).where(CaseTimer.case_id == case_id, CaseTimer.state == "waiting",
+        return session.scalar(select(CaseTimer.id).where(CaseTimer.case_id == case_id, CaseTimer.state == TimerState.WAITING,
                                                          CaseTimer.due_at <= clock.now()).limit(1)) is not None
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from engine import clock
 from engine.models import Case, CaseTask, CaseTimer
+from engine.states import CaseTaskState, TimerState
 
 from ..services import services
 from . import bp
@@ -42,10 +43,10 @@ class CaseCollector:
         with sessions() as session:
             by_status = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
             overdue = session.scalar(select(func.count()).select_from(CaseTask).where(
-                CaseTask.state == "ready", CaseTask.due_at < now))
+                CaseTask.state == CaseTaskState.READY, CaseTask.due_at < now))
             oldest_due = session.scalar(select(func.min(CaseTimer.due_at)).where(
-                CaseTimer.state == "waiting", CaseTimer.due_at <= now))
-            parked = session.scalar(select(func.count()).select_from(CaseTimer).where(CaseTimer.state == "failed"))
+                CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now))
+            parked = session.scalar(select(func.count()).select_from(CaseTimer).where(CaseTimer.state == TimerState.FAILED))
         cases = GaugeMetricFamily("meldcode_cases", "Process instances by status", labels=["status"])
         for status, count in by_status:
             cases.add_metric([status], count)

@@ -15,6 +15,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.events import EventNotAvailable
+from engine.states import CaseStatus
 
 from .. import queries
 from ..access import deny, require_case, require_task, visible_diagram
@@ -138,7 +139,7 @@ def _require_case_reader(action: str):
 def cases():
     _require_case_reader("case.list")
     status = request.args.get("status")
-    if status not in (None, "running", "completed"):
+    if status not in (None, CaseStatus.RUNNING, CaseStatus.COMPLETED):
         return problem(400, "bad_request", "status must be running or completed")
     found = services().cases.list_cases(actor=current_user.actor, status=status)
     audit_list("case.list", [c.client_ref for c in found], status=status)  # NEN 7513: lists are reads too

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from engine.errors import CaseFailure, ConflictError, NotAllowedError, NotFoundError, ValidationError
 from engine.events import NO_FORM, EventNotAvailable
+from engine.states import CaseStatus
 
 from .. import queries, schema_forms
 from ..access import deny, require_case
@@ -120,7 +121,7 @@ def _done_message(event: str, done) -> dict:
     parts = [f"‘{event_label(event)}’ is vastgelegd in het dossier."]
     if done.milestones:
         parts.append("Bereikt: " + "; ".join(milestone_label(m) for m in done.milestones) + ".")
-    if done.status == "completed":
+    if done.status == CaseStatus.COMPLETED:
         parts.append("De meldcode is voor deze cliënt afgerond.")
     else:
         following = [t for t in services().cases.open_tasks(case_id=done.case_id) if t.id in done.open_task_ids]

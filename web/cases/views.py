@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from engine import notifications
 from engine.access import FULL
 from engine.errors import DiagramError, NotFoundError
+from engine.states import CaseStatus
 from engine.xmlsafe import parse_xml
 
 from .. import queries
@@ -19,7 +20,7 @@ from . import bp
 from .service import StartError, StartRequest, parse_yes_no, start_case
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-STATUS_FILTERS = {"lopend": "running", "afgerond": "completed", "alle": None}
+STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED, "alle": None}
 
 
 @bp.get("")

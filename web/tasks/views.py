@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine.errors import NotAllowedError, NotFoundError
+from engine.states import CaseStatus, CaseTaskState
 
 from .. import queries, schema_forms
 from ..access import require_task
@@ -27,7 +28,7 @@ def show(task_id: int):
         info = services().cases.task(task_id, current_user.actor)  # audited: task.view
     except (NotFoundError, NotAllowedError):
         abort(403)
-    if info.state != "ready":
+    if info.state != CaseTaskState.READY:
         return _render(info, fields=schema_forms.fields_for(info.form_schema), read_only=True, scope=scope,
                        problem=_done_text(scope), problem_kind="info")
     # What the case already knows (the start form, earlier steps) is filled in, not asked again.
@@ -98,7 +99,7 @@ def _done_text(scope) -> str:
 
     who = "u" if scope.completed_by == current_user.username else (display_person(scope.completed_by) if scope.completed_by else "iemand anders")
     when = format_datetime(scope.ended_at, services().engine_settings.timezone) if scope.ended_at else None
-    if scope.state == "completed":
+    if scope.state == CaseTaskState.COMPLETED:
         return f"Deze stap is al afgerond door {who}" + (f" op {when}." if when else ".")
     return "Deze stap staat niet meer open (het proces is verder gegaan of beëindigd)."
 
@@ -109,7 +110,7 @@ def _completion_message(scope, completion) -> dict:
     link = None
     if completion.milestones:
         parts.append("Bereikt: " + "; ".join(milestone_label(m) for m in completion.milestones) + ".")
-    if completion.status == "completed":
+    if completion.status == CaseStatus.COMPLETED:
         parts.append("De meldcode is voor deze cliënt afgerond.")
     else:
         following = services().cases.open_tasks(case_id=completion.case_id)
