@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import event, func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import access, audit, clock, deploy, forms, involvement
+from .concurrency import RACE_ERRORS, conflict, is_lost_race
 from .diagrams import read_directory
-from .errors import CaseFailure, CaseNotRunningError, ConflictError, NotAllowedError, NotFoundError, TaskNotReadyError
+from .errors import CaseFailure, CaseNotRunningError, NotAllowedError, NotFoundError, TaskNotReadyError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .runtime import CaseRuntime, StepResult
 from .sandbox import make_script_engine
@@ -156,11 +155,10 @@ class CaseEngine:
                              fields=sorted(data), milestones=[m for m, _ in result.milestones])
                 return Completion(case.id, case.status, [m for m, _ in result.milestones],
                                   sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
-        except (StaleDataError, OperationalError) as exc:
-            if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+        except RACE_ERRORS as exc:
+            if not is_lost_race(exc):
                 raise
-            raise ConflictError("the case was changed by someone else at the same time; nothing was saved — "
-                                "reload the case and try again") from None
+            raise conflict() from None
         except NotAllowedError as exc:
             self._audit_denied(actor, "task.complete", task_id, str(exc))
             raise
@@ -262,8 +260,8 @@ class CaseEngine:
                 audit.record(session, SYSTEM.username, "timer.fire", case_id=case.id, client_ref=case.client_ref,
                              timers=fired, milestones=[m for m, _ in result.milestones])
                 return case.id, len(fired)
-        except (StaleDataError, OperationalError) as exc:
-            if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+        except RACE_ERRORS as exc:
+            if not is_lost_race(exc):
                 raise
             # Someone else moved the case meanwhile; its timers are taken by the next sweep.
             return claimed, 0

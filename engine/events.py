@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import access, audit, clock, forms
-from .errors import ConflictError, EngineError, NotAllowedError, NotFoundError
+from .concurrency import RACE_ERRORS, conflict, is_lost_race
+from .errors import EngineError, NotAllowedError, NotFoundError
 from .models import Case, CaseTask
 from .states import CaseStatus, CaseTaskState
 from .views import Actor, Completion
@@ -107,7 +106,7 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
                                           f"{case_id}: {decision.basis}")
             forms_of_version = engine._forms(session, case.process_version_id)
             schema = forms_of_version.get(form_name(event)) or NO_FORM
-            forms.validate(schema, data)
+            forms.validate(schema, data, engine.settings.max_text_length)
             result = runtime.send_message(event, dict(data))
             engine._save(session, case, runtime, result, now)
             # The event and what was recorded with it belong in the case's history, like a completed step.
@@ -123,11 +122,10 @@ def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> C
                          fields=sorted(data), milestones=milestones)
             return Completion(case.id, case.status, milestones,
                               sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
-    except (StaleDataError, OperationalError) as exc:
-        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+    except RACE_ERRORS as exc:
+        if not is_lost_race(exc):
             raise
-        raise ConflictError("the case was changed by someone else at the same time; nothing was saved — "
-                            "reload the case and try again") from None
+        raise conflict() from None
     except NotAllowedError as exc:
         engine.record_access(actor, "case.event", outcome="denied", case_id=case_id, event=event, reason=str(exc))
         raise

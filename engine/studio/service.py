@@ -4,10 +4,8 @@ Who may call them (role procesbeheerder) is decided by the caller; every call is
 """
 from __future__ import annotations
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
-
 from .. import audit
+from ..concurrency import RACE_ERRORS, is_lost_race
 from . import migration, versions
 
 
@@ -73,8 +71,8 @@ class Studio:
             try:
                 results.append(migration.migrate_case(self.engine, int(case_id), process_id, int(to_version), actor,
                                                       dry_run=dry_run))
-            except (StaleDataError, OperationalError) as exc:
-                if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            except RACE_ERRORS as exc:
+                if not is_lost_race(exc):
                     raise
                 # Someone completed a task of this case at the same moment: nothing of it was changed.
                 results.append(migration.MigrationResult(int(case_id), False, "de zaak werd op hetzelfde moment "
