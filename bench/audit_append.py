@@ -13,14 +13,13 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.throwaway import postgres_schema  # noqa: E402
 from engine import audit, clock  # noqa: E402
 from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from engine.models import AuditEvent  # noqa: E402
@@ -69,24 +68,18 @@ def main():
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--events", type=int, default=400)
     args = parser.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    db = make_engine(f"{args.database_url}?options=-csearch_path%3D{schema}", pool_size=10)
-    try:
-        upgrade(db)
-        sessions = make_sessionmaker(db)
-        print(f"{'':24}{'median ms/event (1 writer)':>28}{'events/s (8 writers)':>24}")
-        for name, write in (("bare insert", bare), ("hash chain (record)", chained)):
-            ms = sequential(sessions, write, args.events)
-            rate = concurrent(sessions, write, args.events)
-            print(f"{name:24}{ms:>28.2f}{rate:>24.0f}")
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-
+    with postgres_schema(args.database_url) as url:
+        db = make_engine(url, pool_size=10)
+        try:
+            upgrade(db)
+            sessions = make_sessionmaker(db)
+            print(f"{'':24}{'median ms/event (1 writer)':>28}{'events/s (8 writers)':>24}")
+            for name, write in (("bare insert", bare), ("hash chain (record)", chained)):
+                ms = sequential(sessions, write, args.events)
+                rate = concurrent(sessions, write, args.events)
+                print(f"{name:24}{ms:>28.2f}{rate:>24.0f}")
+        finally:
+            db.dispose()
 
 if __name__ == "__main__":
     main()

@@ -12,15 +12,15 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from bench.throwaway import postgres_schema  # noqa: E402
 from engine.cases import CaseEngine  # noqa: E402
 from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from engine.oversight import InstanceFilter, list_instances  # noqa: E402
@@ -67,38 +67,32 @@ def main():
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--cases", type=int, default=1_000_000)
     args = parser.parse_args()
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    db = make_engine(f"{args.database_url}?options=-csearch_path%3D{schema}")
-    try:
-        upgrade(db)
-        CaseEngine(make_sessionmaker(db), Settings()).deploy_directory(ROOT / "tests" / "engine" / "diagrams", "bench")
-        started = time.perf_counter()
-        fill(db, args.cases)
-        print(f"{args.cases:,} cases filled in {time.perf_counter() - started:.0f} s")
-        sessions = make_sessionmaker(db)
-        middle = args.cases // 2
-        filters = {
-            "no filter": InstanceFilter(),
-            "status=suspended": InstanceFilter(status="suspended"),
-            "team=team-7": InstanceFilter(team="team-7"),
-            "process=voorbeeld v1": InstanceFilter(process_id="voorbeeld", version=1),
-            "step=stap3": InstanceFilter(step="stap3"),
-            "overdue": InstanceFilter(overdue=True),
-            "started in one month": InstanceFilter(started_from=datetime(2023, 3, 1, tzinfo=UTC),
-                                                   started_until=datetime(2023, 4, 1, tzinfo=UTC)),
-            "team + step + overdue": InstanceFilter(team="team-7", step="stap1", overdue=True),
-        }
-        print(f"{'filter':28}{'first page ms':>16}{'deep page ms':>16}")
-        for name, f in filters.items():
-            print(f"{name:28}{timed(sessions, f):>16.1f}{timed(sessions, f, after_id=middle):>16.1f}")
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-
+    with postgres_schema(args.database_url) as url:
+        db = make_engine(url)
+        try:
+            upgrade(db)
+            CaseEngine(make_sessionmaker(db), Settings()).deploy_directory(ROOT / "tests" / "engine" / "diagrams", "bench")
+            started = time.perf_counter()
+            fill(db, args.cases)
+            print(f"{args.cases:,} cases filled in {time.perf_counter() - started:.0f} s")
+            sessions = make_sessionmaker(db)
+            middle = args.cases // 2
+            filters = {
+                "no filter": InstanceFilter(),
+                "status=suspended": InstanceFilter(status="suspended"),
+                "team=team-7": InstanceFilter(team="team-7"),
+                "process=voorbeeld v1": InstanceFilter(process_id="voorbeeld", version=1),
+                "step=stap3": InstanceFilter(step="stap3"),
+                "overdue": InstanceFilter(overdue=True),
+                "started in one month": InstanceFilter(started_from=datetime(2023, 3, 1, tzinfo=UTC),
+                                                       started_until=datetime(2023, 4, 1, tzinfo=UTC)),
+                "team + step + overdue": InstanceFilter(team="team-7", step="stap1", overdue=True),
+            }
+            print(f"{'filter':28}{'first page ms':>16}{'deep page ms':>16}")
+            for name, f in filters.items():
+                print(f"{name:28}{timed(sessions, f):>16.1f}{timed(sessions, f, after_id=middle):>16.1f}")
+        finally:
+            db.dispose()
 
 if __name__ == "__main__":
     main()
