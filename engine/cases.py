@@ -93,7 +93,8 @@ class CaseEngine:
             spec, subs = self._specs(session, pv.id)
             runtime, result = CaseRuntime.start(spec, subs, self.script_engine, data)
             case = Case(process_version=pv, client_ref=client_ref.strip(), team=team or actor.team,
-                        started_by=actor.username, started_at=now, updated_at=now, status=CaseStatus.RUNNING,
+                        started_by=actor.username, responsible=actor.username, started_at=now, updated_at=now,
+                        status=CaseStatus.RUNNING,
                         state=b"", variables={}, compactions=0)
             session.add(case)
             session.flush()

@@ -85,6 +85,8 @@ class Case(Base):
     # Oversight (revision 0007): why a beheerder suspended/terminated it; a legal hold stops retention
     status_reason: Mapped[str | None] = mapped_column(String(500))
     legal_hold: Mapped[str | None] = mapped_column(String(500))  # the reason; None: no hold
+    # Issue 13 (revision 0009): the responsible professional, by default who started the case
+    responsible: Mapped[str | None] = mapped_column(String(100), index=True)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     process_version: Mapped[ProcessVersion] = relationship()
 
@@ -276,3 +278,98 @@ class CaseMigration(Base):
     variables_before: Mapped[dict]
     reverted_by: Mapped[str | None] = mapped_column(String(100))
     reverted_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """A reminder or escalation about an open task (engine/notifications.py): the in-app notification, and the
+    delivery state of its e-mail copy."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("task_id", "kind", "recipient", name="uq_notification_task_kind_recipient"),
+        Index("ix_notification_recipient", "recipient", "created_at"),
+        Index("ix_notification_delivery", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(100))  # username; NOBODY when no one holds the role
+    role: Mapped[str | None] = mapped_column(String(50))  # the lane/role the recipient was chosen by; None: assignee
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+
+
+class CaseHandover(Base):
+    """Issue 13: a case or one of its tasks handed to a named colleague, with a note (the log of who was
+    responsible when; the current holder is `Case.responsible` or `CaseTask.claimed_by`)."""
+
+    __tablename__ = "case_handover"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("case_task.id"))  # None: the case itself
+    from_user: Mapped[str | None] = mapped_column(String(100))
+    to_user: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    handed_by: Mapped[str] = mapped_column(String(100))  # the holder, or the leidinggevende who reassigned
+    handed_at: Mapped[datetime]
+
+
+class TaskDraft(Base):
+    """Issue 13: a half-filled task form, saved on the server for one user; not part of the dossier."""
+
+    __tablename__ = "task_draft"
+    __table_args__ = (UniqueConstraint("task_id", "username"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict]
+    saved_at: Mapped[datetime]
+
+
+class CaseNote(Base):
+    """Issue 13: a free note (aantekening) on a case, or the follow-up of a hypothesis (bevestigd/weerlegd)."""
+
+    __tablename__ = "case_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(30))  # aantekening | hypothese
+    text: Mapped[str] = mapped_column(Text)
+    hypothesis_outcome: Mapped[str | None] = mapped_column(String(20))  # bevestigd | weerlegd (kind hypothese)
+
+
+class CaseAttachment(Base):
+    """Issue 13: an uploaded PDF or image; the bytes live outside the web root under `storage_key`."""
+
+    __tablename__ = "case_attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime]
+    filename: Mapped[str] = mapped_column(String(255))  # as the user named it, for display only
+    content_type: Mapped[str] = mapped_column(String(100))  # decided from the content, not the upload
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(String(500))
+
+
+class TaskCorrection(Base):
+    """Issue 13: an addendum to a completed step; the step's own record is never overwritten."""
+
+    __tablename__ = "task_correction"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict]  # field -> corrected value

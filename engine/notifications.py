@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base, Case, CaseTask
+from .models import Case, CaseTask, Notification
 from .states import NotificationKind, NotificationStatus
 
 # Kinds, in the order they fall due for one task (names kept here for callers; defined in states.py).
@@ -28,29 +28,6 @@ KINDS = tuple(NotificationKind)
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = tuple(NotificationStatus)
 NOBODY = ""  # recipient of a row that records "due, but nobody in the team holds the role"
-
-
-class Notification(Base):
-    __tablename__ = "notification"
-    __table_args__ = (
-        UniqueConstraint("task_id", "kind", "recipient", name="uq_notification_task_kind_recipient"),
-        Index("ix_notification_recipient", "recipient", "created_at"),
-        Index("ix_notification_delivery", "status", "next_attempt_at"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"))
-    kind: Mapped[str] = mapped_column(String(40))
-    recipient: Mapped[str] = mapped_column(String(100))  # username; NOBODY when no one holds the role
-    role: Mapped[str | None] = mapped_column(String(50))  # the lane/role the recipient was chosen by; None: assignee
-    created_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None]
-    lease_until: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    sent_at: Mapped[datetime | None]
-    read_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True)
