@@ -1,7 +1,6 @@
 """Cases end to end: start, inbox, forms, roles, double completion, audit, optimistic locking."""
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +10,6 @@ from engine import clock
 from engine.cases import Actor
 from engine.errors import (
     CaseNotRunningError,
-    ConflictError,
     NotAllowedError,
     NotFoundError,
     TaskNotReadyError,
@@ -19,6 +17,8 @@ from engine.errors import (
 )
 from engine.models import AuditEvent, Case, CaseTask
 from engine.runtime import CaseRuntime
+
+from .races import race
 
 START = datetime(2026, 4, 2, 9, 0, tzinfo=timezone(timedelta(hours=2)))
 
@@ -145,31 +145,10 @@ def test_concurrent_completions_one_wins_and_nothing_is_lost(deployed, professio
     """Two real sessions load the same case; both proceed only once both have read it."""
     case_id = deployed.start_case("voorbeeld", "CL-010", professional)
     task = only_task(deployed, case_id)
-    both_loaded = threading.Barrier(2, timeout=20)
-    original = CaseRuntime.complete
-
-    def complete_after_both_loaded(self, spiff_task_id, data):
-        both_loaded.wait()
-        return original(self, spiff_task_id, data)
-
-    monkeypatch.setattr(CaseRuntime, "complete", complete_after_both_loaded)
-    outcomes = {}
-
-    def submit(who, vermoeden):
-        try:
-            outcomes[who] = deployed.complete_task(task.id, professional,
-                                                   {"vermoeden": vermoeden, "toelichting": who})
-        except Exception as exc:  # noqa: BLE001 - the test inspects the type
-            outcomes[who] = exc
-
-    threads = [threading.Thread(target=submit, args=("a", True)), threading.Thread(target=submit, args=("b", False))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    conflicts = [w for w, o in outcomes.items() if isinstance(o, ConflictError)]
-    winners = [w for w, o in outcomes.items() if not isinstance(o, Exception)]
-    assert len(conflicts) == 1 and len(winners) == 1, outcomes
+    _, winners = race(monkeypatch, CaseRuntime, "complete", {
+        who: (lambda who=who, vermoeden=vermoeden: deployed.complete_task(
+            task.id, professional, {"vermoeden": vermoeden, "toelichting": who}))
+        for who, vermoeden in (("a", True), ("b", False))})
     info = deployed.case(case_id, professional)
     assert [h["data"]["toelichting"] for h in info.history] == winners
     expected = ["melding_veilig_thuis"] if winners == ["a"] else ["afgesloten"]

@@ -1,7 +1,6 @@
 """Case events (contract.md "Case events") on a small follow-up diagram: raise, refuse, audit, concurrency."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,11 +8,13 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.cases import Actor
-from engine.errors import ConflictError, NotAllowedError, ValidationError
+from engine.errors import NotAllowedError, ValidationError
 from engine.events import EventNotAvailable
 from engine.models import AuditEvent, Case, CaseTimer
 from engine.runtime import CaseRuntime
 from tests.conftest import PROJECT
+
+from .races import race
 
 EVENT_DIAGRAMS = PROJECT / "tests" / "engine" / "event_diagrams"
 START = datetime(2026, 4, 2, 9, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -143,31 +144,9 @@ def test_form_errors_are_refused_and_change_nothing(engine, professional):
 
 def test_concurrent_raises_one_wins_and_nothing_is_lost(engine, professional, monkeypatch):
     case_id = following(engine, professional)
-    both_loaded = threading.Barrier(2, timeout=20)
-    original = CaseRuntime.send_message
-
-    def send_after_both_loaded(self, name, data):
-        both_loaded.wait()
-        return original(self, name, data)
-
-    monkeypatch.setattr(CaseRuntime, "send_message", send_after_both_loaded)
-    outcomes = {}
-
-    def submit(event, data):
-        try:
-            outcomes[event] = engine.raise_event(case_id, event, professional, data)
-        except Exception as exc:  # noqa: BLE001 - the test inspects the type
-            outcomes[event] = exc
-
-    threads = [threading.Thread(target=submit, args=("verhuisd", VERHUISD)),
-               threading.Thread(target=submit, args=("hulp_geweigerd", {}))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    conflicts = [e for e, o in outcomes.items() if isinstance(o, ConflictError)]
-    winners = [e for e, o in outcomes.items() if not isinstance(o, Exception)]
-    assert len(conflicts) == 1 and len(winners) == 1, outcomes
+    _, winners = race(monkeypatch, CaseRuntime, "send_message", {
+        event: (lambda event=event, data=data: engine.raise_event(case_id, event, professional, data))
+        for event, data in (("verhuisd", VERHUISD), ("hulp_geweigerd", {}))})
     expected = {"verhuisd": ["melding_nieuwe_regio"], "hulp_geweigerd": ["melding_veilig_thuis"]}[winners[0]]
     assert engine.milestones(case_id) == expected
     assert audit_of(engine, case_id) == [("success", "piet")]
