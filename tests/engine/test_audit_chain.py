@@ -17,6 +17,7 @@ from engine import audit, audit_chain
 from engine.cli import main
 from engine.db import make_engine, make_sessionmaker
 from engine.models import AuditChainHead, AuditEvent
+from tests.audit_tampering import owner_sql
 
 
 def write_events(db, n: int, start: int = 0) -> list[int]:
@@ -32,20 +33,6 @@ def write_events(db, n: int, start: int = 0) -> list[int]:
 
 def run_verify(database_url, *args):
     return CliRunner().invoke(main, ["audit", "verify", *args], env={"DATABASE_URL": database_url})
-
-
-def owner_sql(db, *statements):
-    """Run statements as the owner with the append-only triggers out of the way (what the probe did)."""
-    with db.begin() as conn:
-        if db.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_event_no_update"))
-            conn.execute(text("DROP TRIGGER audit_event_no_delete"))
-        for statement in statements:
-            conn.execute(text(statement))
-        if db.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
 
 
 def test_events_form_a_chain_that_verifies(db, database_url):
@@ -89,12 +76,32 @@ def test_the_triggers_still_refuse_changes(db):
                 conn.execute(text("TRUNCATE audit_event"))
 
 
-def test_update_with_the_trigger_disabled_is_named(db, database_url):
+# Tampering by the owner with the triggers out of the way: (statement, what verify must name), with ids[i] the
+# i-th written event's id.
+TAMPERING = {
+    "update": (["UPDATE audit_event SET actor = 'someone-else' WHERE id = {ids[2]}"], "changed: event #{ids[2]} (seq 3)"),
+    "delete": (["DELETE FROM audit_event WHERE id = {ids[1]}"],
+               "removed: event #{ids[2]} (seq 3): events with seq 2..2 are missing"),
+    "delete the newest": (["DELETE FROM audit_event WHERE id >= {ids[3]}"], "removed: seq 4: the chain ends at seq 3"),
+    "swap two events' places (seq)": (["UPDATE audit_event SET seq = -seq WHERE id IN ({ids[1]}, {ids[2]})",
+                                       "UPDATE audit_event SET seq = 3 WHERE id = {ids[1]}",
+                                       "UPDATE audit_event SET seq = 2 WHERE id = {ids[2]}"],
+                                      "reordered: event #{ids[2]} (seq 2)"),
+    "swap two events' ids": (["UPDATE audit_event SET id = -id WHERE id IN ({ids[1]}, {ids[2]})",
+                              "UPDATE audit_event SET id = {ids[2]} WHERE id = -{ids[1]}",
+                              "UPDATE audit_event SET id = {ids[1]} WHERE id = -{ids[2]}"],
+                             "reordered: event #{ids[1]} (seq 3)"),
+}
+
+
+@pytest.mark.parametrize("kind", TAMPERING)
+def test_tampering_is_named(db, database_url, kind):
     ids = write_events(db, 5)
-    owner_sql(db, f"UPDATE audit_event SET actor = 'someone-else' WHERE id = {ids[2]}")
+    statements, named = TAMPERING[kind]
+    owner_sql(db, *(statement.format(ids=ids) for statement in statements))
     result = run_verify(database_url)
     assert result.exit_code == 1
-    assert f"changed: event #{ids[2]} (seq 3)" in result.output
+    assert named.format(ids=ids) in result.output
 
 
 def test_rewriting_the_hashes_too_is_named_at_the_next_event(db, database_url):
@@ -112,21 +119,6 @@ def test_rewriting_the_hashes_too_is_named_at_the_next_event(db, database_url):
     assert result.exit_code == 1 and f"reordered: event #{ids[2]} (seq 3)" in result.output
 
 
-def test_delete_is_named(db, database_url):
-    ids = write_events(db, 5)
-    owner_sql(db, f"DELETE FROM audit_event WHERE id = {ids[1]}")
-    result = run_verify(database_url)
-    assert result.exit_code == 1
-    assert f"removed: event #{ids[2]} (seq 3): events with seq 2..2 are missing" in result.output
-
-
-def test_deleting_the_newest_events_is_named(db, database_url):
-    ids = write_events(db, 5)
-    owner_sql(db, f"DELETE FROM audit_event WHERE id >= {ids[3]}")
-    result = run_verify(database_url)
-    assert result.exit_code == 1 and "removed: seq 4: the chain ends at seq 3" in result.output
-
-
 def test_truncate_is_named(db, database_url):
     write_events(db, 3)
     owner_sql(db, "TRUNCATE audit_event" if db.dialect.name == "postgresql" else "DELETE FROM audit_event")
@@ -137,25 +129,6 @@ def test_truncate_is_named(db, database_url):
     result = run_verify(database_url)
     assert result.exit_code == 1 and f"removed: event #{later[0]} (seq 4): events with seq 1..3 are missing" \
         in result.output
-
-
-def test_reordering_is_named(db, database_url):
-    """Swap two events' places in the chain (their seq), and separately their ids."""
-    ids = write_events(db, 5)
-    owner_sql(db, f"UPDATE audit_event SET seq = -seq WHERE id IN ({ids[1]}, {ids[2]})",
-              f"UPDATE audit_event SET seq = 3 WHERE id = {ids[1]}",
-              f"UPDATE audit_event SET seq = 2 WHERE id = {ids[2]}")
-    result = run_verify(database_url)
-    assert result.exit_code == 1 and f"reordered: event #{ids[2]} (seq 2)" in result.output
-
-
-def test_reordering_ids_is_named(db, database_url):
-    ids = write_events(db, 4)
-    owner_sql(db, f"UPDATE audit_event SET id = -id WHERE id IN ({ids[1]}, {ids[2]})",
-              f"UPDATE audit_event SET id = {ids[2]} WHERE id = -{ids[1]}",
-              f"UPDATE audit_event SET id = {ids[1]} WHERE id = -{ids[2]}")
-    result = run_verify(database_url)
-    assert result.exit_code == 1 and f"reordered: event #{ids[1]} (seq 3)" in result.output
 
 
 def test_an_event_inserted_outside_the_chain_is_named(db, database_url):

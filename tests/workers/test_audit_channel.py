@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine import audit_chain
 from engine.models import AuditEvent
+from tests.audit_tampering import owner_sql
 from workers.embedded import start_sweeper
 from workers.settings import WorkerSettings
 
@@ -47,12 +48,7 @@ def test_the_daily_check_logs_the_head_and_a_break(wacht, caplog):
         head = session.execute(text("SELECT seq, hash FROM audit_chain_head")).one()
     assert f"head {head.seq}:{head.hash}" in caplog.text
     db = wacht.sessions.kw["bind"]
-    with db.begin() as conn:
-        if db.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_event_no_update"))
-        conn.execute(text("UPDATE audit_event SET actor = 'x' WHERE seq = 2"))
+    owner_sql(db, "UPDATE audit_event SET actor = 'x' WHERE seq = 2")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="workers.audit_watch"):
         assert not check_chain(wacht.sessions).ok
