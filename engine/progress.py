@@ -37,10 +37,10 @@ ENDED_LABEL = "Afgerond"
 NOT_STARTED_LABEL = "Geen stap"
 INTERNAL_ROUTE_LABEL = "Interne route (geen meldcode)"
 
-_STEP_PREFIX = re.compile(r"^stap([0-6])_")
+_STEP_PREFIX = re.compile(r"^stap([0-6])(?:_|$)")
 
 # Element ids (suffix after `__` dropped) outside the `stapN_` naming.
-_ELEMENT_STEPS: dict[str, int] = {
+ELEMENT_STEPS: dict[str, int] = {
     "leidinggevende_agressieprotocol": 0,
     "acute_actie": 0,
     "kindcheck": 1,
@@ -67,7 +67,7 @@ _ELEMENT_STEPS: dict[str, int] = {
 }
 
 # A `__suffix` that moves an element to the step it follows from.
-_SUFFIX_STEPS: dict[str, int] = {"crisisdienst": 0, "stap6": 6, "nieuwe_regio": 6, "herhaald": 6,
+SUFFIX_STEPS: dict[str, int] = {"crisisdienst": 0, "stap6": 6, "nieuwe_regio": 6, "herhaald": 6,
                                  "hulp_geweigerd": 6}
 
 # Milestones after which, with no open task, the case is being followed (Stap 6: waiting for an evaluation).
@@ -105,13 +105,13 @@ def element_step(element_id: str) -> int | None:
     """The meldcode step an element (task or timer) belongs to, or None when the id says nothing about it."""
     base, _, suffix = element_id.partition("__")
     if suffix:
-        for name, step in _SUFFIX_STEPS.items():
+        for name, step in SUFFIX_STEPS.items():
             if suffix == name or suffix.startswith(name + "_"):
                 return step
     found = _STEP_PREFIX.match(base)
     if found:
         return int(found.group(1))
-    return _ELEMENT_STEPS.get(base)
+    return ELEMENT_STEPS.get(base)
 
 
 def step_of(element_ids: Iterable[str], milestones: Iterable[str], *, ended: bool = False) -> Progress:

@@ -1,0 +1,261 @@
+"""Find cases: search by client reference, filter, sort and page through the cases an actor may read.
+
+Built to stay fast at a million cases: it reads only summary columns of `cases` (never the workflow state, never
+a process version's forms), filters with the indexed columns (`client_ref`, `status`, `started_at`,
+`responsible`, `team`; open tasks by `case_task (state, element_id, case_id)` and `(case_id, state)`), and
+decorates only the rows of one page (next deadline, progress). Which cases an actor may list is the access
+policy's SQL condition (`engine.access.case_filter`), the same one `CaseEngine.list_cases` uses. The caller audits
+the list (the web's `audit_list`): a list of clients is a read too.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import access, clock
+from .models import Case, CaseMilestone, CaseTask, CaseTimer
+from .progress import ELEMENT_STEPS, LAST_STEP, SUFFIX_STEPS, Progress, step_of
+from .states import ENDED_CASE_STATUSES, CaseTaskState, TimerState
+from .views import Actor
+
+MAX_QUERY_LENGTH = 100  # as long as a client reference can be
+MAX_PER_PAGE = 100
+COUNT_CAP = 1000  # counting stops here ("meer dan 1000"): a count over a million rows is not worth its cost
+
+
+class CaseSort(StrEnum):
+    """How the list is ordered."""
+
+    STARTED_DESC = "gestart_nieuw"  # newest first (default)
+    STARTED_ASC = "gestart_oud"
+    CLIENT_REF = "client"
+    DEADLINE = "termijn"  # soonest next deadline first, cases without one last
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """What to find. Every field is optional; `q` matches part of the client reference, ignoring case."""
+
+    q: str = ""
+    status: str | None = None  # a CaseStatus; None: every status
+    step: int | None = None  # the meldcode step 0–6 the case is in (engine/progress.py)
+    overdue: bool = False  # an open task is past its deadline
+    responsible: str | None = None  # username of the responsible professional
+    started_from: datetime | None = None  # inclusive
+    started_before: datetime | None = None  # exclusive
+    sort: CaseSort = CaseSort.STARTED_DESC
+    page: int = 1
+    per_page: int = 25
+
+    def __post_init__(self) -> None:
+        if len(self.q) > MAX_QUERY_LENGTH:
+            raise ValueError(f"q is longer than {MAX_QUERY_LENGTH} characters")
+        if self.step is not None and not 0 <= self.step <= LAST_STEP:
+            raise ValueError(f"step must be between 0 and {LAST_STEP}")
+        if self.page < 1 or not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise ValueError(f"page must be 1 or more and per_page between 1 and {MAX_PER_PAGE}")
+        for moment in (self.started_from, self.started_before):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("started_from and started_before must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One case in a list: summary columns, its next deadline and where it stands."""
+
+    id: int
+    client_ref: str
+    team: str | None
+    status: str
+    started_by: str
+    started_at: datetime
+    updated_at: datetime
+    responsible: str | None
+    next_due: datetime | None
+    overdue: bool
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of a search: its rows, and how many cases match (counted up to `COUNT_CAP`)."""
+
+    rows: list[CaseRow]
+    page: int
+    per_page: int
+    total: int
+    total_capped: bool  # True: at least `total` match, counting stopped there
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class CaseOverview:
+    """What a list of tasks shows of their cases (the inbox): who is responsible and where the case stands."""
+
+    case_id: int
+    responsible: str | None
+    progress: Progress
+
+
+def search_cases(sessions: sessionmaker[Session], actor: Actor, query: CaseQuery,
+                 now: datetime | None = None) -> CasePage:
+    """The page of cases matching `query` that `actor` may read (engine/access.py). Not audited here: the
+    caller audits the list it shows."""
+    now = now or clock.now()
+    condition = and_(access.case_filter(actor, now), *_conditions(query, now))
+    with sessions() as session:
+        total = session.scalar(select(func.count()).select_from(
+            select(Case.id).where(condition).limit(COUNT_CAP + 1).subquery())) or 0
+        next_due = _next_due_column()
+        statement = (select(Case.id, Case.client_ref, Case.team, Case.status, Case.started_by, Case.started_at,
+                            Case.updated_at, Case.responsible, next_due.label("next_due"))
+                     .where(condition).order_by(*_order(query.sort, next_due))
+                     .limit(query.per_page).offset((query.page - 1) * query.per_page))
+        found = session.execute(statement).all()
+        progress = _progress(session, [(row.id, row.status) for row in found])
+        rows = [CaseRow(id=row.id, client_ref=row.client_ref, team=row.team, status=row.status,
+                        started_by=row.started_by, started_at=row.started_at, updated_at=row.updated_at,
+                        responsible=row.responsible, next_due=row.next_due,
+                        overdue=row.next_due is not None and row.next_due < now, progress=progress[row.id])
+                for row in found]
+    return CasePage(rows=rows, page=query.page, per_page=query.per_page, total=min(total, COUNT_CAP),
+                    total_capped=total > COUNT_CAP)
+
+
+def case_overviews(sessions: sessionmaker[Session], case_ids: Sequence[int]) -> dict[int, CaseOverview]:
+    """Responsible professional and progress of the given cases (for the inbox's rows; the caller listed only
+    cases the actor may work on). Reads summary columns only."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    with sessions() as session:
+        rows = session.execute(select(Case.id, Case.responsible, Case.status).where(Case.id.in_(ids))).all()
+        progress = _progress(session, [(row.id, row.status) for row in rows])
+        return {row.id: CaseOverview(row.id, row.responsible, progress[row.id]) for row in rows}
+
+
+# -- filters -----------------------------------------------------------------------------------
+
+def like_pattern(text: str) -> str:
+    """`%text%` with LIKE's wildcards in `text` taken literally (escape character backslash)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(query: CaseQuery, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    text = query.q.strip()
+    if text:
+        conditions.append(Case.client_ref.ilike(like_pattern(text), escape="\\"))
+    if query.status is not None:
+        conditions.append(Case.status == query.status)
+    if query.responsible is not None:
+        conditions.append(Case.responsible == query.responsible)
+    if query.started_from is not None:
+        conditions.append(Case.started_at >= query.started_from)
+    if query.started_before is not None:
+        conditions.append(Case.started_at < query.started_before)
+    if query.overdue:
+        conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY,
+                                         CaseTask.due_at < now))
+    if query.step is not None:
+        conditions.append(step_condition(query.step))
+    return conditions
+
+
+def _open_task_in(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY, condition)
+
+
+def element_in_step(column: Any, step: int) -> ColumnElement[bool]:
+    """SQL for `engine.progress.element_step(column) == step` (same rules: `stapN_` prefix, named elements,
+    `__suffix` of the melding a feedback task follows)."""
+    no_suffix = not_(column.like("%\\_\\_%", escape="\\"))
+    parts: list[ColumnElement[bool]] = [
+        and_(no_suffix, or_(column == f"stap{step}", column.like(f"stap{step}\\_%", escape="\\")))]
+    bases = sorted(name for name, s in ELEMENT_STEPS.items() if s == step)
+    if bases:
+        parts.append(and_(no_suffix, column.in_(bases)))
+    for suffix, s in SUFFIX_STEPS.items():
+        if s == step:
+            parts.append(or_(column.like(f"%\\_\\_{suffix}", escape="\\"),
+                             column.like(f"%\\_\\_{suffix}\\_%", escape="\\")))
+    return or_(*parts)
+
+
+def _any_step(column: Any, steps: range) -> ColumnElement[bool]:
+    return or_(*(element_in_step(column, s) for s in steps)) if len(steps) else false()
+
+
+def step_condition(step: int) -> ColumnElement[bool]:
+    """The case is in `step`: an open task of that step and none of a later one (the furthest step wins, as in
+    `engine.progress.step_of`). Stap 6 also holds a case that waits for an evaluation date with nothing open."""
+    later = _open_task_in(_any_step(CaseTask.element_id, range(step + 1, LAST_STEP + 1)))
+    in_step = and_(_open_task_in(element_in_step(CaseTask.element_id, step)), not_(later))
+    if step != LAST_STEP:
+        return in_step
+    waiting = and_(not_(exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY)),
+                   exists().where(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING,
+                                  element_in_step(CaseTimer.element_id, step)))
+    return or_(in_step, waiting)
+
+
+# -- sorting and decoration ---------------------------------------------------------------------
+
+def _next_due_column() -> Any:
+    return (select(func.min(CaseTask.due_at))
+            .where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY)
+            .correlate(Case).scalar_subquery())
+
+
+def _order(sort: CaseSort, next_due: Any) -> list[Any]:
+    if sort == CaseSort.STARTED_ASC:
+        return [Case.started_at.asc(), Case.id.asc()]
+    if sort == CaseSort.CLIENT_REF:
+        return [Case.client_ref.asc(), Case.id.asc()]
+    if sort == CaseSort.DEADLINE:
+        return [next_due.is_(None), next_due.asc(), Case.id.asc()]
+    return [Case.started_at.desc(), Case.id.desc()]
+
+
+def _progress(session: Session, cases: Sequence[tuple[int, str]]) -> dict[int, Progress]:
+    """Progress of a page of cases: three small indexed queries for the whole page."""
+    ids = [case_id for case_id, _ in cases]
+    if not ids:
+        return {}
+    open_elements: dict[int, list[str]] = defaultdict(list)
+    for case_id, element_id in session.execute(select(CaseTask.case_id, CaseTask.element_id)
+                                               .where(CaseTask.case_id.in_(ids),
+                                                      CaseTask.state == CaseTaskState.READY)):
+        open_elements[case_id].append(element_id)
+    waiting: dict[int, list[str]] = defaultdict(list)
+    for case_id, element_id in session.execute(select(CaseTimer.case_id, CaseTimer.element_id)
+                                               .where(CaseTimer.case_id.in_(ids),
+                                                      CaseTimer.state == TimerState.WAITING)):
+        waiting[case_id].append(element_id)
+    milestones: dict[int, list[str]] = defaultdict(list)
+    for case_id, name in session.execute(select(CaseMilestone.case_id, CaseMilestone.name)
+                                         .where(CaseMilestone.case_id.in_(ids))
+                                         .order_by(CaseMilestone.case_id, CaseMilestone.seq)):
+        milestones[case_id].append(name)
+    return {case_id: step_of(open_elements[case_id] or waiting[case_id], milestones[case_id],
+                             ended=status in ENDED_CASE_STATUSES)
+            for case_id, status in cases}

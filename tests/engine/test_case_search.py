@@ -1,0 +1,127 @@
+"""Finding cases (engine/case_search.py): search by client reference, filters, sorting, paging, need-to-know."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engine import clock
+from engine.case_search import CaseQuery, CaseSort, case_overviews, like_pattern, search_cases
+from engine.views import Actor
+
+PROEF = Path(__file__).resolve().parents[1] / "web" / "diagrams"
+STAP1 = {"signalen": "Blauwe plek", "betreft_beroepskracht": False, "zorg": "hoog",
+         "datum_signalering": "2026-02-03"}
+STAP2 = {"geraadpleegd": "Aandachtsfunctionaris", "advies": "Gesprek voeren", "advies_veilig_thuis": False}
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+PIET = Actor("piet", frozenset({"professional"}), team="noord")
+KLAAS = Actor("klaas", frozenset({"professional"}), team="noord")
+ANNA = Actor("anna", frozenset({"aandachtsfunctionaris"}), team="noord")
+ZOE = Actor("zoe", frozenset({"professional"}), team="zuid")
+
+
+@pytest.fixture
+def engine(case_engine):
+    case_engine.deploy_directory(PROEF, "tester")
+    return case_engine
+
+
+def start(engine, ref: str, actor: Actor, at: datetime) -> int:
+    with clock.frozen_at(at):
+        return engine.start_case("proef", ref, actor, team=actor.team,
+                                 data={"levensbedreigend": False, "aanleiding": "test"})
+
+
+def complete(engine, case_id: int, element_id: str, actor: Actor, data: dict, at: datetime) -> None:
+    task = next(t for t in engine.open_tasks(case_id=case_id) if t.element_id == element_id)
+    with clock.frozen_at(at):
+        engine.complete_task(task.id, actor, data)
+
+
+def refs(page) -> list[str]:
+    return [row.client_ref for row in page.rows]
+
+
+@pytest.fixture
+def cases(engine):
+    ids = {
+        "CL-1001": start(engine, "CL-1001", PIET, T0),
+        "cl-2002": start(engine, "cl-2002", PIET, T0 + timedelta(days=1)),
+        "AB_1003": start(engine, "AB_1003", KLAAS, T0 + timedelta(days=2)),
+        "ZUID-1": start(engine, "ZUID-1", ZOE, T0 + timedelta(days=3)),
+    }
+    complete(engine, ids["cl-2002"], "stap1", PIET, STAP1, T0 + timedelta(days=1, hours=1))
+    return ids
+
+
+def test_search_by_client_reference_ignores_case_and_matches_part(engine, cases):
+    at = T0 + timedelta(days=4)
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(q="cl-"), at)) == ["cl-2002", "CL-1001"]
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(q="1003"), at)) == ["AB_1003"]
+    # LIKE's wildcards are taken literally
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(q="AB_"), at)) == ["AB_1003"]
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(q="B%1"), at)) == []
+    assert like_pattern("a_b%") == "%a\\_b\\%%"
+
+
+def test_only_cases_the_actor_may_read(engine, cases):
+    at = T0 + timedelta(days=4)
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(q="ZUID"), at)) == []
+    assert refs(search_cases(engine.sessions, ZOE, CaseQuery(), at)) == ["ZUID-1"]
+    nobody = Actor("x", frozenset({"procesbeheerder"}), team="noord")
+    assert search_cases(engine.sessions, nobody, CaseQuery(), at).rows == []
+
+
+def test_filters_step_overdue_responsible_started(engine, cases):
+    at = T0 + timedelta(days=4)
+    page = search_cases(engine.sessions, PIET, CaseQuery(step=2), at)
+    assert refs(page) == ["cl-2002"]
+    assert page.rows[0].progress.step == 2
+    assert page.rows[0].progress.label == "Stap 2 van 6 · Collegiale consultatie en advies"
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(step=1), at)) == ["AB_1003", "CL-1001"]
+    # stap1 is due two working days after the start: CL-1001 (Monday) is overdue on Friday, AB_1003 not
+    overdue = search_cases(engine.sessions, PIET, CaseQuery(overdue=True), at)
+    assert refs(overdue) == ["CL-1001"]
+    assert overdue.rows[0].overdue and overdue.rows[0].next_due is not None
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(responsible="klaas"), at)) == ["AB_1003"]
+    between = CaseQuery(started_from=T0 + timedelta(hours=12), started_before=T0 + timedelta(days=2))
+    assert refs(search_cases(engine.sessions, PIET, between, at)) == ["cl-2002"]
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(status="completed"), at)) == []
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(status="running", q="1001"), at)) == ["CL-1001"]
+
+
+def test_sorting_and_paging(engine, cases):
+    at = T0 + timedelta(days=4)
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(sort=CaseSort.STARTED_ASC), at)) == [
+        "CL-1001", "cl-2002", "AB_1003"]
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(sort=CaseSort.CLIENT_REF), at)) == [
+        "AB_1003", "CL-1001", "cl-2002"]
+    # cl-2002's open task (stap2) has no deadline: last
+    assert refs(search_cases(engine.sessions, PIET, CaseQuery(sort=CaseSort.DEADLINE), at)) == [
+        "CL-1001", "AB_1003", "cl-2002"]
+    first = search_cases(engine.sessions, PIET, CaseQuery(per_page=2), at)
+    second = search_cases(engine.sessions, PIET, CaseQuery(per_page=2, page=2), at)
+    assert (first.total, first.pages, first.has_next, first.has_previous) == (3, 2, True, False)
+    assert refs(first) + refs(second) == ["AB_1003", "cl-2002", "CL-1001"]
+    assert not second.has_next and second.has_previous
+
+
+def test_rows_carry_responsible_and_progress(engine, cases):
+    overview = case_overviews(engine.sessions, [cases["AB_1003"], cases["cl-2002"]])
+    assert overview[cases["AB_1003"]].responsible == "klaas"
+    assert overview[cases["AB_1003"]].progress.step == 1
+    assert overview[cases["cl-2002"]].progress.step == 2
+    assert case_overviews(engine.sessions, []) == {}
+
+
+def test_bad_queries_are_refused():
+    with pytest.raises(ValueError):
+        CaseQuery(step=7)
+    with pytest.raises(ValueError):
+        CaseQuery(page=0)
+    with pytest.raises(ValueError):
+        CaseQuery(q="x" * 101)
+    with pytest.raises(ValueError):
+        CaseQuery(started_from=datetime(2026, 1, 1))
