@@ -1,0 +1,174 @@
+"""engine/dashboards.py on both databases: cases of the web tests' `proef` diagram driven through their steps on
+a frozen clock, so that every count, month and duration is known exactly."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine import clock, dashboards
+from engine.access import AccessDenied
+from engine.models import AuditEvent, CaseInvolvement
+from engine.views import Actor
+
+WEB_DIAGRAMS = Path(__file__).resolve().parents[1] / "web" / "diagrams"
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+TZ = "Europe/Amsterdam"
+DAY = 86400.0
+
+PIET = Actor("piet", frozenset({"professional"}), team="noord")
+ANNA = Actor("anna", frozenset({"aandachtsfunctionaris"}), team="noord")
+LEO = Actor("leo", frozenset({"leidinggevende"}), team="noord")
+ZUID_PROF = Actor("zara", frozenset({"professional"}), team="zuid")
+ZUID_AF = Actor("zeno", frozenset({"aandachtsfunctionaris"}), team="zuid")
+
+STAP1 = {"signalen": "Blauwe plek.", "betreft_beroepskracht": False, "zorg": "laag", "datum_signalering": "2026-01-05"}
+STAP2 = {"geraadpleegd": "Collega", "advies": "Gesprek voeren", "advies_veilig_thuis": False}
+STAP4 = {"vermoeden": True, "toelichting": "Vermoeden blijft"}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Driver:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def start(self, ref: str, when: str, actor: Actor = PIET) -> int:
+        with clock.frozen_at(at(when)):
+            return self.engine.start_case("proef", ref, actor, team=actor.team,
+                                          data={"levensbedreigend": False, "aanleiding": "test"})
+
+    def complete(self, case_id: int, element_id: str, when: str, actor: Actor, data: dict) -> None:
+        [task] = [t for t in self.engine.open_tasks(case_id=case_id) if t.element_id == element_id]
+        with clock.frozen_at(at(when)):
+            self.engine.complete_task(task.id, actor, data)
+
+
+@pytest.fixture
+def team_cases(case_engine):
+    """Team noord:
+    A  Stap 1 open, due 2026-06-12 (overdue on 15 June)
+    B  Stap 1 took 2 days; Stap 2 open; Veilig Thuis asked for advice in June 2026
+    C  Stap 1 4 days, Stap 2 3 days, Stap 4 1 day, melding in March 2026; Terugkoppeling open
+    F  Stap 1 9 days; Stap 2 open; an advice in June 2025 (before the period)
+    G  Stap 1 completed in May 2025 (before the period: not in the durations); Stap 2 open
+    H  Stap 1 1 day, Stap 2 6 days, Stap 4 completed 30 Nov 23:30 UTC = 1 Dec 00:30 in Amsterdam: a melding of
+       December 2025; Terugkoppeling open
+    Team zuid: D through to a melding in March 2026 and an advice in June 2026 (never counted for noord)."""
+    case_engine.deploy_directory(WEB_DIAGRAMS, "tester")
+    d = Driver(case_engine)
+    ids = {}
+    ids["A"] = d.start("CL-A", "2026-06-10T09:00")
+    ids["B"] = d.start("CL-B", "2026-06-01T09:00")
+    d.complete(ids["B"], "stap1", "2026-06-03T09:00", PIET, STAP1)
+    ids["C"] = d.start("CL-C", "2026-03-02T09:00")
+    d.complete(ids["C"], "stap1", "2026-03-06T09:00", PIET, STAP1)
+    d.complete(ids["C"], "stap2", "2026-03-09T09:00", ANNA, STAP2)
+    d.complete(ids["C"], "stap4", "2026-03-10T09:00", PIET, STAP4)
+    ids["F"] = d.start("CL-F", "2026-01-05T09:00")
+    d.complete(ids["F"], "stap1", "2026-01-14T09:00", PIET, STAP1)
+    ids["G"] = d.start("CL-G", "2025-04-28T09:00")
+    d.complete(ids["G"], "stap1", "2025-05-01T09:00", PIET, STAP1)
+    ids["H"] = d.start("CL-H", "2025-11-03T09:00")
+    d.complete(ids["H"], "stap1", "2025-11-04T09:00", PIET, STAP1)
+    d.complete(ids["H"], "stap2", "2025-11-10T09:00", ANNA, STAP2)
+    d.complete(ids["H"], "stap4", "2025-11-30T23:30", PIET, STAP4)
+    ids["D"] = d.start("CL-D", "2026-03-02T09:00", ZUID_PROF)
+    d.complete(ids["D"], "stap1", "2026-03-03T09:00", ZUID_PROF, STAP1)
+    d.complete(ids["D"], "stap2", "2026-03-04T09:00", ZUID_AF, STAP2)
+    d.complete(ids["D"], "stap4", "2026-03-05T09:00", ZUID_PROF, STAP4)
+    # The proef diagram has no Veilig Thuis lane: its advice involvement is written as the engine writes it.
+    with case_engine.sessions.begin() as session:
+        for key, since in (("B", "2026-06-01T10:00"), ("F", "2025-06-20T10:00"), ("D", "2026-06-05T10:00")):
+            session.add(CaseInvolvement(case_id=ids[key], party="veilig_thuis", reason="advies", since=at(since)))
+    return ids
+
+
+def board(case_engine, actor: Actor, months: int = 12):
+    period = dashboards.last_months(months, tz=TZ, now=NOW)
+    return dashboards.team_dashboard(case_engine.sessions, actor, period, now=NOW)
+
+
+def test_open_cases_per_step_and_overdue_tasks_of_the_own_team(case_engine, team_cases):
+    result = board(case_engine, ANNA)
+    assert result.team == "noord"
+    assert [(r.step, r.open_cases, r.overdue_tasks) for r in result.steps] == [
+        ("Stap 1", 1, 1), ("Stap 2", 3, 0), ("Terugkoppeling Veilig Thuis vastleggen", 2, 0)]
+    assert (result.open_cases, result.overdue_tasks) == (6, 1)
+
+
+def test_meldingen_and_adviezen_per_month_in_the_local_time_zone(case_engine, team_cases):
+    result = board(case_engine, LEO)
+    assert [m.month for m in result.months] == [date(2025, m, 1) for m in range(7, 13)] + \
+        [date(2026, m, 1) for m in range(1, 7)]
+    counts = {m.month: (m.meldingen, m.adviezen) for m in result.months if m.meldingen or m.adviezen}
+    assert counts == {date(2025, 12, 1): (1, 0), date(2026, 3, 1): (1, 0), date(2026, 6, 1): (0, 1)}
+
+
+def test_time_per_step_median_and_mean_of_the_tasks_completed_in_the_period(case_engine, team_cases):
+    result = board(case_engine, ANNA)
+    got = {r.step: (r.tasks, r.median_seconds / DAY, r.mean_seconds / DAY) for r in result.durations}
+    stap4_h = (at("2025-11-30T23:30") - at("2025-11-10T09:00")) / timedelta(days=1)
+    assert set(got) == {"Stap 1", "Stap 2", "Stap 4"}
+    assert got["Stap 1"][0] == 4 and got["Stap 1"][1:] == pytest.approx((3.0, 4.0))  # 1, 2, 4, 9 days
+    assert got["Stap 2"][0] == 2 and got["Stap 2"][1:] == pytest.approx((4.5, 4.5))  # 3, 6 days
+    assert got["Stap 4"][0] == 2 and got["Stap 4"][1:] == pytest.approx(((1 + stap4_h) / 2,) * 2)
+
+
+def test_a_shorter_period_leaves_out_older_months(case_engine, team_cases):
+    result = board(case_engine, ANNA, months=3)  # April, May, June 2026
+    assert [m.month for m in result.months] == [date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]
+    assert sum(m.meldingen for m in result.months) == 0
+    assert {r.step: r.tasks for r in result.durations} == {"Stap 1": 1}  # B's, on 3 June
+    assert result.open_cases == 6  # open cases are counted now, whatever the period
+
+
+def test_another_team_counts_only_its_own_cases(case_engine, team_cases):
+    result = board(case_engine, ZUID_AF)
+    assert [(r.step, r.open_cases) for r in result.steps] == [("Terugkoppeling Veilig Thuis vastleggen", 1)]
+    assert {m.month: (m.meldingen, m.adviezen) for m in result.months if m.meldingen or m.adviezen} == {
+        date(2026, 3, 1): (1, 0), date(2026, 6, 1): (0, 1)}
+    assert {r.step: r.tasks for r in result.durations} == {"Stap 1": 1, "Stap 2": 1, "Stap 4": 1}
+
+
+def test_a_case_waiting_without_an_open_task_has_its_own_row(case_engine):
+    case_engine.deploy_directory(WEB_DIAGRAMS, "tester")
+    d = Driver(case_engine)
+    case_id = d.start("CL-W", "2026-06-01T09:00")
+    from engine.models import CaseTask
+    with case_engine.sessions.begin() as session:  # as if the open task were cancelled by a timer
+        for task in session.scalars(select(CaseTask).where(CaseTask.case_id == case_id)):
+            task.state = "cancelled"
+    result = board(case_engine, ANNA)
+    assert [(r.step, r.open_cases) for r in result.steps] == [(dashboards.WAITING, 1)]
+
+
+def test_the_view_is_audited_without_client_data_and_a_professional_is_refused(case_engine, team_cases):
+    board(case_engine, ANNA)
+    with pytest.raises(AccessDenied):
+        board(case_engine, PIET)
+    with pytest.raises(AccessDenied):
+        board(case_engine, Actor("vera", frozenset({"veilig_thuis"}), team="noord"))
+    with case_engine.sessions() as session:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "dashboard.view")
+                                      .order_by(AuditEvent.id)))
+    assert [(e.actor, e.outcome, e.case_id, e.client_ref) for e in events] == [
+        ("anna", "success", None, None), ("piet", "denied", None, None), ("vera", "denied", None, None)]
+    assert events[0].details["team"] == "noord" and events[0].details["months"] == 12
+
+
+def test_a_team_without_cases_gets_zeroes(case_engine):
+    result = board(case_engine, ANNA)
+    assert result.steps == [] and result.durations == []
+    assert len(result.months) == 12 and all(m.meldingen == m.adviezen == 0 for m in result.months)
+
+
+def test_last_months_counts_whole_calendar_months():
+    period = dashboards.last_months(12, tz=TZ, now=at("2026-01-31T23:30"))  # 1 February in Amsterdam
+    assert (period.first, period.last) == (date(2025, 3, 1), date(2026, 2, 1))
+    assert dashboards.last_months(99, tz=TZ, now=NOW).months == dashboards.MAX_MONTHS
+    assert period.boundaries()[0] == at("2025-02-28T23:00")
