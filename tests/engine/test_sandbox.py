@@ -20,6 +20,7 @@ from engine.sandbox import (
     make_script_engine,
 )
 from engine.sandbox_guards import Guards, Limits
+from tests.decision_caller import decision_caller
 
 
 def werkdagen(n):
@@ -379,19 +380,7 @@ DMN = """<?xml version="1.0" encoding="UTF-8"?>
   </decision>
 </definitions>"""
 
-DMN_PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {BPMN_NS} {SPIFF_NS} id="defs" targetNamespace="http://example.org/meldcode">
-  <bpmn:process id="proc" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:businessRuleTask id="rule" name="Regel">
-      <bpmn:extensionElements><spiffworkflow:calledDecisionId>leeftijd_decision</spiffworkflow:calledDecisionId></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:businessRuleTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="rule"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="rule" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+DMN_PROCESS = decision_caller("leeftijd_decision", "proc")
 
 
 @pytest.mark.parametrize("leeftijd, groep", [(8, "kind"), (15, "jongere")])

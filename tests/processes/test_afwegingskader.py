@@ -15,24 +15,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from tests.conftest import PROJECT
+from tests.decision_caller import decision_caller
 
 DMN = PROJECT / "processes" / "afwegingskader.dmn"
 INPUTS = ("vermoeden", "acute_onveiligheid", "disclosure", "structurele_onveiligheid", "hulp_mogelijk", "meewerken")
-CALLER = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
-  <bpmn:process id="caller" isExecutable="true">
-    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:businessRuleTask id="kader">
-      <bpmn:extensionElements><spiffworkflow:calledDecisionId>afwegingskader</spiffworkflow:calledDecisionId>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:businessRuleTask>
-    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="kader" />
-    <bpmn:sequenceFlow id="f2" sourceRef="kader" targetRef="e" />
-  </bpmn:process>
-</bpmn:definitions>"""
+CALLER = decision_caller("afwegingskader")
 
 
 def contract_besluit(vermoeden, acute_onveiligheid, disclosure, structurele_onveiligheid, hulp_mogelijk, meewerken):
