@@ -53,3 +53,17 @@ class NotificationKind(StrEnum):
 
 
 ENDED_CASE_STATUSES = (CaseStatus.COMPLETED, CaseStatus.TERMINATED)
+
+
+class NoteKind(StrEnum):
+    """`CaseNote.kind` (issue 13): a free note, or the follow-up of a hypothesis recorded in Stap 1."""
+
+    AANTEKENING = "aantekening"
+    HYPOTHESE = "hypothese"
+
+
+class HypothesisOutcome(StrEnum):
+    """`CaseNote.hypothesis_outcome`: what the follow-up found (meldcode Stap 1: confirmed or refuted)."""
+
+    BEVESTIGD = "bevestigd"
+    WEERLEGD = "weerlegd"
