@@ -137,13 +137,40 @@ def _require_case_reader(action: str):
 @bp.get("/cases")
 @api_login_required
 def cases():
+    """Cases the user may read. With any of q, step, overdue, responsible, started_from, started_to, sort or page
+    it is a search (engine/case_search.py): one page of matches with paging facts."""
     _require_case_reader("case.list")
+    from engine import case_search
+
+    from ..cases import find
+
+    search_params = ("q", "step", "overdue", "responsible", "started_from", "started_to", "sort", "page")
     status = request.args.get("status")
-    if status not in (None, CaseStatus.RUNNING, CaseStatus.COMPLETED):
-        return problem(400, "bad_request", "status must be running or completed")
-    found = services().cases.list_cases(actor=current_user.actor, status=status)
-    audit_list("case.list", [c.client_ref for c in found], status=status)  # NEN 7513: lists are reads too
-    return jsonify(cases=[serialize.case_summary(c) for c in found])
+    if not any(name in request.args for name in search_params):
+        if status not in (None, CaseStatus.RUNNING, CaseStatus.COMPLETED):
+            return problem(400, "bad_request", "status must be running or completed")
+        found = services().cases.list_cases(actor=current_user.actor, status=status)
+        audit_list("case.list", [c.client_ref for c in found], status=status)  # NEN 7513: lists are reads too
+        return jsonify(cases=[serialize.case_summary(c) for c in found])
+    parsed = find.parse(request.args, username=current_user.username, tz=services().engine_settings.timezone,
+                        statuses=find.API_STATUSES, default_status=None, sorts=find.API_SORTS, api=True)
+    if parsed.errors:
+        return problem(400, "bad_request", "; ".join(f"{k}: {v}" for k, v in sorted(parsed.errors.items())),
+                       errors=parsed.errors)
+    query = parsed.query
+    page = case_search.search_cases(services().sessions, current_user.actor, query)
+    audit_list("case.list", [c.client_ref for c in page.rows], status=query.status, q=query.q or None,
+               step=query.step, overdue=query.overdue or None, responsible=query.responsible,
+               sort=query.sort.value, page=query.page)  # NEN 7513: lists are reads too
+    iso = serialize.iso
+    return jsonify(
+        cases=[{"id": c.id, "client_ref": c.client_ref, "team": c.team, "status": c.status,
+                "started_by": c.started_by, "started_at": iso(c.started_at), "updated_at": iso(c.updated_at),
+                "responsible": c.responsible, "next_due": iso(c.next_due), "overdue": c.overdue,
+                "step": c.progress.step, "step_label": c.progress.label,
+                "url": url_for("api.case", case_id=c.id)} for c in page.rows],
+        page=page.page, per_page=page.per_page, total=page.total, total_capped=page.total_capped,
+        pages=page.pages)
 
 
 @bp.post("/cases")

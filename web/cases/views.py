@@ -5,7 +5,7 @@ from functools import lru_cache
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import notifications
+from engine import case_search, notifications
 from engine.access import FULL
 from engine.errors import DiagramError, NotFoundError
 from engine.states import CaseStatus
@@ -16,23 +16,34 @@ from ..access import access_notice, deny, require_case, roles_required, visible_
 from ..auditlog.hooks import audit_list
 from ..roles import CASE_READ_ROLES
 from ..services import services
-from . import bp
+from . import bp, find
 from .service import StartError, StartRequest, parse_yes_no, start_case
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED, "alle": None}
+STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED,
+                  "gepauzeerd": CaseStatus.SUSPENDED, "gestopt": CaseStatus.TERMINATED, "alle": None}
 
 
 @bp.get("")
 @login_required
 @roles_required(*CASE_READ_ROLES)
 def index():
-    status_key = request.args.get("status", "lopend")
-    if status_key not in STATUS_FILTERS:
-        status_key = "lopend"
-    cases = services().cases.list_cases(actor=current_user.actor, status=STATUS_FILTERS[status_key])
-    audit_list("case.list", [c.client_ref for c in cases], status=status_key)  # NEN 7513: lists are reads too
-    return render_template("cases/index.html", cases=cases, status_key=status_key)
+    """Zaken: search by client reference, filter, sort and page (engine/case_search.py); "Mijn zaken" is the
+    filter verantwoordelijke=mij."""
+    parsed = find.parse(request.args, username=current_user.username, tz=services().engine_settings.timezone,
+                        statuses=STATUS_FILTERS, default_status="lopend", sorts=find.PAGE_SORTS)
+    found = case_search.search_cases(services().sessions, current_user.actor, parsed.query)
+    query = parsed.query
+    audit_list("case.list", [c.client_ref for c in found.rows], status=query.status, q=query.q or None,
+               step=query.step, overdue=query.overdue or None, responsible=query.responsible,
+               sort=query.sort.value, page=query.page)  # NEN 7513: lists are reads too
+    status_key = next((k for k, v in STATUS_FILTERS.items() if v == query.status), "alle")
+    args = {k: v for k, v in request.args.items() if v and k not in parsed.errors and k != "pagina"}
+    mine = request.args.get("verantwoordelijke") == find.MINE
+    return render_template("cases/index.html", found=found, cases=found.rows, status_key=status_key,
+                           statuses=STATUS_FILTERS, args=args, errors=parsed.errors, steps=find.STEPS,
+                           sorts=find.SORTS, members=find.team_members(services().sessions, current_user.team),
+                           mine=mine, sort_value=query.sort.value, sort_label=find.SORTS[query.sort]), 422 if parsed.errors else 200
 
 
 def _may_start() -> bool:
