@@ -81,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .auditlog import bp as auditlog_bp
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
+    from .dashboards import bp as dashboards_bp
     from .glass import bp as glass_bp
     from .inbox import bp as inbox_bp
     from .studio import bp as studio_bp
@@ -90,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (auth_bp, inbox_bp, cases_bp, tasks_bp, api_bp, vendor_bp, auditlog_bp, admin_bp, glass_bp,
                       studio_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(dashboards_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions; bearer tokens need none
 
     _register_template_helpers(app, engine_settings.timezone)
