@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from . import access, clock
 from .models import Case, CaseTask, Notification
-from .states import NotificationKind, NotificationStatus
+from .states import CaseStatus, CaseTaskState, NotificationKind, NotificationStatus
+from .views import Actor
 
 # Kinds, in the order they fall due for one task (names kept here for callers; defined in states.py).
 REMINDER_BEFORE = NotificationKind.REMINDER_BEFORE
 REMINDER_DUE = NotificationKind.REMINDER_DUE
 ESCALATION_AANDACHTSFUNCTIONARIS = NotificationKind.ESCALATION_AANDACHTSFUNCTIONARIS
 ESCALATION_LEIDINGGEVENDE = NotificationKind.ESCALATION_LEIDINGGEVENDE
+RETURNED = NotificationKind.RETURNED
 KINDS = tuple(NotificationKind)
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = tuple(NotificationStatus)
@@ -179,7 +182,7 @@ def _view(n: Notification, case: Case, task: CaseTask, tz: str) -> NotificationV
         client_ref=case.client_ref, task_name=task.name, due_at=task.due_at, task_state=task.state,
         created_at=n.created_at, status=n.status, attempts=n.attempts, sent_at=n.sent_at, read_at=n.read_at,
         last_error=n.last_error, text=describe(n.kind, case.client_ref, task.name, task.due_at, tz),
-        level="info" if n.kind == REMINDER_BEFORE else "warning")
+        level="info" if n.kind in (REMINDER_BEFORE, RETURNED) else "warning")
 
 
 # -- wording -----------------------------------------------------------------------------------
@@ -193,6 +196,15 @@ SUBJECTS = {
     REMINDER_DUE: "Herinnering: termijn van taak verstreken",
     ESCALATION_AANDACHTSFUNCTIONARIS: "Escalatie: taak over de termijn",
     ESCALATION_LEIDINGGEVENDE: "Escalatie: taak ruim over de termijn",
+    RETURNED: "Zaak terug bij u",
+}
+# What the inbox calls each kind (a short heading before the sentence).
+TITLES = {
+    REMINDER_BEFORE: "Termijn nadert",
+    REMINDER_DUE: "Termijn verstreken",
+    ESCALATION_AANDACHTSFUNCTIONARIS: "Escalatie",
+    ESCALATION_LEIDINGGEVENDE: "Escalatie",
+    RETURNED: "Terug bij u",
 }
 
 
@@ -217,6 +229,9 @@ def describe(kind: str, client_ref: str, task_name: str | None, due_at: datetime
         return f"Escalatie aan de aandachtsfunctionaris: de taak {task} is over de termijn ({due})."
     if kind == ESCALATION_LEIDINGGEVENDE:
         return f"Escalatie aan de leidinggevende: de taak {task} is ruim over de termijn ({due})."
+    if kind == RETURNED:
+        deadline = f", uiterlijk {due}" if due_at is not None else ""
+        return f"De zaak {client_ref} is terug bij u: de taak '{task_name or 'taak'}' staat voor u klaar{deadline}."
     raise ValueError(f"unknown notification kind {kind!r}")
 
 
@@ -262,3 +277,97 @@ def mark_failed(session: Session, notification_id: int, error: str, retry_at: da
 def mark_skipped(session: Session, notification_id: int, reason: str) -> None:
     session.execute(update(Notification).where(Notification.id == notification_id)
                     .values(status=SKIPPED, lease_until=None, next_attempt_at=None, last_error=reason[:500]))
+
+
+# -- "terug bij u": a case comes back to its responsible professional ------------------------------------------
+#
+# A case "comes back" to its responsible professional when it has an open task in a lane of theirs, not claimed
+# by someone else, and the step completed just before that task was created was completed by someone else (the
+# aandachtsfunctionaris after a consultation, Veilig Thuis after an advice, a colleague).
+#
+# Found by a query over the task rows rather than written by the completion itself, for three reasons: the
+# completion (engine/completing.py via engine/cases.py) is not ours to change and stays one use case with one
+# job; the facts are all in the rows the completion already writes (who completed what, when, in which lane), so
+# nothing new has to be kept in step; and the same query serves both places that need it:
+# - the reminder sweep (`engine.reminders.due_reminders`, every few seconds in the workers) stores one
+#   notification per task for the responsible professional, through the same path as the reminders, so it is
+#   mailed when e-mail is configured and can be marked read;
+# - the inbox asks it at read time for the user who is looking, so the notification is there at once, before
+#   the sweep has run (or when no sweep runs, as in tests); a row the sweep stored takes its place.
+# Both are bounded: the sweep looks at tasks created in the last `RETURN_WINDOW`, the inbox at the cases of
+# which the user is responsible (`cases.responsible` is indexed).
+
+RETURN_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ReturnedTask:
+    """An open task with which a case came back to its responsible professional."""
+
+    case_id: int
+    task_id: int
+    client_ref: str
+    team: str | None
+    lane: str | None
+    responsible: str
+    task_name: str | None
+    due_at: datetime | None
+    created_at: datetime
+    completed_before_by: str  # who completed the step before
+
+
+def returned_tasks(session: Session, *, responsible: str | None = None, lanes: Iterable[str] | None = None,
+                   since: datetime | None = None, actor: Actor | None = None, now: datetime | None = None,
+                   limit: int = 500) -> list[ReturnedTask]:
+    """Open tasks with which a case came back to its responsible professional and that were not notified yet.
+
+    `responsible` limits to one user's cases; `lanes` are that user's lanes (without them: lanes in which the
+    responsible professional completed a step of the case); `actor` + `now` add the access policy's task filter
+    (the inbox); `since`: only tasks created from then on (the sweep).
+    """
+    before = aliased(CaseTask)
+    completed_before_by = (select(before.completed_by)
+                           .where(before.case_id == CaseTask.case_id, before.state == CaseTaskState.COMPLETED,
+                                  before.ended_at <= CaseTask.created_at)
+                           .order_by(before.ended_at.desc(), before.id.desc()).limit(1)
+                           .correlate(CaseTask).scalar_subquery())
+    query = (select(CaseTask, Case.client_ref, Case.team, Case.responsible, completed_before_by.label("by"))
+             .join(Case, Case.id == CaseTask.case_id)
+             .where(CaseTask.state == CaseTaskState.READY, Case.status == CaseStatus.RUNNING,
+                    Case.responsible.is_not(None), completed_before_by != Case.responsible,
+                    or_(CaseTask.claimed_by.is_(None), CaseTask.claimed_by == Case.responsible),
+                    ~exists().where(Notification.task_id == CaseTask.id, Notification.kind == RETURNED,
+                                    Notification.recipient == Case.responsible))
+             .order_by(CaseTask.created_at, CaseTask.id).limit(limit))
+    if responsible is not None:
+        query = query.where(Case.responsible == responsible)
+    if lanes is not None:
+        query = query.where(CaseTask.lane.in_(sorted(set(lanes))))
+    else:
+        own = aliased(CaseTask)
+        query = query.where(exists().where(own.case_id == CaseTask.case_id, own.state == CaseTaskState.COMPLETED,
+                                           own.completed_by == Case.responsible, own.lane == CaseTask.lane))
+    if since is not None:
+        query = query.where(CaseTask.created_at >= since)
+    if actor is not None:
+        query = query.where(access.task_lane_filter(actor, CaseTask.lane, now or clock.now()))
+    return [ReturnedTask(case_id=task.case_id, task_id=task.id, client_ref=client_ref, team=team, lane=task.lane,
+                         responsible=owner, task_name=task.name, due_at=task.due_at, created_at=task.created_at,
+                         completed_before_by=by)
+            for task, client_ref, team, owner, by in session.execute(query)]
+
+
+def returned_for_user(sessions: sessionmaker[Session], actor: Actor, now: datetime, *,
+                      tz: str = "Europe/Amsterdam") -> list[NotificationView]:
+    """The "terug bij u" notifications of `actor` that the sweep has not stored yet, derived now (id 0: not
+    stored, so not to be marked read; the stored row replaces it within one sweep)."""
+    lanes = [role for role in actor.roles if actor.may_work_in(role)]
+    if not lanes:
+        return []
+    with sessions() as session:
+        found = returned_tasks(session, responsible=actor.username, lanes=lanes, actor=actor, now=now)
+    return [NotificationView(
+        id=0, kind=RETURNED, recipient=actor.username, role=None, case_id=r.case_id, task_id=r.task_id,
+        client_ref=r.client_ref, task_name=r.task_name, due_at=r.due_at, task_state=CaseTaskState.READY,
+        created_at=r.created_at, status="derived", attempts=0, sent_at=None, read_at=None, last_error=None,
+        text=describe(RETURNED, r.client_ref, r.task_name, r.due_at, tz), level="info") for r in found]

@@ -8,6 +8,7 @@ An open task with a due date gets, in working days of the organisation's calenda
 | `reminder_due`                      | at the due time                         | the same                                  |
 | `escalation_aandachtsfunctionaris`  | `escalate` working days after the due time | the team's aandachtsfunctionaris          |
 | `escalation_leidinggevende`         | 2 x `escalate` working days after       | the team's leidinggevende                 |
+| `returned` ("terug bij u")          | when a colleague's step brings the case back | the case's responsible professional (as the task's assignee) |
 
 Pure domain logic: no Celery, no Flask, no user accounts. Who exactly receives a notification is decided by
 the caller (the workers' directory); this module says what is due and stores nothing.
@@ -29,8 +30,11 @@ from .notifications import (
     KINDS,
     REMINDER_BEFORE,
     REMINDER_DUE,
+    RETURN_WINDOW,
+    RETURNED,
     Notification,
     existing_kinds,
+    returned_tasks,
 )
 from .states import CaseStatus, CaseTaskState
 from .workdays import MAX_WORKDAYS, WorkdayCalendar
@@ -86,7 +90,7 @@ class DueReminder:
     lane: str | None
     claimed_by: str | None
     task_name: str | None
-    due_at: datetime
+    due_at: datetime | None  # None only for `returned` (a task without a deadline can come back too)
 
     @property
     def role(self) -> str | None:
@@ -161,5 +165,16 @@ def due_reminders(session: Session, policy: ReminderPolicy, calendar: WorkdayCal
             due.append(DueReminder(kind=moment.kind, at=moment.at, task_id=task.id, case_id=task.case_id,
                                    client_ref=client_ref, team=team, lane=task.lane, claimed_by=task.claimed_by,
                                    task_name=task.name, due_at=task.due_at))
+    due.extend(returned_reminders(session, now))
     due.sort(key=lambda d: (d.task_id, KINDS.index(d.kind)))
     return due
+
+
+def returned_reminders(session: Session, now: datetime) -> list[DueReminder]:
+    """"Terug bij u" for tasks created in the last `RETURN_WINDOW` (engine/notifications.py explains when a case
+    comes back). The responsible professional is put as the assignee (`claimed_by`), so the workers' directory
+    sends it to them (and, when they are no longer active, to the task's lane in the team)."""
+    return [DueReminder(kind=RETURNED, at=r.created_at, task_id=r.task_id, case_id=r.case_id,
+                        client_ref=r.client_ref, team=r.team, lane=r.lane, claimed_by=r.responsible,
+                        task_name=r.task_name, due_at=r.due_at)
+            for r in returned_tasks(session, since=now - RETURN_WINDOW, now=now)]

@@ -50,6 +50,8 @@ class NotificationKind(StrEnum):
     REMINDER_DUE = "reminder_due"
     ESCALATION_AANDACHTSFUNCTIONARIS = "escalation_aandachtsfunctionaris"
     ESCALATION_LEIDINGGEVENDE = "escalation_leidinggevende"
+    # Issue 13: a case comes back to its responsible professional (a new open task after a colleague's step)
+    RETURNED = "returned"
 
 
 ENDED_CASE_STATUSES = (CaseStatus.COMPLETED, CaseStatus.TERMINATED)
