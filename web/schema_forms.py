@@ -216,6 +216,23 @@ def parse(schema: dict | None, form, *, today: date | None = None,
     return data, errors, raw
 
 
+def raw_values(schema: dict | None, form) -> dict:
+    """What a posted form holds for the schema's fields, as typed (a draft, engine/drafts.py): a list for
+    checkboxes (also when none is ticked), else the text of each field that was sent, and a date's tick box."""
+    raw: dict = {}
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(prop, dict) or prop.get("readOnly"):
+            continue
+        if _kind(prop) == "multichoice":
+            raw[name] = [v for v in form.getlist(name) if v != ""]
+            continue
+        if name in form:
+            raw[name] = form.get(name, "")
+        if name + CONFIRM_SUFFIX in form:
+            raw[name + CONFIRM_SUFFIX] = form.get(name + CONFIRM_SUFFIX, "")
+    return raw
+
+
 def _enum_value(enum, posted: str):
     for candidate in enum:
         if str(candidate) == posted:

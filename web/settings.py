@@ -38,6 +38,9 @@ class WebSettings:
     hsts_seconds: int = 0  # Strict-Transport-Security max-age; 0 sends no HSTS header (plain-http demo)
     node_modules: Path = NODE_MODULES
     instance_dir: Path = INSTANCE_DIR  # the demo run keeps its generated secret key here
+    # Case attachments (issue 13): stored here, outside the web root (static/), under random keys; size limit.
+    attachments_dir: Path = INSTANCE_DIR / "attachments"
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, secure_default: bool = True) -> WebSettings:
@@ -61,6 +64,9 @@ class WebSettings:
             hsts_seconds=int(env.get("MELDCODE_HSTS_SECONDS", d.hsts_seconds)),
             node_modules=Path(env.get("MELDCODE_NODE_MODULES", d.node_modules)),
             instance_dir=Path(env.get("MELDCODE_INSTANCE_DIR", d.instance_dir)),
+            attachments_dir=Path(env.get("MELDCODE_ATTACHMENTS_DIR")
+                                 or Path(env.get("MELDCODE_INSTANCE_DIR", d.instance_dir)) / "attachments"),
+            attachment_max_bytes=int(env.get("MELDCODE_ATTACHMENT_MAX_BYTES", d.attachment_max_bytes)),
         )
 
 

@@ -4,3 +4,6 @@ from flask import Blueprint
 bp = Blueprint("cases", __name__, url_prefix="/zaken")
 
 from . import events, views  # noqa: E402,F401
+
+# isort: split
+from . import attachments, dossier, notes  # noqa: E402,F401 - issue 13: notes, attachments, dossier export

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
-from engine.errors import NotAllowedError, NotFoundError
+from engine import drafts, task_context
+from engine.errors import (
+    CaseNotRunningError,
+    ConflictError,
+    NotAllowedError,
+    NotFoundError,
+    TaskNotReadyError,
+    ValidationError,
+)
 from engine.states import CaseStatus, CaseTaskState
 
 from .. import queries, schema_forms
@@ -15,26 +24,116 @@ from ..services import services
 from . import actions, bp
 
 
-def _render(info, *, fields, status=200, problem=None, problem_kind="error", read_only=False, scope=None):
+def _render(info, *, fields, status=200, problem=None, problem_kind="error", read_only=False, scope=None,
+            context=None, draft=None):
+    if context is None:  # a page shown again after a post: the earlier answers belong to the (audited) view
+        context = _context(info.id)
     return render_template("tasks/show.html", task=info, fields=fields, problem=problem, problem_kind=problem_kind,
-                           read_only=read_only, scope=scope, claim_form=EmptyForm()), status
+                           read_only=read_only, scope=scope, claim_form=EmptyForm(), context=context,
+                           draft=draft, has_draft=draft is not None or _has_draft(info)), status
+
+
+def _context(task_id: int) -> list:
+    """What earlier steps recorded that this step needs (engine/task_context.py); reading it is the audited
+    `task.view` of the page."""
+    try:
+        return task_context.task_view(services().sessions, task_id, current_user.actor)
+    except (NotFoundError, NotAllowedError):
+        abort(403)
+
+
+def _has_draft(info) -> bool:
+    return info.state == CaseTaskState.READY and drafts.has_draft(services().sessions, info.id, current_user.username)
 
 
 @bp.get("/<int:task_id>")
 @login_required
 def show(task_id: int):
     scope = require_task(task_id, "task.view")
+    actor = current_user.actor
     try:
-        info = services().cases.task(task_id, current_user.actor)  # audited: task.view
+        info = services().cases.task(task_id, actor, audit_read=False)  # audited below, with what the page shows
     except (NotFoundError, NotAllowedError):
         abort(403)
+    context = _context(task_id)  # audited: task.view
     if info.state != CaseTaskState.READY:
         return _render(info, fields=schema_forms.fields_for(info.form_schema), read_only=True, scope=scope,
-                       problem=_done_text(scope), problem_kind="info")
-    # What the case already knows (the start form, earlier steps) is filled in, not asked again.
+                       problem=_done_text(scope), problem_kind="info", context=context)
+    # What the case already knows (the start form, earlier steps) is filled in, not asked again; the user's own
+    # draft (engine/drafts.py) goes over it: that is what they typed last.
     known = queries.case_variables(services().sessions, info.case_id, schema_forms.prefill_names(info.form_schema))
-    return _render(info, fields=schema_forms.fields_for(info.form_schema, data=known,
-                                                               tz=services().engine_settings.timezone), scope=scope)
+    try:
+        draft = drafts.load_draft(services().sessions, task_id, actor)  # audited when there is one
+    except (NotFoundError, NotAllowedError):
+        abort(403)
+    return _render(info, fields=schema_forms.fields_for(info.form_schema, data=known, raw=draft.data if draft else None,
+                                                        tz=services().engine_settings.timezone),
+                   scope=scope, context=context, draft=draft)
+
+
+# -- drafts (concepten): saved by the button, or by static/drafts.js while typing --------------------------------
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/<int:task_id>/concept")
+@login_required
+def save_draft(task_id: int):
+    scope = require_task(task_id, "task.draft.save")
+    schema = queries.task_form(services().sessions, task_id)
+    raw = schema_forms.raw_values(schema, request.form)
+    try:
+        draft = drafts.save_draft(services().sessions, task_id, current_user.actor, raw,
+                                  services().engine_settings.max_text_length)
+    except ValidationError as exc:
+        errors = {name: [schema_forms.translate("text", r) for r in reasons] for name, reasons in exc.errors.items()}
+        message = "Het concept is níet opgeslagen: een antwoord is te lang of bevat een teken dat niet kan."
+        if _wants_json():
+            return jsonify(saved=False, message=message, errors=errors), 422
+        info = services().cases.task(task_id, current_user.actor, audit_read=False)
+        return _render(info, fields=schema_forms.fields_for(schema, raw=raw, errors=errors), status=422,
+                       scope=scope, problem=message)
+    except (NotAllowedError, TaskNotReadyError, CaseNotRunningError, ConflictError) as exc:
+        message = _draft_refusal(exc)
+        if _wants_json():
+            return jsonify(saved=False, message=message), 409
+        flash(message, "warning")
+        return redirect(url_for("tasks.show", task_id=task_id), 303)
+    except NotFoundError:
+        abort(403)
+    saved = _draft_saved_text(draft.saved_at)
+    if _wants_json():
+        return jsonify(saved=True, message=saved, saved_at=draft.saved_at.isoformat())
+    flash(saved, "success")
+    return redirect(url_for("tasks.show", task_id=task_id) + "#formulier-kop", 303)
+
+
+@bp.post("/<int:task_id>/concept/verwijderen")
+@login_required
+def discard_draft(task_id: int):
+    require_task(task_id, "task.draft.discard")
+    try:
+        gone = drafts.discard_draft(services().sessions, task_id, current_user.actor)
+    except (NotFoundError, NotAllowedError):
+        abort(403)
+    flash("Uw concept is verwijderd; het formulier toont weer wat de zaak al weet." if gone
+          else "Er was geen concept om te verwijderen.", "success" if gone else "info")
+    return redirect(url_for("tasks.show", task_id=task_id), 303)
+
+
+def _draft_saved_text(saved_at) -> str:
+    from ..labels import format_datetime
+
+    when = format_datetime(saved_at, services().engine_settings.timezone)[-5:]
+    return f"Concept opgeslagen om {when}. Het staat nog niet in het dossier; alleen u ziet het."
+
+
+def _draft_refusal(exc: Exception) -> str:
+    if isinstance(exc, ConflictError):
+        return "Het concept is níet opgeslagen: het werd tegelijk op een andere plek opgeslagen. Probeer het opnieuw."
+    if isinstance(exc, NotAllowedError):
+        return "Het concept is níet opgeslagen: iemand anders heeft deze taak opgepakt."
+    return "Het concept is níet opgeslagen: deze taak staat niet meer open."
 
 
 @bp.post("/<int:task_id>")
@@ -47,7 +146,7 @@ def complete(task_id: int):
 
     def page():  # the task page again (an audited view), with what the user entered
         nonlocal info
-        info = info or engine.task(task_id, actor)
+        info = info or engine.task(task_id, actor, audit_read=False)  # audited by _render, with its context
         return info
 
     schema = queries.task_form(services().sessions, task_id)
@@ -105,8 +204,10 @@ def _done_text(scope) -> str:
 
 
 def _completion_message(scope, completion) -> dict:
-    """The confirmation after a step, naming what was reached and what comes next (with a link when it is mine)."""
-    parts = [f"Stap ‘{scope.name or 'taak'}’ is afgerond en vastgelegd in het dossier."]
+    """The confirmation after a step, naming what was reached and what comes next (with a link when it is mine),
+    and linking to the dossier where it was recorded."""
+    parts = [Markup("Stap ‘{}’ is afgerond en vastgelegd in <a class=\"dossier-link\" href=\"{}\">het dossier</a>.")
+             .format(scope.name or "taak", url_for("cases.show", case_id=completion.case_id))]
     link = None
     if completion.milestones:
         parts.append("Bereikt: " + "; ".join(milestone_label(m) for m in completion.milestones) + ".")
@@ -121,7 +222,7 @@ def _completion_message(scope, completion) -> dict:
         if len(mine) == 1:
             link = {"href": url_for("tasks.show", task_id=mine[0].id),
                     "text": f"Ga verder met ‘{mine[0].name or mine[0].element_id}’"}
-    return {"text": " ".join(parts), "link": link}
+    return {"text": Markup(" ").join(parts), "link": link}
 
 
 def _back(task_id: int):
