@@ -79,7 +79,7 @@ def add(sessions: sessionmaker[Session], task_id: int, actor: Actor, changes: di
     reason = (reason or "").strip()
     problems: dict[str, list[tuple[str | None, str]]] = {}
     if not reason:
-        problems[REASON_FIELD] = [("required", REASON_REQUIRED)]
+        problems[REASON_FIELD] = [("text", REASON_REQUIRED)]
     elif reason_problems := text_input.text_problems(reason, MAX_REASON):
         problems[REASON_FIELD] = [("text", p) for p in reason_problems]
     if not isinstance(changes, dict):

@@ -168,3 +168,29 @@ def local_today() -> date:
     from .services import services
 
     return local(clock.now(), services().engine_settings.timezone).date()
+
+
+# -- the afwegingskader's decision in the timeline (issue 13, engine/decisions.py) ----------------------------
+DECISION_LABELS = {"afsluiten": "afsluiten", "melden": "melden bij Veilig Thuis", "hulp": "hulp bieden of organiseren",
+                   "melden_en_hulp": "melden en hulp"}
+# decision input -> (said when true, said when false)
+DECISION_REASONS = {
+    "vermoeden": ("er een vermoeden is", "er geen vermoeden (meer) is"),
+    "acute_onveiligheid": ("er sprake is van acute onveiligheid", "er geen acute onveiligheid is"),
+    "disclosure": ("er een onthulling (disclosure) is", "er geen onthulling is"),
+    "structurele_onveiligheid": ("er sprake is van structurele onveiligheid", "er geen structurele onveiligheid is"),
+    "hulp_mogelijk": ("effectieve hulp mogelijk is", "geen effectieve hulp mogelijk is"),
+    "meewerken": ("de betrokkenen meewerken", "de betrokkenen niet meewerken"),
+}
+
+
+def decision_label(besluit: str) -> str:
+    return DECISION_LABELS.get(besluit, besluit.replace("_", " "))
+
+
+def decision_sentence(besluit: str, answers: dict[str, bool]) -> str:
+    """'Besluit: melden en hulp, omdat er een vermoeden is, ... en de betrokkenen meewerken.'"""
+    reasons = [DECISION_REASONS[name][0 if value else 1] for name, value in answers.items()
+               if name in DECISION_REASONS]
+    because = ", ".join(reasons[:-1]) + (" en " if len(reasons) > 1 else "") + reasons[-1] if reasons else ""
+    return f"Besluit: {decision_label(besluit)}" + (f", omdat {because}." if because else ".")

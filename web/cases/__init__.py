@@ -7,3 +7,6 @@ from . import events, views  # noqa: E402,F401
 
 # isort: split
 from . import attachments, dossier, notes  # noqa: E402,F401 - issue 13: notes, attachments, dossier export
+
+# isort: split
+from . import corrections, handover  # noqa: E402,F401 - issue 13: corrections, handover (H2a)

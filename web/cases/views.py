@@ -5,15 +5,18 @@ from functools import lru_cache
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import case_search, notifications
-from engine.access import FULL
+from engine import case_search, corrections, handover, notifications
+from engine.access import FULL, METADATA, TEAM_LANES
+from engine.decisions import decision_of
 from engine.errors import DiagramError, NotFoundError
+from engine.progress import step_of
 from engine.states import CaseStatus
 from engine.xmlsafe import parse_xml
 
 from .. import queries
 from ..access import access_notice, deny, require_case, roles_required, visible_diagram
 from ..auditlog.hooks import audit_list
+from ..labels import decision_sentence
 from ..roles import CASE_READ_ROLES
 from ..services import services
 from . import bp, find
@@ -103,7 +106,32 @@ def _render_case(case, decision, diagram):
     sent = notifications.case_notifications(services().sessions, case.id, tz=services().engine_settings.timezone) \
         if decision.scope == FULL else []
     return render_template("cases/show.html", case=case, diagram=diagram, history=history, labels=labels,
-                           timers=timers, notifications=sent, access=decision)
+                           timers=timers, notifications=sent, access=decision,
+                           **_case_file_extras(case, decision, history))
+
+
+def _case_file_extras(case, decision, history) -> dict:
+    """Issue 13 on the case file: who is responsible (and the handovers), corrections with their steps, the
+    afwegingskader's decision as a timeline entry, and which step of the meldcode the case is in."""
+    sessions, actor = services().sessions, current_user.actor
+    ownership = handover.ownership(sessions, case.id, actor) if decision.scope == FULL else None
+    may_hand_over = False
+    if ownership is not None and current_user.has_any(TEAM_LANES) and case.status == CaseStatus.RUNNING:
+        from .handover import colleagues
+
+        offered = handover.options(sessions, case.id, actor, colleagues(actor.team))
+        may_hand_over = offered.may_hand_over_case or bool(offered.tasks)
+    task_ids = [h["task_id"] for h in history]
+    added = corrections.case_corrections(sessions, case.id, actor, task_ids) if decision.scope != METADATA else {}
+    correctable = corrections.may_correct(sessions, case.id, actor) if decision.scope != METADATA else set()
+    entry = decision_of(history, case.variables,
+                        {task_id: [name for c in found for name in c.changes] for task_id, found in added.items()})
+    elements = [t.element_id for t in case.open_tasks] or [t["element_id"] for t in case.waiting_timers]
+    progress = step_of(elements, case.milestones, ended=case.status != CaseStatus.RUNNING)
+    return {"ownership": ownership, "may_hand_over": may_hand_over, "corrections": added,
+            "correctable": correctable, "decision_entry": entry,
+            "decision_text": decision_sentence(entry.besluit, entry.answers) if entry else None,
+            "progress": progress}
 
 
 @lru_cache(maxsize=32)

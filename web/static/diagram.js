@@ -36,17 +36,33 @@
     mark(data.active, 'mc-active');
     var current = (data.active || []).map(function (id) { return registry.get(id); }).filter(Boolean);
 
-    function whole() { canvas.zoom('fit-viewport', 'auto'); }
+    function fitPage() { canvas.zoom('fit-viewport', 'auto'); }
+    // "Hele proces": fit the diagram to the width of the view, not to the whole box. The box grows in height to the
+    // diagram's proportions (up to most of the window); what is taller is reached by dragging, not by shrinking
+    // the diagram until its labels cannot be read.
+    function whole() {
+      var pad = 20;
+      var inner = canvas.viewbox().inner;
+      var width = holder.clientWidth;
+      if (!inner.width || !width) { fitPage(); return; }
+      var scale = width / (inner.width + 2 * pad);
+      var tallest = Math.max(320, Math.round(window.innerHeight * 0.85));
+      holder.style.height = Math.min(Math.max(Math.round((inner.height + 2 * pad) * scale), 320), tallest) + 'px';
+      canvas.resized();
+      canvas.viewbox({ x: inner.x - pad, y: inner.y - pad, width: width / scale, height: holder.clientHeight / scale });
+      holder.setAttribute('data-view', 'geheel');
+    }
     function focus() {
       // Large diagrams become unreadable when fitted: show the current step at a legible scale.
-      if (!current.length) { whole(); return; }
+      if (!current.length) { fitPage(); return; }
+      holder.setAttribute('data-view', 'huidig');
       canvas.zoom(0.9);
       var box = canvas.viewbox();
       var el = current[0];
       canvas.viewbox({ x: el.x + el.width / 2 - box.width / 2, y: el.y + el.height / 2 - box.height / 2,
                        width: box.width, height: box.height });
     }
-    whole();
+    fitPage();
     if (current.length && canvas.viewbox().scale < 0.5) { focus(); }
 
     var controls = document.getElementById('diagram-knoppen');
