@@ -39,3 +39,14 @@ def studio_app(make_app, web_settings):  # noqa: F811 - the fixtures imported ab
 @pytest.fixture
 def studio_services(studio_app):
     return studio_app.extensions["meldcode"]
+
+
+@pytest.fixture
+def studio_server(studio_app):
+    """The studio app served on a free port for Chromium; yields its base URL."""
+    from tests.conftest import serve
+
+    server, thread, base = serve(studio_app)
+    yield base
+    server.shutdown()
+    thread.join(5)
