@@ -94,3 +94,73 @@ def test_api_searches_by_client_reference(app, services, client):
     assert client.get("/api/cases").json["cases"]  # without search parameters: the list as before
     listed = [e for e in audit_rows(services, action="case.list") if e.details.get("q") == "api-1"]
     assert listed and listed[-1].details["client_refs"] == ["CL-API-1"] and listed[-1].channel == "api"
+
+
+# -- in the browser ------------------------------------------------------------------------------------------------
+
+def test_a_professional_searches_filters_and_sorts_in_the_browser(app, services, live_server, page, database_url):
+    from .axe import assert_accessible
+    from .test_browser import screenshot, sign_in
+
+    first = start_case(services, client_ref="CL-2026-042")
+    start_case(services, client_ref="CL-2026-043")
+    start_case(services, client_ref="AB-7")
+    start_case(services, "aandachtsfunctionaris", client_ref="CL-2026-050")
+    _complete_stap1(services, first)
+
+    sign_in(page, live_server, "professional")
+    page.click("nav a:has-text('Zaken')")
+    page.wait_for_selector("h1:has-text('Zaken van')")
+    assert page.locator("table.cases tbody tr").count() == 4
+    page.fill("#veld-q", "cl-2026-04")
+    page.click("button:has-text('Zoeken')")
+    page.wait_for_selector("#aantal-zaken:has-text('2 zaken gevonden')")
+    assert _rows(page.content()) == ["CL-2026-043", "CL-2026-042"]
+    # The step filter keeps the search term
+    page.select_option("#veld-stap", "2")
+    page.click("button:has-text('Filters toepassen')")
+    page.wait_for_selector("#aantal-zaken:has-text('1 zaak gevonden')")
+    row = page.locator("table.cases tbody tr")
+    assert "CL-2026-042" in row.inner_text() and "Stap 2" in row.inner_text()
+    assert page.input_value("#veld-q") == "cl-2026-04"
+    sr_label = page.locator("table.cases .progress .visually-hidden").first.inner_text()
+    assert sr_label == "Stap 2 van 6 · Collegiale consultatie en advies"
+    screenshot(page, "zaken-zoeken", database_url)
+    assert_accessible(page, "zaken (zoeken)")
+
+    # Sorting by client reference, all steps
+    page.select_option("#veld-stap", "")
+    page.fill("#veld-q", "")
+    page.select_option("#veld-sort", "client")
+    page.click("button:has-text('Filters toepassen')")
+    page.wait_for_selector("#aantal-zaken:has-text('4 zaken gevonden')")
+    assert _rows(page.content()) == ["AB-7", "CL-2026-042", "CL-2026-043", "CL-2026-050"]
+
+    # Mijn zaken: only the cases of which I am the responsible professional, also from the inbox
+    page.click("nav a:has-text('Inbox')")
+    page.click("a.button:has-text('Mijn zaken')")
+    page.wait_for_selector("h1:has-text('Mijn zaken')")
+    assert _rows(page.content()) == ["AB-7", "CL-2026-043", "CL-2026-042"]
+    page.select_option("#veld-verantwoordelijke", "aandachtsfunctionaris")
+    page.click("button:has-text('Filters toepassen')")
+    page.wait_for_selector("#aantal-zaken:has-text('1 zaak gevonden')")
+    assert "Test aandachtsfunctionaris" in page.inner_text("table.cases")
+    assert page.problems == [], page.problems
+
+
+def test_the_case_list_fits_a_phone(app, services, live_server, page, database_url):
+    from .axe import assert_accessible
+    from .test_browser import sign_in
+
+    for n in range(3):
+        start_case(services, client_ref=f"CL-2026-LANGE-REFERENTIE-{n:03d}")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "professional")
+    page.goto(live_server + "/zaken")
+    page.wait_for_selector("table.cases")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The column names stay available to screen readers (the header is visually hidden, not removed)
+    for name in ("Cliënt", "Voortgang", "Verantwoordelijke", "Termijn", "Status", "Gestart"):
+        assert page.get_by_role("columnheader", name=name).count() == 1, name
+    assert page.get_by_role("cell", name="Stap 1 van 6 · Signalen in kaart brengen").count() == 3
+    assert_accessible(page, "zaken (390 px)")

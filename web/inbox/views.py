@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import clock, glass, notifications
+from engine import case_search, clock, glass, notifications
 from engine.access import GLASS_ROLES
 
 from ..auditlog.hooks import audit_list
@@ -24,13 +24,19 @@ def index():
     tasks = apply_filter(everything, chosen, current_user.username, now)
     audit_list("inbox.view", [t.client_ref for t in tasks], filter=chosen)  # NEN 7513: lists are reads too
     highlight = request.args.get("zaak", type=int)
-    # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications.
-    notifications = services().notifications(current_user)
+    # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications; "terug bij u"
+    # (issue 13) is derived at once for tasks the sweep has not stored yet (engine/notifications.py explains why).
+    tz = services().engine_settings.timezone
+    shown = notifications.returned_for_user(services().sessions, current_user.actor, now, tz=tz) \
+        if current_user.lanes else []
+    shown += services().notifications(current_user)
+    overviews = case_search.case_overviews(services().sessions, [t.case_id for t in tasks])
     to_review = len(glass.grants_to_review(services().sessions, current_user.team)) \
         if "aandachtsfunctionaris" in current_user.roles else 0
     return render_template("inbox/index.html", tasks=tasks, chosen=chosen, filters=FILTERS,
                            glass_roles=GLASS_ROLES, glass_to_review=to_review,
-                           counts=counts(everything, current_user.username, now), notifications=notifications,
+                           counts=counts(everything, current_user.username, now), notifications=shown,
+                           notification_titles=notifications.TITLES, overviews=overviews,
                            highlight=highlight, claim_form=EmptyForm())
 
 
