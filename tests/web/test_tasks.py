@@ -193,4 +193,4 @@ def test_what_was_said_at_the_start_is_filled_in_not_asked_again(app, services):
     client = app.test_client()
     login(client, "professional")
     page = client.get(f"/taken/{stap0.id}").text
-    assert 'name="aanleiding" rows="6" aria-required="true" >\ntest</textarea>' in page
+    assert 'name="aanleiding" rows="6" required >\ntest</textarea>' in page
