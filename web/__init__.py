@@ -10,7 +10,6 @@ The schema is not created here: run `meldcode db upgrade` (the demo `run` comman
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import timedelta
 
@@ -40,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     web_settings: WebSettings = config.pop("MELDCODE_WEB_SETTINGS", None) or WebSettings.from_env()
     engine_settings: Settings = config.pop("MELDCODE_ENGINE_SETTINGS", None) or Settings.from_env()
     if config.get("DATABASE_URL"):
-        engine_settings = dataclasses.replace(engine_settings, database_url=config["DATABASE_URL"])
+        engine_settings = engine_settings.replace(database_url=config["DATABASE_URL"])
     db = config.pop("MELDCODE_DB_ENGINE", None) or make_engine(engine_settings.database_url)
 
     app = Flask(__name__, instance_path=str(web_settings.instance_dir))

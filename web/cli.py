@@ -14,7 +14,6 @@ Mount with `web.cli.register_commands(main)`; `web_commands` is the same set as 
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import click
@@ -190,7 +189,7 @@ def run(host, port):
     settings = Settings.from_env()
     # Plain http on 127.0.0.1: a Secure cookie would never come back. Set SESSION_COOKIE_SECURE=1 behind TLS.
     web = WebSettings.from_env(secure_default=False)
-    web = dataclasses.replace(web, secret_key=web.secret_key or persistent_secret_key(web.instance_dir))
+    web = web.replace(secret_key=web.secret_key or persistent_secret_key(web.instance_dir))
     db, error = _prepare_demo(settings)
     app = create_app({"MELDCODE_WEB_SETTINGS": web, "MELDCODE_ENGINE_SETTINGS": settings, "MELDCODE_DB_ENGINE": db})
     app.extensions["meldcode"].deploy_error = error

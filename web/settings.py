@@ -1,73 +1,81 @@
-"""Typed settings of the web app, read from the environment once (the engine has its own)."""
+"""Typed settings of the web app, read from the environment once (the engine has its own; both are
+engine.settings.EnvSettings: fields named by their environment variable, listed in README.md)."""
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any, Self
 
-from engine.settings import PROJECT_ROOT
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import NoDecode
+
+from engine.settings import PROJECT_ROOT, EnvSettings
 
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 NODE_MODULES = PROJECT_ROOT / "node_modules"
+TRUE_WORDS = ("1", "true", "yes", "ja", "on")
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "ja", "on")
+def _flag(value: Any) -> Any:
+    """A switch written as 1/true/yes/ja/on (anything else is off)."""
+    return value.strip().lower() in TRUE_WORDS if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class WebSettings:
-    secret_key: str | None = None
+def _names(value: Any) -> Any:
+    """A comma-separated list of names."""
+    return tuple(name.strip() for name in value.split(",") if name.strip()) if isinstance(value, str) else value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class WebSettings(EnvSettings):
+    secret_key: str | None = Field(None, validation_alias="SECRET_KEY")
     # Send the session cookie over HTTPS only. On by default; the local demo run (plain http on
     # 127.0.0.1) turns it off.
-    session_cookie_secure: bool = True
-    session_lifetime_minutes: int = 8 * 60  # absolute: sign in again after a working day
-    idle_timeout_minutes: int = 30
-    login_max_failures: int = 5  # per username and address ...
-    login_window_seconds: int = 60  # ... within this window
-    start_process: str = "meldcode"
+    session_cookie_secure: Flag = Field(True, validation_alias="SESSION_COOKIE_SECURE")
+    # absolute: sign in again after a working day
+    session_lifetime_minutes: int = Field(8 * 60, validation_alias="MELDCODE_SESSION_MINUTES")
+    idle_timeout_minutes: int = Field(30, validation_alias="MELDCODE_IDLE_MINUTES")
+    login_max_failures: int = Field(5, validation_alias="MELDCODE_LOGIN_MAX_FAILURES")  # per username and address ...
+    login_window_seconds: int = Field(60, validation_alias="MELDCODE_LOGIN_WINDOW_SECONDS")  # ... within this window
+    start_process: str = Field("meldcode", validation_alias="MELDCODE_START_PROCESS")
     # Roles that may start a case (the meldcode is started by the professional who has the signals).
-    start_roles: tuple[str, ...] = ("professional",)
-    proxy_hops: int = 0  # number of trusted reverse proxies setting X-Forwarded-For/-Proto
+    start_roles: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_names)] = Field(
+        ("professional",), validation_alias="MELDCODE_START_ROLES")
+    # number of trusted reverse proxies setting X-Forwarded-For/-Proto
+    proxy_hops: int = Field(0, validation_alias="MELDCODE_PROXY_HOPS")
     # Every account must set up the second factor (TOTP) before anything else; demo users are exempt.
-    mfa_required: bool = False
-    token_days: int = 90  # lifetime of a new API token
-    hsts_seconds: int = 0  # Strict-Transport-Security max-age; 0 sends no HSTS header (plain-http demo)
-    node_modules: Path = NODE_MODULES
-    instance_dir: Path = INSTANCE_DIR  # the demo run keeps its generated secret key here
+    mfa_required: Flag = Field(False, validation_alias="MELDCODE_MFA_REQUIRED")
+    token_days: int = Field(90, validation_alias="MELDCODE_TOKEN_DAYS")  # lifetime of a new API token
+    # Strict-Transport-Security max-age; 0 sends no HSTS header (plain-http demo)
+    hsts_seconds: int = Field(0, validation_alias="MELDCODE_HSTS_SECONDS")
+    node_modules: Path = Field(NODE_MODULES, validation_alias="MELDCODE_NODE_MODULES")
+    # the demo run keeps its generated secret key here
+    instance_dir: Path = Field(INSTANCE_DIR, validation_alias="MELDCODE_INSTANCE_DIR")
     # Case attachments (issue 13): stored here, outside the web root (static/), under random keys; size limit.
-    attachments_dir: Path = INSTANCE_DIR / "attachments"
-    attachment_max_bytes: int = 10 * 1024 * 1024
+    # Default: `attachments` in the instance directory.
+    attachments_dir: Path = Field(INSTANCE_DIR / "attachments", validation_alias="MELDCODE_ATTACHMENTS_DIR")
+    attachment_max_bytes: int = Field(10 * 1024 * 1024, validation_alias="MELDCODE_ATTACHMENT_MAX_BYTES")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attachments_in_the_instance_dir(cls, data: Any) -> Any:
+        """Without an attachments directory of its own: `attachments` in the instance directory."""
+        if isinstance(data, dict) and not ({"attachments_dir", "MELDCODE_ATTACHMENTS_DIR"} & data.keys()):
+            instance = data.get("instance_dir", data.get("MELDCODE_INSTANCE_DIR"))
+            if instance:
+                data = {**data, "attachments_dir": Path(instance) / "attachments"}
+        return data
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, *, secure_default: bool = True) -> WebSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, secure_default: bool = True,
+                 **fallbacks: Any) -> Self:
         """`secure_default`: whether the session cookie is Secure when SESSION_COOKIE_SECURE is not set (the
         local demo run over plain http on 127.0.0.1 passes False)."""
-        env = os.environ if env is None else env
-        d = cls()
-        return cls(
-            secret_key=env.get("SECRET_KEY") or None,
-            session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE"), secure_default),
-            session_lifetime_minutes=int(env.get("MELDCODE_SESSION_MINUTES", d.session_lifetime_minutes)),
-            idle_timeout_minutes=int(env.get("MELDCODE_IDLE_MINUTES", d.idle_timeout_minutes)),
-            login_max_failures=int(env.get("MELDCODE_LOGIN_MAX_FAILURES", d.login_max_failures)),
-            login_window_seconds=int(env.get("MELDCODE_LOGIN_WINDOW_SECONDS", d.login_window_seconds)),
-            start_process=env.get("MELDCODE_START_PROCESS", d.start_process),
-            start_roles=tuple(r.strip() for r in env.get("MELDCODE_START_ROLES", ",".join(d.start_roles)).split(",")
-                              if r.strip()),
-            proxy_hops=int(env.get("MELDCODE_PROXY_HOPS", d.proxy_hops)),
-            mfa_required=_flag(env.get("MELDCODE_MFA_REQUIRED"), d.mfa_required),
-            token_days=int(env.get("MELDCODE_TOKEN_DAYS", d.token_days)),
-            hsts_seconds=int(env.get("MELDCODE_HSTS_SECONDS", d.hsts_seconds)),
-            node_modules=Path(env.get("MELDCODE_NODE_MODULES", d.node_modules)),
-            instance_dir=Path(env.get("MELDCODE_INSTANCE_DIR", d.instance_dir)),
-            attachments_dir=Path(env.get("MELDCODE_ATTACHMENTS_DIR")
-                                 or Path(env.get("MELDCODE_INSTANCE_DIR", d.instance_dir)) / "attachments"),
-            attachment_max_bytes=int(env.get("MELDCODE_ATTACHMENT_MAX_BYTES", d.attachment_max_bytes)),
-        )
+        return super().from_env(env, session_cookie_secure=secure_default, **fallbacks)
 
 
 def persistent_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:

@@ -2,8 +2,6 @@
 the shipped meldcode deployed with a few attached scenarios, plus one user per role."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from engine.diagrams import read_directory
@@ -27,7 +25,7 @@ ATTACHED = ["geen_vermoeden_afsluiten.json", "acuut_melden_en_hulp.json"]
 
 @pytest.fixture
 def studio_app(make_app, web_settings):  # noqa: F811 - the fixtures imported above
-    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    app = make_app(web_settings.replace(start_process="meldcode"))
     services = app.extensions["meldcode"]
     services.cases.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED],
                                 comment="eerste versie")

@@ -108,18 +108,14 @@ def test_session_cookie_is_http_only_same_site_lax(client):
 
 
 def test_secure_cookie_flag_follows_the_settings(make_app, web_settings):
-    import dataclasses
-
-    app = make_app(dataclasses.replace(web_settings, session_cookie_secure=True))
+    app = make_app(web_settings.replace(session_cookie_secure=True))
     assert app.config["SESSION_COOKIE_SECURE"] is True
     response = app.test_client().get("/inloggen", base_url="https://localhost")
     assert "Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
 
 
 def test_a_forged_session_cookie_is_not_accepted(make_app, web_settings, client):
-    import dataclasses
-
-    other = make_app(dataclasses.replace(web_settings, secret_key="another secret key, not the app's own"))
+    other = make_app(web_settings.replace(secret_key="another secret key, not the app's own"))
     forger = other.session_interface.get_signing_serializer(other)
     now = time.time()
     client.set_cookie("meldcode_session", forger.dumps({"_user_id": "1:1", "_fresh": True, "login_at": now,
@@ -186,12 +182,10 @@ def test_security_headers_and_no_caching_of_pages(client):
 
 
 def test_the_app_refuses_to_start_without_a_secret_key(make_app, web_settings):
-    import dataclasses
-
     import pytest
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        make_app(dataclasses.replace(web_settings, secret_key=None))
+        make_app(web_settings.replace(secret_key=None))
 
 
 def test_a_user_needs_a_known_role_and_a_team(services):

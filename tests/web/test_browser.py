@@ -6,7 +6,6 @@ it). Playwright never downloads a browser here. A missing browser fails the test
 """
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,7 +134,7 @@ def test_the_task_page_works_without_javascript(browser, app, services, live_ser
 def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, web_settings, engine_settings,
                                                             database_url):
     """The real diagrams of processes/: the start form fills in Stap 0 and bpmn-js draws the current step."""
-    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    app = make_app(web_settings.replace(start_process="meldcode"))
     services = app.extensions["meldcode"]
     services.cases.deploy_directory(PROJECT / "processes", "tester")
     accounts.create_user(services.sessions, "professional", PASSWORD, ["professional"], "noord")
@@ -215,7 +214,7 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
     from web.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
 
     answers = json.loads(SCENARIO.read_text())["answers"]
-    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    app = make_app(web_settings.replace(start_process="meldcode"))
     services = app.extensions["meldcode"]
     services.cases.deploy_directory(PROJECT / "processes", "tester")
     seed_users(services.sessions)
@@ -303,7 +302,7 @@ def _into_follow_up(services, actor, client_ref: str) -> int:
 def test_each_case_event_on_a_waiting_shipped_meldcode_case(browser, make_app, web_settings, database_url):
     from engine.contract import LANES
 
-    app = make_app(dataclasses.replace(web_settings, start_process="meldcode"))
+    app = make_app(web_settings.replace(start_process="meldcode"))
     services = app.extensions["meldcode"]
     services.cases.deploy_directory(PROJECT / "processes", "tester")
     accounts.create_user(services.sessions, "professional", PASSWORD, ["professional"], "noord",

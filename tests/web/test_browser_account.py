@@ -3,8 +3,6 @@ up the second factor first (QR code, confirm with a code, recovery codes), signs
 the case file's diagram under the security headers, and signs out everywhere from the account page."""
 from __future__ import annotations
 
-import dataclasses
-
 import pyotp
 import pytest
 
@@ -59,7 +57,7 @@ def new_page(browser):
 @pytest.fixture
 def mfa_server(make_app, web_settings, app):
     """The test users and diagrams of `app`, served by an app that requires the second factor."""
-    required = make_app(dataclasses.replace(web_settings, mfa_required=True))
+    required = make_app(web_settings.replace(mfa_required=True))
     server, thread, url = serve(required)
     yield url
     server.shutdown()

@@ -51,11 +51,9 @@ def test_the_start_form_asks_every_question(client, services):
 
 
 def test_an_undeployed_process_is_explained_not_hidden(make_app, web_settings):
-    import dataclasses
-
     from web.auth import service as accounts
 
-    app = make_app(dataclasses.replace(web_settings, start_process="niet_gedeployed"))
+    app = make_app(web_settings.replace(start_process="niet_gedeployed"))
     services = app.extensions["meldcode"]
     services.deploy_error = "processes: no .bpmn file to deploy"
     accounts.create_user(services.sessions, "professional", "correct horse battery", ["professional"], "noord")

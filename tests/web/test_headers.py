@@ -2,8 +2,6 @@
 no framing, Referrer-Policy, nosniff, HSTS only when the setting says so."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from .conftest import login, start_case
@@ -62,7 +60,7 @@ def test_the_case_file_with_its_diagram_needs_nothing_the_policy_forbids(app, se
 
 @pytest.mark.parametrize("seconds", [31536000])
 def test_hsts_is_sent_when_the_setting_is_on(make_app, web_settings, app, seconds):
-    secured = make_app(dataclasses.replace(web_settings, hsts_seconds=seconds))
+    secured = make_app(web_settings.replace(hsts_seconds=seconds))
     for path in ("/inloggen", "/api/me", "/gezondheid"):
         header = secured.test_client().get(path).headers.get("Strict-Transport-Security")
         assert header == f"max-age={seconds}; includeSubDomains", path

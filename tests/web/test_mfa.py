@@ -3,7 +3,6 @@ each usable once, the code asked at sign-in and rate limited, required by MELDCO
 exempt, API tokens only from a session that passed it."""
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 from datetime import timedelta
@@ -188,7 +187,7 @@ def test_the_pending_step_expires(app, enrolled):
 @pytest.fixture
 def required_app(make_app, web_settings, app):
     """The same database and users, with MELDCODE_MFA_REQUIRED on."""
-    return make_app(dataclasses.replace(web_settings, mfa_required=True))
+    return make_app(web_settings.replace(mfa_required=True))
 
 
 def test_when_required_nothing_opens_before_enrolment(required_app, services):
@@ -219,7 +218,7 @@ def test_demo_users_are_exempt(make_app, web_settings):
     database, as `meldcode run` starts with); an ordinary account is not exempt."""
     from web.demo import DEMO_PASSWORD, seed_users
 
-    app = make_app(dataclasses.replace(web_settings, mfa_required=True))
+    app = make_app(web_settings.replace(mfa_required=True))
     sessions = app.extensions["meldcode"].sessions
     assert "aandachtsfunctionaris" in seed_users(sessions)
     accounts.create_user(sessions, "anna", PASSWORD, ["aandachtsfunctionaris"], "wijkteam-noord")

@@ -161,9 +161,7 @@ def test_the_absolute_limit_and_idle_timeout_hold_on_the_server(app, client, ser
 
 
 def test_forged_expired_and_strange_cookies_give_the_sign_in_page_not_a_500(app, make_app, web_settings, services):
-    import dataclasses
-
-    other = make_app(dataclasses.replace(web_settings, secret_key="another secret key, not the app's own"))
+    other = make_app(web_settings.replace(secret_key="another secret key, not the app's own"))
     forger = other.session_interface.get_signing_serializer(other)
     now = time.time()
     own = app.session_interface.get_signing_serializer(app)

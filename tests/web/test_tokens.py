@@ -2,7 +2,6 @@
 account page shows them with their last use, and a beheerder can list and revoke anyone's."""
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import timedelta
 
@@ -30,7 +29,7 @@ def test_a_token_expires_after_ninety_days_by_default(app, services):
 
 
 def test_the_lifetime_is_a_setting(make_app, web_settings, app):
-    short = make_app(dataclasses.replace(web_settings, token_days=7))
+    short = make_app(web_settings.replace(token_days=7))
     client = short.test_client()
     token = login(client, "professional")
     created = client.post("/account/tokens", data={"csrf_token": token, "label": "kort"})

@@ -96,9 +96,8 @@ def test_worker_killed_mid_sweep_then_restarted_loses_nothing_and_fires_nothing_
 
 def test_redis_away_then_back_everything_due_fires_once_and_the_web_keeps_working(
         wacht, worker_settings, private_redis, celery_processes, caplog):
-    from dataclasses import replace
 
-    settings = replace(worker_settings, redis_url=private_redis.url)
+    settings = worker_settings.replace(redis_url=private_redis.url)
     web_app = make_celery(settings)
     connect_engine(web_app, wacht)  # the web process's engine announces timers to Celery
     worker = celery_processes("worker", settings, "w1").start()
@@ -136,11 +135,9 @@ def test_redis_away_then_back_everything_due_fires_once_and_the_web_keeps_workin
 
 
 def test_timer_due_beyond_the_horizon_is_queued_when_it_comes_near(wacht, worker_settings, celery_app):
-    from dataclasses import replace
-
     from workers.scheduling import EtaLedger, schedule_upcoming
 
-    settings = replace(worker_settings, eta_horizon=60)
+    settings = worker_settings.replace(eta_horizon=60)
     ledger = EtaLedger(settings.redis_url, settings.queue, settings.eta_horizon)
     sent = []
     celery_app.send_task = lambda name, **kw: sent.append((name, kw["args"][0]))  # record instead of queueing

@@ -95,7 +95,7 @@ def test_smtp_failure_is_retried_with_backoff_until_sent(mail_ctx, deployed, peo
 def test_permanent_refusal_and_last_attempt_give_up(mail_ctx, deployed, people, smtp_server):
     case_id, _ = start_case(deployed, people["piet"])
     smtp_server.refuse(1, "550 5.1.1 Mailbox bestaat niet")
-    ctx = replace(mail_ctx, settings=replace(mail_ctx.settings, mail_max_attempts=2))
+    ctx = replace(mail_ctx, settings=mail_ctx.settings.replace(mail_max_attempts=2))
     smtp_server.refusals += ["451 4.3.0 later"] * 3
     moment = at("2026-04-01 09:00")
     with clock.frozen_at(moment):
