@@ -285,6 +285,8 @@ def _task_refusal(session: Session, case: Case, row: CaseTask, to: Actor, now: d
 def _may_hand_over_task(session: Session, actor: Actor, case: Case, row: CaseTask, now: datetime) -> bool:
     if leads_team(actor, case.team):
         return True
+    if actor.team is None or actor.team != case.team:
+        return False  # break-the-glass lets one read and act, not hand the team's work around
     if row.claimed_by not in (None, actor.username):
         return False
     return access.decide_task(actor, _facts(session, case, actor, now), row.lane).allowed

@@ -178,3 +178,17 @@ def test_the_handover_and_its_audit_event_are_one_transaction(deployed, monkeypa
     with pytest.raises(RuntimeError):
         handover.hand_over_task(deployed.sessions, task.id, PIET, KEES, "overdracht")
     assert state(deployed, case_id) == before
+
+
+def test_break_the_glass_reads_but_does_not_hand_the_teams_work_around(deployed):
+    from engine import glass
+
+    case_id, task = started(deployed)
+    glass.request_access(deployed.sessions, ZOE, case_id, "Spoed: de cliënt staat aan mijn balie")
+    offered = handover.options(deployed.sessions, case_id, ZOE, TEAM_MEMBERS)
+    assert not offered.may_hand_over_case and offered.tasks == []
+    before = state(deployed, case_id)
+    with pytest.raises(handover.HandoverError) as refused:
+        handover.hand_over_task(deployed.sessions, task.id, ZOE, KEES, None)
+    assert refused.value.code == handover.NOT_HOLDER
+    assert state(deployed, case_id)[:4] == before[:4]
