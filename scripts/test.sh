@@ -7,6 +7,8 @@ scripts/setup.sh --test
 scripts/services.sh
 # Lint first: a finding fails the run before the tests take their minutes (rules in pyproject.toml).
 .venv/bin/ruff check .
+# Types: mypy, strict on engine/ ([tool.mypy] in pyproject.toml).
+.venv/bin/mypy
 # Two processes (the machine has two cores), one test file per process at a time: each test has its own
 # database schema, Redis queue and ports, so files do not see each other. PYTEST_WORKERS=0 runs in one process.
 # Branch coverage of our three packages is reported; on a whole run (no arguments) it must not fall below the
