@@ -1,0 +1,191 @@
+"""Use cases that read: open tasks, a task with its form, a case file, case lists, the diagram of a case,
+access decisions, progress and milestones."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import access, audit, clock
+from .case_store import DECISION, CaseStore, task_info
+from .errors import NotFoundError
+from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
+from .states import CaseTaskState, TimerState
+from .views import Actor, CaseInfo, CaseSummary, DiagramView, TaskInfo
+
+
+def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[str] | None = None,
+               team: str | None = None, actor: Actor | None = None) -> list[TaskInfo]:
+    """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
+    with store.sessions() as session:
+        query = (select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                 .where(CaseTask.state == CaseTaskState.READY).order_by(CaseTask.due_at, CaseTask.id))
+        if case_id is not None:
+            query = query.where(CaseTask.case_id == case_id)
+        if lanes is not None:
+            query = query.where(CaseTask.lane.in_(list(lanes)))
+        if team is not None:
+            query = query.where(Case.team == team)
+        if actor is not None:
+            query = query.where(access.task_lane_filter(actor, CaseTask.lane, clock.now()))
+        return [task_info(t, c) for t, c in session.execute(query)]
+
+
+def task(store: CaseStore, task_id: int, actor: Actor, *, audit_read: bool = True) -> TaskInfo:
+    """A task with its form and instructions, for the person who will work on it (audited)."""
+    with store.denials_audited(actor, "task.view", task_id=task_id), store.sessions.begin() as session:
+        row, case = store.task_row(session, task_id, actor, "task.view")
+        if audit_read:
+            audit.record(session, actor.username, "task.view", case_id=case.id, task_id=row.id,
+                         client_ref=case.client_ref, **session.info[DECISION].audit_details())
+        pv = case.process_version
+        schema = pv.forms.get(row.form) if row.form else None
+        instructions, documentation = _instructions(*store.specs(session, pv.id), row.element_id)
+        return task_info(row, case, schema=schema, instructions=instructions, documentation=documentation)
+
+
+def case(store: CaseStore, case_id: int, actor: Actor, *, audit_read: bool = True,
+         present: Callable[[CaseInfo, access.Decision], Any] | None = None) -> Any:
+    """A case file as far as `actor` may see it (engine/access.py), audited. With `present`, the result is
+    `present(info, decision)`, called inside the audited transaction: a failing presentation (e.g. a page
+    that cannot render) is audited as an error, not as a successful view."""
+    try:
+        with store.denials_audited(actor, "case.view", case_id=case_id), store.sessions.begin() as session:
+            found = session.get(Case, case_id)
+            if found is None:
+                raise NotFoundError(f"case {case_id} does not exist")
+            decision = access.check_case(session, actor, found, clock.now())
+            info = access.restrict(case_info(session, found), decision, access.melding_task_ids(session, found.id))
+            result = present(info, decision) if present is not None else info
+            if audit_read:
+                audit.record(session, actor.username, "case.view", case_id=found.id, client_ref=found.client_ref,
+                             **decision.audit_details())
+            return result
+    except (access.AccessDenied, NotFoundError):
+        raise
+    except Exception as exc:
+        if present is not None and audit_read:
+            store.record_access(actor, "case.view", outcome="error", case_id=case_id,
+                                reason=f"{type(exc).__name__}: {str(exc)[:200]}")
+        raise
+
+
+def case_access(store: CaseStore, case_id: int, actor: Actor) -> access.Decision | None:
+    """Whether and how much `actor` may see of a case (None: no such case). Not audited: a decision."""
+    with store.sessions() as session:
+        facts = access.load_facts(session, case_id, actor, clock.now())
+        return None if facts is None else access.decide_case(actor, facts)
+
+
+def task_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
+    """(case id, whether `actor` may work on the task) — None: no such task. Not audited: a decision."""
+    with store.sessions() as session:
+        found = session.execute(select(CaseTask.lane, Case).join(Case, Case.id == CaseTask.case_id)
+                                .where(CaseTask.id == task_id)).first()
+        if found is None:
+            return None
+        lane, row = found
+        facts = access.load_facts(session, row, actor, clock.now())
+        assert facts is not None, "the facts of a case row that was just read"
+        return row.id, access.decide_task(actor, facts, lane)
+
+
+def list_cases(store: CaseStore, *, team: str | None = None, status: str | None = None, limit: int = 200,
+               actor: Actor | None = None) -> list[CaseSummary]:
+    """Cases (newest first) without their state; for overviews. With `actor`: those it may read."""
+    with store.sessions() as session:
+        query = select(Case, ProcessVersion).join(ProcessVersion).order_by(Case.id.desc()).limit(limit)
+        if actor is not None:
+            query = query.where(access.case_filter(actor, clock.now()))
+        if team is not None:
+            query = query.where(Case.team == team)
+        if status is not None:
+            query = query.where(Case.status == status)
+        return [CaseSummary(c.id, pv.process_id, pv.version, c.client_ref, c.team, c.status, c.started_by,
+                            c.started_at, c.updated_at) for c, pv in session.execute(query)]
+
+
+def case_team(store: CaseStore, case_id: int) -> str | None:
+    """The team owning a case, for access decisions (raises NotFoundError)."""
+    with store.sessions() as session:
+        team = session.execute(select(Case.team).where(Case.id == case_id)).first()
+        if team is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        return team[0]
+
+
+def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> DiagramView:
+    """The BPMN source a case runs on, with the elements it completed and where it is now. With `actor`, only
+    for someone who may read the case (engine/access.py; a refusal is audited)."""
+    with store.denials_audited(actor, "case.diagram", case_id=case_id), store.sessions() as session:
+        found = session.get(Case, case_id)
+        if found is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        if actor is not None:
+            access.check_case(session, actor, found, clock.now())
+        pv = found.process_version
+        files = {f.filename: f.content for f in session.scalars(
+            select(DeploymentFile).where(DeploymentFile.deployment_id == pv.deployment_id))}
+        done = set(session.scalars(select(CaseTask.element_id).where(CaseTask.case_id == found.id,
+                                                                   CaseTask.state == CaseTaskState.COMPLETED)))
+        done |= set(session.scalars(select(CaseMilestone.element_id).where(CaseMilestone.case_id == found.id)))
+        done |= set(session.scalars(select(CaseTimer.element_id).where(CaseTimer.case_id == found.id,
+                                                                     CaseTimer.state == TimerState.FIRED)))
+        active: set[str] = set()
+        if found.state:  # retention's anonymisation wipes the workflow state; the rows above remain
+            runtime = store.load(found)
+            done |= runtime.completed_elements()
+            active = ({t.element_id for t in runtime.ready_tasks()}
+                      | {t.element_id for t in runtime.waiting_timers()})
+        return DiagramView(pv.process_id, pv.source_file, files.get(pv.source_file, ""), sorted(done - active),
+                           sorted(active))
+
+
+def case_progress(store: CaseStore, case_id: int) -> tuple[str, datetime | None]:
+    """(status, next waiting timer's due time) — cheap, for drivers such as the scenario runner."""
+    with store.sessions() as session:
+        status = session.scalar(select(Case.status).where(Case.id == case_id))
+        if status is None:
+            raise NotFoundError(f"case {case_id} does not exist")
+        due = session.scalar(select(func.min(CaseTimer.due_at)).where(CaseTimer.case_id == case_id,
+                                                                      CaseTimer.state == TimerState.WAITING))
+        return status, due
+
+
+def milestones(store: CaseStore, case_id: int) -> list[str]:
+    with store.sessions() as session:
+        return list(session.scalars(select(CaseMilestone.name).where(CaseMilestone.case_id == case_id)
+                                    .order_by(CaseMilestone.seq)))
+
+
+def case_info(session: Session, case: Case) -> CaseInfo:
+    """The case file of a case row: milestones, open tasks, history, variables, waiting timers."""
+    reached = list(session.scalars(select(CaseMilestone.name).where(CaseMilestone.case_id == case.id)
+                                   .order_by(CaseMilestone.seq)))
+    rows = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.id)).all()
+    timers = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case.id,
+                                                     CaseTimer.state == TimerState.WAITING)
+                             .order_by(CaseTimer.due_at)).all()
+    return CaseInfo(
+        id=case.id, process_id=case.process_version.process_id, process_version=case.process_version.version,
+        client_ref=case.client_ref, team=case.team, status=case.status, started_by=case.started_by,
+        started_at=case.started_at, updated_at=case.updated_at, milestones=reached,
+        open_tasks=[task_info(r, case) for r in rows if r.state == CaseTaskState.READY],
+        history=[{"task_id": r.id, "element_id": r.element_id, "name": r.name, "lane": r.lane,
+                  "completed_by": r.completed_by, "completed_at": r.ended_at, "data": r.data}
+                 for r in rows if r.state == CaseTaskState.COMPLETED],
+        variables=dict(case.variables or {}),
+        waiting_timers=[{"element_id": t.element_id, "due_at": t.due_at} for t in timers],
+    )
+
+
+def _instructions(spec: Any, subs: dict[str, Any], element_id: str) -> tuple[str | None, str | None]:
+    for s in [spec, *subs.values()]:
+        for task_spec in s.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == element_id:
+                ext = getattr(task_spec, "extensions", None) or {}
+                return ext.get("instructionsForEndUser"), task_spec.documentation
+    return None, None

@@ -1,0 +1,105 @@
+"""Use cases: find due timers and fire them, one case per transaction."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from . import audit, clock
+from .case_store import CaseStore
+from .concurrency import RACE_ERRORS, is_lost_race
+from .errors import CaseFailure
+from .models import Case, CaseTimer
+from .states import CaseStatus, TimerState
+from .views import SYSTEM
+
+_TICK = timedelta(microseconds=1)
+
+
+def due_timer_cases(store: CaseStore, now: datetime, limit: int = 500) -> list[int]:
+    with store.sessions() as session:
+        query = (select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now)
+                 .group_by(CaseTimer.case_id).limit(limit))
+        return list(session.scalars(query))
+
+
+def next_timer_due(store: CaseStore) -> datetime | None:
+    with store.sessions() as session:
+        return session.scalars(select(CaseTimer.due_at).where(CaseTimer.state == TimerState.WAITING)
+                               .order_by(CaseTimer.due_at).limit(1)).first()
+
+
+def fire_due_timers(store: CaseStore, now: datetime | None = None, *, limit: int | None = None) -> int:
+    """Fire every timer due at `now` (default: the engine clock), one case per transaction.
+
+    Safe to run in several workers at once: on PostgreSQL each claims its case with
+    `SELECT ... FOR UPDATE SKIP LOCKED`, so a case is fired by exactly one of them; and
+    firing is idempotent, because a fired timer is no longer waiting.
+    """
+    now = now or clock.now()
+    fired, passed = 0, set[int]()
+    while limit is None or fired < limit:
+        case_id, count = fire_one(store, now, None, passed)
+        if case_id is None:
+            break
+        fired += count
+    return fired
+
+
+def fire_case_timers(store: CaseStore, case_id: int, now: datetime | None = None) -> int:
+    """Fire the due timers of one case (e.g. at its exact due time); 0 if another worker holds it."""
+    return fire_one(store, now or clock.now(), case_id, set())[1]
+
+
+def fire_one(store: CaseStore, now: datetime, case_id: int | None, passed: set[int]) -> tuple[int | None, int]:
+    """Fire the due timers of the first running case with any (or of `case_id`) not in `passed`:
+    (the case claimed or None, how many timers fired)."""
+    due_cases = select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now)
+    query = select(Case).where(Case.status == CaseStatus.RUNNING, Case.id.in_(due_cases)).order_by(Case.id).limit(1)
+    if case_id is not None:
+        query = query.where(Case.id == case_id)
+    if passed:
+        query = query.where(Case.id.not_in(passed))
+    claimed = None
+    try:
+        # SpiffWorkflow fires a timer only when strictly past due; we promise "due <= now".
+        with clock.frozen_at(now + _TICK), store.sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            case = session.scalars(query).first()
+            if case is None:
+                return None, 0
+            claimed = case.id
+            passed.add(claimed)  # whatever happens, this sweep does not take it twice
+            # The lock may have waited for another worker that fired these timers meanwhile.
+            still_due = session.scalar(select(func.count()).select_from(CaseTimer).where(
+                CaseTimer.case_id == claimed, CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now))
+            if not still_due:
+                return claimed, 0
+            runtime = store.load(case)
+            result = runtime.fire_timers()
+            fired = store.save(session, case, runtime, result, now)
+            audit.record(session, SYSTEM.username, "timer.fire", case_id=case.id, client_ref=case.client_ref,
+                         timers=fired, milestones=[m for m, _ in result.milestones])
+            return case.id, len(fired)
+    except RACE_ERRORS as exc:
+        if not is_lost_race(exc):
+            raise
+        # Someone else moved the case meanwhile; its timers are taken by the next sweep.
+        return claimed, 0
+    except CaseFailure as exc:
+        assert claimed is not None, "a diagram fails only on a claimed case"
+        timer_failed(store, claimed, now, str(exc))
+        return claimed, 0
+
+
+def timer_failed(store: CaseStore, case_id: int, now: datetime, reason: str) -> None:
+    """A diagram error while firing: park the due timers (no retry storm) and leave an audit trail."""
+    with store.sessions.begin() as session:
+        case = session.get(Case, case_id)
+        for timer in session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id,
+                                                             CaseTimer.state == TimerState.WAITING,
+                                                             CaseTimer.due_at <= now)):
+            timer.state, timer.ended_at, timer.last_error = TimerState.FAILED, now, reason[:1000]  # for the beheerder
+        audit.record(session, SYSTEM.username, "timer.fire", outcome="error", case_id=case_id,
+                     client_ref=case.client_ref if case else None, reason=reason)
