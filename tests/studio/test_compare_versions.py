@@ -92,26 +92,21 @@ def test_only_process_owners_compare_versions(studio_app, two_versions):
     assert anonymous.status_code == 302 and anonymous.location.split("?")[0].endswith("/inloggen")
 
 
-def test_the_changes_are_coloured_on_the_diagram_in_chromium(studio_app, two_versions, page):
-    from tests.conftest import serve
+def test_the_changes_are_coloured_on_the_diagram_in_chromium(studio_app, two_versions, page, studio_server):
     from tests.web.test_browser import sign_in
 
-    server, thread, base = serve(studio_app)
-    try:
-        sign_in(page, base, "procesbeheerder")
-        page.goto(base + "/studio/")
-        page.click("#proces-meldcode a:has-text('Versies van meldcode vergelijken')")
-        page.wait_for_selector("#compare-canvas[data-marked]")
-        added = page.locator('.djs-element.studio-added[data-element-id="gw_melden_nieuwe_regio"]')
-        changed = page.locator('.djs-element.studio-changed[data-element-id="overdracht_door_veilig_thuis"]')
-        assert added.count() == 1 and changed.count() == 1
-        assert page.locator('.djs-element.studio-added[data-element-id="stap0_inschatting"]').count() == 0
-        assert page.problems == [], page.problems
-        # Another pair of versions from the choice on the page: the same version twice marks nothing.
-        page.select_option("select[name=oud]", "2")
-        page.click("button:has-text('Vergelijken')")
-        page.wait_for_selector("#compare-canvas[data-marked='0']")
-        assert "Geen verschillen." in page.locator("#verschillen").inner_text()
-    finally:
-        server.shutdown()
-        thread.join(5)
+    base = studio_server
+    sign_in(page, base, "procesbeheerder")
+    page.goto(base + "/studio/")
+    page.click("#proces-meldcode a:has-text('Versies van meldcode vergelijken')")
+    page.wait_for_selector("#compare-canvas[data-marked]")
+    added = page.locator('.djs-element.studio-added[data-element-id="gw_melden_nieuwe_regio"]')
+    changed = page.locator('.djs-element.studio-changed[data-element-id="overdracht_door_veilig_thuis"]')
+    assert added.count() == 1 and changed.count() == 1
+    assert page.locator('.djs-element.studio-added[data-element-id="stap0_inschatting"]').count() == 0
+    assert page.problems == [], page.problems
+    # Another pair of versions from the choice on the page: the same version twice marks nothing.
+    page.select_option("select[name=oud]", "2")
+    page.click("button:has-text('Vergelijken')")
+    page.wait_for_selector("#compare-canvas[data-marked='0']")
+    assert "Geen verschillen." in page.locator("#verschillen").inner_text()
