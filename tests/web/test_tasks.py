@@ -42,7 +42,7 @@ def test_validation_errors_are_shown_per_field_and_every_answer_is_kept(app, ser
     assert re.search(r'id="veld-datum_signalering-fout"><span>Vul een geldige datum in', page)
     assert 'value="De buurvrouw"' in page  # short text kept
     assert ">\nMentor\nIntern begeleider</textarea>" in page  # list kept
-    assert 'name="zorg" value="hoog" checked' in page  # choice kept
+    assert 'name="zorg" value="hoog" required checked' in page  # choice kept
     assert 'value="31-02-2026"' in page  # even the wrong date is shown as typed
     assert "Controleer deze antwoorden" in page  # summary at the top, linking to the fields
     assert open_task(services, task.case_id).id == task.id  # nothing moved
