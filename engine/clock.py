@@ -9,8 +9,9 @@ name at a subclass whose `now()` consults a context variable. Outside a
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 _now: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("engine_now", default=None)
 
@@ -22,7 +23,7 @@ def now() -> datetime:
 
 
 @contextmanager
-def frozen_at(moment: datetime | None):
+def frozen_at(moment: datetime | None) -> Iterator[None]:
     """Run a block with the engine clock fixed at `moment` (None: real time)."""
     if moment is not None and moment.tzinfo is None:
         raise ValueError("the engine clock needs a timezone-aware datetime")
@@ -35,7 +36,7 @@ def frozen_at(moment: datetime | None):
 
 class _ClockDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
         fixed = _now.get()
         if fixed is None:
             return datetime.now(tz)

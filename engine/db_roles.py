@@ -13,6 +13,8 @@ Not being the owner, the app role can neither TRUNCATE, ALTER (disable triggers)
 """
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -45,7 +47,7 @@ def grant_app_role(connection: Connection, role: str, password: str | None = Non
         connection.execute(text(f"CREATE ROLE {name} LOGIN PASSWORD {_literal(password)}"))
     elif password:
         connection.execute(text(f"ALTER ROLE {name} LOGIN PASSWORD {_literal(password)}"))
-    schema = connection.execute(text("SELECT current_schema()")).scalar()
+    schema = cast(str, connection.execute(text("SELECT current_schema()")).scalar())
     qschema = quote(schema)
     connection.execute(text(f"GRANT USAGE ON SCHEMA {qschema} TO {name}"))
     tables = inspect(connection).get_table_names(schema=schema)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock
-from .diagrams import compile_files, read_directory
+from .diagrams import CompiledProcess, compile_files, read_directory
 from .models import Deployment, DeploymentFile, ProcessVersion
 from .text_input import DEFAULT_MAX_LENGTH
 
@@ -71,7 +71,7 @@ def deploy_files(session: Session, files: dict[str, bytes], deployed_by: str, ma
     return results
 
 
-def _changed(session: Session, process) -> bool:
+def _changed(session: Session, process: CompiledProcess) -> bool:
     latest = latest_version(session, process.process_id)
     return latest is None or latest.content_hash != process.content_hash
 

@@ -6,6 +6,7 @@ instead of reading every case's variables.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,7 +23,8 @@ INTERNAL_ROUTE_FIELD = "betreft_beroepskracht"
 INTERNAL_ROUTE = "interne_route"
 
 
-def record(session: Session, case: Case, open_rows: list[CaseTask], milestones, now: datetime) -> None:
+def record(session: Session, case: Case, open_rows: list[CaseTask], milestones: Sequence[tuple[str, str | None]],
+           now: datetime) -> None:
     """Called by the engine after syncing a step (before its flush)."""
     wanted: dict[str, tuple[str | None, int | None]] = {}
     vt_rows = [r for r in open_rows if r.lane == VEILIG_THUIS]

@@ -54,7 +54,7 @@ def check_text(text: str, field: str, max_length: int | None = DEFAULT_MAX_LENGT
     return text
 
 
-def data_problems(data: Any, schema: Mapping | None = None,
+def data_problems(data: Any, schema: Mapping[str, Any] | None = None,
                   default_max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, list[str]]:
     """Problems of every string in `data` (values and keys, nested), keyed by field path.
 
@@ -72,7 +72,7 @@ def data_problems(data: Any, schema: Mapping | None = None,
             if problems:
                 errors.setdefault(path or "(form)", []).extend(problems)
         elif isinstance(value, Mapping):
-            properties = sub.get("properties") if isinstance(sub.get("properties"), Mapping) else {}
+            properties: Mapping[str, Any] = sub["properties"] if isinstance(sub.get("properties"), Mapping) else {}
             for key, item in value.items():
                 name = f"{path}.{key}" if path else str(key)
                 if isinstance(key, str):
@@ -88,7 +88,7 @@ def data_problems(data: Any, schema: Mapping | None = None,
     return errors
 
 
-def check_data(data: Any, schema: Mapping | None = None, default_max_length: int = DEFAULT_MAX_LENGTH) -> Any:
+def check_data(data: Any, schema: Mapping[str, Any] | None = None, default_max_length: int = DEFAULT_MAX_LENGTH) -> Any:
     """Return `data`, or raise ValidationError with every text problem per field."""
     errors = data_problems(data, schema, default_max_length)
     if errors:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .states import CaseStatus
 
@@ -35,7 +36,7 @@ class TaskInfo:
     created_at: datetime
     claimed_by: str | None = None
     form_name: str | None = None
-    form_schema: dict | None = None
+    form_schema: dict[str, Any] | None = None
     instructions: str | None = None
     documentation: str | None = None
     case_status: str = CaseStatus.RUNNING  # suspended: the beheerder paused the case (no completions, no timers)
@@ -60,9 +61,9 @@ class CaseInfo(CaseSummary):
 
     milestones: list[str] = field(default_factory=list)
     open_tasks: list[TaskInfo] = field(default_factory=list)
-    history: list[dict] = field(default_factory=list)
-    variables: dict = field(default_factory=dict)
-    waiting_timers: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    waiting_timers: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -82,8 +82,8 @@ class WorkdayCalendar:
         return cached
 
     def _compute_holidays(self, year: int) -> dict[date, str]:
-        if year < holidays.NL.start_year:
-            raise ValueError(f"no Dutch holiday data before {holidays.NL.start_year} (Atw took effect in 1965)")
+        if year < holidays.NL.start_year:  # type: ignore[attr-defined]  # the package adds countries at import
+            raise ValueError(f"no Dutch holiday data before {holidays.NL.start_year} (Atw took effect in 1965)")  # type: ignore[attr-defined]
         # Never pass observed=False: the package then leaves Koningsdag on a Sunday instead of moving it to 26 April.
         days = dict(holidays.country_holidays("NL", years=year, language=_LANGUAGE))
         # Goede Vrijdag counts; older package versions omit it.

@@ -14,6 +14,7 @@ parser unchecked.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lxml import etree
 
@@ -52,7 +53,7 @@ def decode_utf8(content: bytes, filename: str) -> str:
     return text
 
 
-def parse_xml(content: bytes, filename: str, max_bytes: int):
+def parse_xml(content: bytes, filename: str, max_bytes: int) -> Any:
     """Return the root element of `content`, or raise DiagramError."""
     if len(content) > max_bytes:
         raise DiagramError(filename, None, f"file is {len(content)} bytes; the limit is {max_bytes}")

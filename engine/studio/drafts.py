@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ class Draft:
     owner: str
     title: str
     files: dict[str, str]
-    scenarios: dict[str, dict]
+    scenarios: dict[str, dict[str, Any]]
     created_at: datetime
     updated_at: datetime
     row_version: int
@@ -55,7 +56,7 @@ class Draft:
         return {name: text.encode("utf-8") for name, text in self.files.items()}
 
 
-def content_hash(files: dict, scenarios: dict) -> str:
+def content_hash(files: dict[str, Any], scenarios: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps({"files": files, "scenarios": scenarios}, sort_keys=True).encode()).hexdigest()
 
 
@@ -87,7 +88,7 @@ def get(session: Session, owner: str, draft_id: int) -> StudioDraft:
     return row
 
 
-def create(session: Session, owner: str, title: str, files: dict[str, bytes], scenarios: dict[str, dict],
+def create(session: Session, owner: str, title: str, files: dict[str, bytes], scenarios: dict[str, dict[str, Any]],
            *, base_deployment_id: int | None = None, source: str) -> Draft:
     now = clock.now()
     row = StudioDraft(owner=owner, title=(title or "Concept").strip()[:MAX_TITLE] or "Concept",
@@ -120,7 +121,7 @@ def save_file(session: Session, owner: str, draft_id: int, name: str, text: str,
     return _view(row)
 
 
-def save_scenario(session: Session, owner: str, draft_id: int, name: str, scenario: dict | None) -> Draft:
+def save_scenario(session: Session, owner: str, draft_id: int, name: str, scenario: dict[str, Any] | None) -> Draft:
     """Add or replace a scenario (validated against the scenario schema); None removes it."""
     row = get(session, owner, draft_id)
     check_filename(name, scenario=True)

@@ -10,7 +10,7 @@ _FORM = re.compile(r"^forms/[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.json$")
 _SCENARIO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.json$")
 
 
-def check_filename(name, *, scenario: bool = False) -> str:
+def check_filename(name: object, *, scenario: bool = False) -> str:
     pattern = _SCENARIO if scenario else None
     if not isinstance(name, str) or ".." in name or not (
             (pattern and pattern.match(name)) or (not scenario and (_DIAGRAM.match(name) or _FORM.match(name)))):

@@ -11,6 +11,7 @@ import io
 import json
 import stat
 import zipfile
+from typing import Any
 
 from ..errors import DiagramError
 from .filenames import check_filename
@@ -26,7 +27,7 @@ class UnsafeZip(DiagramError):
         super().__init__(name, None, reason)
 
 
-def write_zip(files: dict[str, bytes], scenarios: dict[str, dict]) -> bytes:
+def write_zip(files: dict[str, bytes], scenarios: dict[str, dict[str, Any]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in sorted(files.items()):
@@ -36,7 +37,7 @@ def write_zip(files: dict[str, bytes], scenarios: dict[str, dict]) -> bytes:
     return buffer.getvalue()
 
 
-def read_zip(data: bytes, max_file_bytes: int) -> tuple[dict[str, bytes], dict[str, dict]]:
+def read_zip(data: bytes, max_file_bytes: int) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """(files, scenarios) of an uploaded zip, or UnsafeZip/DiagramError; nothing else is read."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -46,7 +47,7 @@ def read_zip(data: bytes, max_file_bytes: int) -> tuple[dict[str, bytes], dict[s
     if len(infos) > MAX_ENTRIES:
         raise UnsafeZip(f"het zip-bestand bevat {len(infos)} bestanden; het maximum is {MAX_ENTRIES}")
     files: dict[str, bytes] = {}
-    scenarios: dict[str, dict] = {}
+    scenarios: dict[str, dict[str, Any]] = {}
     total = 0
     for info in infos:
         name = info.filename
