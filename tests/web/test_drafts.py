@@ -2,6 +2,7 @@
 Chromium), the draft coming back for its author only, and gone once the step is completed."""
 from __future__ import annotations
 
+from .axe import assert_accessible
 from .conftest import audit_rows, csrf_from, login, open_task, start_case
 from .test_browser import screenshot, sign_in
 
@@ -133,6 +134,7 @@ def test_a_professional_fills_half_of_stap_1_leaves_and_finds_it_again(app, serv
     page.wait_for_selector(".banner.success:has-text('Concept opgeslagen om')")
     assert page.input_value("#veld-bron") == "De moeder, bij het ophalen"
     screenshot(page, "taak-concept", database_url)
+    assert_accessible(page, "taak met concept")
     assert "Blauwe plek op de wang" not in services.cases.case(case_id, _actor(services, "professional")).__repr__()
 
     # Completing the step: the draft is gone, the answers are in the dossier.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from .axe import assert_accessible
 from .conftest import audit_rows, login, user_of
 from .test_browser import screenshot, sign_in
 
@@ -63,6 +64,7 @@ def test_in_the_browser_context_required_fields_a_cleared_radio_and_the_dossier_
     block = page.locator("details.context-step[data-element-id=stap1_signalen]")
     assert "Leerling had striemen op de rug" in block.inner_text()
     screenshot(page, "taak-context", database_url)
+    assert_accessible(page, "taak met eerder vastgelegde antwoorden")
     block.locator("summary").click()  # collapse
     assert not block.evaluate("el => el.open") and not page.is_visible("text=Leerling had striemen op de rug")
     block.locator("summary").click()
