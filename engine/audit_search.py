@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from .audit_chain import format_at
@@ -15,6 +15,7 @@ FIELDS = ("id", "seq", "at", "actor", "actor_name", "actor_roles", "on_behalf_of
           "task_id", "client_ref", "channel", "client_address", "user_agent", "basis", "basis_detail", "details",
           "hash")
 # Actions that showed a client's data to someone (views, lists, exports, prints)
+COUNT_CAP = 10_000  # search_page counts this many matches at most
 READ_ACTIONS = ("case.view", "task.view", "case.diagram", "case.list", "inbox.view", "task.list", "case.export",
                 "case.print", "auditlog.report")
 
@@ -33,13 +34,20 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _where(query, q: AuditQuery):
+def _listed(client_ref: str, dialect: str):
+    """A list event (no client_ref of its own) that named `client_ref` in details.client_refs (a JSON list)."""
+    if dialect == "postgresql":
+        # JSON containment, the expression of the GIN index ix_audit_event_listed_clients (revision 0010)
+        return text("(CAST(audit_event.details AS jsonb) -> 'client_refs') @> CAST(:listed_ref AS jsonb)").bindparams(
+            listed_ref=json.dumps([client_ref]))
+    # Elsewhere the text of the JSON column (json.dumps, so non-ASCII is escaped the same way)
+    return cast(AuditEvent.details, String).like(f"%{_like_escape(json.dumps(client_ref))}%", escape="\\")
+
+
+def _where(query, q: AuditQuery, dialect: str = "postgresql"):
     if q.client_ref:
-        # Lists record the clients they showed in details.client_refs (a JSON list of strings)
-        # (as the JSON column stores it: json.dumps, so non-ASCII is escaped the same way)
-        listed = cast(AuditEvent.details, String).like(f"%{_like_escape(json.dumps(q.client_ref))}%", escape="\\")
         query = query.where(or_(AuditEvent.client_ref == q.client_ref,
-                                (AuditEvent.client_ref.is_(None)) & listed))
+                                (AuditEvent.client_ref.is_(None)) & _listed(q.client_ref, dialect)))
     if q.user:
         query = query.where(AuditEvent.actor == q.user.strip().lower())
     if q.since:
@@ -56,12 +64,37 @@ def _where(query, q: AuditQuery):
     return query
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def search(session: Session, q: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
-    """One page of matching events, newest first, and the number of matches."""
-    total = session.scalar(_where(select(func.count()).select_from(AuditEvent), q))
-    events = session.scalars(_where(select(AuditEvent), q).order_by(AuditEvent.id.desc())
-                             .offset((max(page, 1) - 1) * per_page).limit(per_page)).all()
-    return list(events), total
+    """One page of matching events, newest first, and the number of matches (exact: it counts every match,
+    which costs a scan of the matches; `search_page` stops counting at COUNT_CAP)."""
+    dialect = _dialect(session)
+    total = session.scalar(_where(select(func.count()).select_from(AuditEvent), q, dialect))
+    return _page(session, q, page, per_page, dialect), total
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    total: int  # exact when not `total_capped`
+    total_capped: bool  # True: more than COUNT_CAP match (counting stopped there)
+
+
+def search_page(session: Session, q: AuditQuery, *, page: int = 1, per_page: int = 50) -> AuditPage:
+    """Like `search`, but counts at most COUNT_CAP matches ("meer dan 10.000"): at millions of events an exact
+    count of a broad search (everything, an action prefix) costs seconds, the page itself a millisecond."""
+    dialect = _dialect(session)
+    counted = session.scalar(select(func.count()).select_from(
+        _where(select(AuditEvent.id), q, dialect).limit(COUNT_CAP + 1).subquery())) or 0
+    return AuditPage(_page(session, q, page, per_page, dialect), min(counted, COUNT_CAP), counted > COUNT_CAP)
+
+
+def _page(session: Session, q: AuditQuery, page: int, per_page: int, dialect: str) -> list[AuditEvent]:
+    return list(session.scalars(_where(select(AuditEvent), q, dialect).order_by(AuditEvent.id.desc())
+                                .offset((max(page, 1) - 1) * per_page).limit(per_page)).all())
 
 
 def iterate(session: Session, q: AuditQuery, batch: int = 1000):
@@ -80,7 +113,7 @@ def batch_after(session: Session, q: AuditQuery, after: int, batch: int = 1000) 
 
     A streamed export reads each batch in a session of its own, so no transaction stays open while a client
     reads (or never reads) the response."""
-    return list(session.scalars(_where(select(AuditEvent), q).where(AuditEvent.id > after)
+    return list(session.scalars(_where(select(AuditEvent), q, _dialect(session)).where(AuditEvent.id > after)
                                 .order_by(AuditEvent.id).limit(batch)).all())
 
 

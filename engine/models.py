@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, types
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -70,6 +71,10 @@ class ProcessVersion(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (  # revision 0010 (issue 14): lists by team and status, search by part of a client reference
+        Index("ix_cases_team_status_id", "team", "status", "id"), Index("ix_cases_team_id", "team", "id"),
+        Index("ix_cases_client_ref_trgm", "client_ref", postgresql_using="gin",
+              postgresql_ops={"client_ref": "gin_trgm_ops"}).ddl_if(dialect="postgresql"))
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     client_ref: Mapped[str] = mapped_column(String(100), index=True)
@@ -145,6 +150,10 @@ class AuditEvent(Base):
     """Append-only (enforced by triggers in the migration). NEN 7513: who, when, which client, what."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (  # revision 0010 (issue 14): audit search by user, and by a client named in a list event
+        Index("ix_audit_event_actor_id", "actor", "id"),
+        Index("ix_audit_event_listed_clients", sql_text("(CAST(details AS jsonb) -> 'client_refs')"), postgresql_using="gin",
+              postgresql_where=sql_text("client_ref IS NULL")).ddl_if(dialect="postgresql"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(100), index=True)

@@ -134,11 +134,39 @@ def filter_options(session: Session) -> dict:
     """Values for the filter form: processes with their versions, teams, and open steps."""
     versions = session.execute(select(ProcessVersion.process_id, ProcessVersion.version)
                                .order_by(ProcessVersion.process_id, ProcessVersion.version)).all()
-    teams = session.scalars(select(Case.team).where(Case.team.is_not(None)).distinct().order_by(Case.team)).all()
-    steps = session.execute(select(CaseTask.element_id, func.min(CaseTask.name)).where(CaseTask.state == CaseTaskState.READY)
-                            .group_by(CaseTask.element_id).order_by(CaseTask.element_id)).all()
+    if session.get_bind().dialect.name == "postgresql":
+        teams, steps = _distinct_teams_and_steps(session)
+    else:
+        teams = session.scalars(select(Case.team).where(Case.team.is_not(None)).distinct().order_by(Case.team)).all()
+        steps = session.execute(select(CaseTask.element_id, func.min(CaseTask.name))
+                                .where(CaseTask.state == CaseTaskState.READY)
+                                .group_by(CaseTask.element_id).order_by(CaseTask.element_id)).all()
     return {"processes": sorted({p for p, _ in versions}), "versions": versions, "teams": list(teams),
             "steps": [(e, n or e) for e, n in steps], "statuses": STATUSES}
+
+
+# PostgreSQL reads DISTINCT by visiting every index entry (a million cases: a second). These walk the index
+# instead, one probe per distinct value ("loose index scan"): ix_cases_team and ix_case_task_open_step.
+_TEAMS = text("""
+    WITH RECURSIVE t(team) AS (
+        (SELECT team FROM cases WHERE team IS NOT NULL ORDER BY team LIMIT 1)
+        UNION ALL
+        SELECT (SELECT team FROM cases WHERE team > t.team ORDER BY team LIMIT 1) FROM t WHERE t.team IS NOT NULL)
+    SELECT team FROM t WHERE team IS NOT NULL""")
+_STEPS = text("""
+    WITH RECURSIVE s(element_id) AS (
+        (SELECT element_id FROM case_task WHERE state = :ready ORDER BY element_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT element_id FROM case_task WHERE state = :ready AND element_id > s.element_id
+                ORDER BY element_id LIMIT 1) FROM s WHERE s.element_id IS NOT NULL)
+    SELECT s.element_id, (SELECT name FROM case_task WHERE state = :ready AND element_id = s.element_id
+                          AND name IS NOT NULL LIMIT 1) FROM s WHERE s.element_id IS NOT NULL""")
+
+
+def _distinct_teams_and_steps(session: Session) -> tuple[list[str], list[tuple[str, str | None]]]:
+    teams = list(session.scalars(_TEAMS))
+    steps = [(e, n) for e, n in session.execute(_STEPS, {"ready": CaseTaskState.READY.value})]
+    return teams, steps
 
 
 def instance(session: Session, case_id: int) -> InstanceDetail:

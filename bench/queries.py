@@ -1,0 +1,300 @@
+"""Benchmark: the professionals' and administrators' reads at a million cases, p95 next to the target.
+
+Seeds a throwaway PostgreSQL schema with bench/seed.py (or reuses one kept with `seed.py --keep`, `--schema`),
+then measures, each `--samples` times after a warm-up, and prints p50/p95 next to the target (query 10 ms, page
+50 ms) — twice in the same run: first with the indexes of revision 0010 dropped (the baseline, as before this
+revision), then with them built:
+
+- inbox: the query (CaseEngine.open_tasks for a professional) and the page (GET /, Flask test client);
+- case list: CaseEngine.list_cases (and the page /zaken), and the search by client reference (exact and
+  contains, with the same need-to-know filter); engine/case_search.py when it exists;
+- case file: the page /zaken/<id> of a running case;
+- the beheerder's instance list (engine/oversight.py list_instances + filter_options, and the page);
+- the audit search (engine/audit_search.py search by client, by user, by action, and all).
+
+    .venv/bin/python bench/queries.py [--cases N] [--schema NAME] [--samples N] [--plans]
+
+`--plans` prints `EXPLAIN (ANALYZE, BUFFERS)` of the statements behind the figures (with the indexes).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, select, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from bench.proposed_access import proposed  # noqa: E402
+from bench.seed import DEFAULT_URL, NOW, client_ref, drop_schema, schema_url, seed_new_schema, team_name  # noqa: E402
+from engine import access, audit_search, oversight  # noqa: E402
+from engine.db import make_engine  # noqa: E402
+from engine.models import Case  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+
+QUERY_TARGET, PAGE_TARGET = 10.0, 50.0
+PASSWORD = "bench horse battery staple"
+MIGRATION = ROOT / "engine" / "migrations" / "versions" / "0010_scale_indexes.py"
+
+
+def scale_indexes():
+    """The indexes of revision 0010 (their names and how to create and drop them), from the migration itself."""
+    spec = importlib.util.spec_from_file_location("scale_indexes_0010", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Figure:
+    name: str
+    target: float
+    before: tuple[float, float] | None = None
+    after: tuple[float, float] | None = None
+    proposed: tuple[float, float] | None = None
+
+
+def measure(f: Callable[[], object], samples: int) -> tuple[float, float]:
+    f()  # warm-up
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+
+
+class Statements:
+    """Collects the SQL statements run inside a block (for --plans)."""
+
+    def __init__(self, db: Engine):
+        self.db, self.seen = db, []
+
+    def __enter__(self):
+        event.listen(self.db, "before_cursor_execute", self._add)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.db, "before_cursor_execute", self._add)
+
+    def _add(self, conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.seen.append((statement, parameters))
+
+
+def make_app(url: str, db: Engine):
+    from web import create_app
+    from web.auth import service as accounts
+    from web.settings import WebSettings
+
+    app = create_app({"MELDCODE_WEB_SETTINGS": WebSettings(secret_key="bench-" + "x" * 40, session_cookie_secure=False,
+                                                           start_process="meldcode"),
+                      "MELDCODE_ENGINE_SETTINGS": Settings(database_url=url, processes_dir=ROOT / "processes"),
+                      "MELDCODE_DB_ENGINE": db})
+    services = app.extensions["meldcode"]
+    team = team_name(42)
+    users = {"professional": ("bench-prof", ["professional"], team), "beheerder": ("bench-beheer", ["beheerder"], team),
+             "logbeheerder": ("bench-log", ["logbeheerder"], team)}
+    for username, roles, t in users.values():
+        try:
+            accounts.create_user(services.sessions, username, PASSWORD, roles, t, display_name=username)
+        except accounts.AccountError:  # a kept schema measured again
+            pass
+    return app, services
+
+
+def signed_in(app, username: str):
+    client = app.test_client()
+    page = client.get("/inloggen")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    response = client.post("/inloggen", data={"csrf_token": token, "username": username, "password": PASSWORD})
+    assert response.status_code == 302, f"sign-in of {username} failed: {response.status_code}"
+    return client
+
+
+def ok(response):
+    assert response.status_code == 200, f"{response.request.path}: {response.status_code}"
+    return response
+
+
+def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], object]]]:
+    """name -> (target ms, the measured call)."""
+    prof = signed_in(app, "bench-prof")
+    beheer = signed_in(app, "bench-beheer")
+    log = signed_in(app, "bench-log")
+    with services.sessions() as session:
+        team_case = session.scalar(select(Case.id).where(Case.team == team_name(42), Case.status == "running")
+                                   .order_by(Case.id.desc()).limit(1))
+    from engine.views import Actor
+    professional = Actor("bench-prof", frozenset({"professional"}), team=team_name(42))
+    wanted = client_ref(team_case)
+    contains = wanted[-6:]
+
+    def ref_search(condition):
+        def run():
+            with services.sessions() as session:
+                return session.execute(select(Case.id, Case.client_ref, Case.team, Case.status, Case.started_at)
+                                       .where(access.case_filter(professional, NOW), condition)
+                                       .order_by(Case.id.desc()).limit(50)).all()
+        return run
+
+    def instances(f: oversight.InstanceFilter, after_id=None):
+        def run():
+            with services.sessions() as session:
+                return oversight.list_instances(session, f, after_id=after_id, limit=50, now=NOW)
+        return run
+
+    def filter_options():
+        with services.sessions() as session:
+            return oversight.filter_options(session)
+
+    def audit(q: audit_search.AuditQuery, capped: bool = False):
+        def run():
+            with services.sessions() as session:
+                if capped:
+                    return audit_search.search_page(session, q, page=1, per_page=50)
+                return audit_search.search(session, q, page=1, per_page=50)
+        return run
+
+    work = {
+        "inbox query (open_tasks, professional)": (QUERY_TARGET, lambda: services.cases.open_tasks(actor=professional)),
+        "inbox page GET /": (PAGE_TARGET, lambda: ok(prof.get("/"))),
+        "case list query (list_cases, running)": (PAGE_TARGET, lambda: services.cases.list_cases(
+            actor=professional, status="running")),
+        "case list page GET /zaken": (PAGE_TARGET, lambda: ok(prof.get("/zaken"))),
+        "client ref exact (need-to-know filter)": (PAGE_TARGET, ref_search(Case.client_ref == wanted)),
+        "client ref contains (ILIKE %..%)": (PAGE_TARGET, ref_search(Case.client_ref.ilike(f"%{contains}%"))),
+        f"case file page GET /zaken/{team_case}": (PAGE_TARGET, lambda: ok(prof.get(f"/zaken/{team_case}"))),
+        "instances: no filter": (PAGE_TARGET, instances(oversight.InstanceFilter())),
+        "instances: team + step + overdue": (PAGE_TARGET, instances(oversight.InstanceFilter(
+            team=team_name(7), step="stap1_signalen", overdue=True))),
+        "instances: step, deep page": (PAGE_TARGET, instances(oversight.InstanceFilter(step="stap6_evaluatiemoment"),
+                                                              after_id=1_500_000)),
+        "instances: suspended": (PAGE_TARGET, instances(oversight.InstanceFilter(status="suspended"))),
+        "instances: filter options": (PAGE_TARGET, filter_options),
+        "instances page GET /beheer/zaken": (PAGE_TARGET, lambda: ok(beheer.get("/beheer/zaken"))),
+        "audit search: client": (PAGE_TARGET, audit(audit_search.AuditQuery(client_ref=wanted))),
+        "audit search: user": (PAGE_TARGET, audit(audit_search.AuditQuery(user="prof-042-03"))),
+        "audit search: action prefix case.": (PAGE_TARGET, audit(audit_search.AuditQuery(action="case."))),
+        "audit search: all": (PAGE_TARGET, audit(audit_search.AuditQuery())),
+        "audit search_page (count capped): action case.": (PAGE_TARGET, audit(audit_search.AuditQuery(action="case."),
+                                                                          capped=True)),
+        "audit search_page (count capped): all": (PAGE_TARGET, audit(audit_search.AuditQuery(), capped=True)),
+        "audit page GET /auditlog?client": (PAGE_TARGET, lambda: ok(log.get(f"/auditlog?client_ref={wanted}"))),
+    }
+    try:
+        from engine import case_search  # written by another helper; measured when present
+    except ImportError:
+        return work
+
+    def find(**kwargs):
+        def run():
+            return case_search.search_cases(services.sessions, professional, case_search.CaseQuery(**kwargs), now=NOW)
+        return run
+
+    work.update({
+        "case search: running (default list)": (PAGE_TARGET, find(status="running")),
+        "case search: client ref contains": (PAGE_TARGET, find(q=contains)),
+        "case search: client ref, all statuses": (PAGE_TARGET, find(q=wanted)),
+        "case search: step 2 + overdue": (PAGE_TARGET, find(status="running", step=2, overdue=True)),
+        "case search: responsible, by deadline": (PAGE_TARGET, find(responsible="prof-042-03",
+                                                                    sort=case_search.CaseSort.DEADLINE)),
+        "case search: completed, page 3": (PAGE_TARGET, find(status="completed", page=3)),
+        "case search page GET /zaken?q=": (PAGE_TARGET, lambda: ok(prof.get(f"/zaken?q={contains}"))),
+    })
+    return work
+
+
+def set_indexes(db: Engine, module, present: bool) -> float:
+    started = time.perf_counter()
+    with db.begin() as conn:
+        if present:
+            module.create_indexes(conn)
+        else:
+            module.drop_indexes(conn)
+        conn.execute(text("ANALYZE cases, case_task, case_timer, audit_event"))
+    return time.perf_counter() - started
+
+
+def print_plans(db: Engine, work) -> None:
+    for name, (_, f) in work.items():
+        if "page" in name:
+            continue
+        with Statements(db) as statements:
+            f()
+        print(f"\n=== {name}: {len(statements.seen)} statement(s)")
+        for statement, parameters in statements.seen:
+            with db.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                with raw.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                    plan = "\n".join(r[0] for r in cursor.fetchall())
+            print(re.sub(r"\s+", " ", statement)[:300])
+            print(plan)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--schema", help="a schema seeded by `bench/seed.py --keep` (left in place)")
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--plans", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of the queries")
+    args = parser.parse_args()
+    schema = args.schema
+    if schema is None:
+        print(f"seeding {args.cases:,} cases into a throwaway schema (bench/seed.py)")
+        schema, seeded = seed_new_schema(args.database_url, args.cases, log=lambda *a: None)
+        print(f"seeded in {seeded.seconds:.0f} s: {seeded.running:,} running, {seeded.open_tasks:,} open tasks, "
+              f"{seeded.history_tasks:,} history rows, {seeded.timers:,} timers, {seeded.audit_events:,} audit events")
+    url = schema_url(args.database_url, schema)
+    db = make_engine(url)
+    module = scale_indexes()
+    try:
+        with db.connect() as conn:
+            n = conn.scalar(text("SELECT count(*) FROM cases"))
+        app, services = make_app(url, db)
+        work = workload(app, services, db)
+        figures = {name: Figure(name, target) for name, (target, _) in work.items()}
+        for present in (False, True):
+            took = set_indexes(db, module, present)
+            print(f"revision 0010 indexes {'built' if present else 'dropped'} in {took:.1f} s; measuring "
+                  f"{len(work)} reads x {args.samples}")
+            for name, (_, f) in work.items():
+                setattr(figures[name], "after" if present else "before", measure(f, args.samples))
+        print("with 0010 and the need-to-know filters proposed in bench/proposed_access.py")
+        with proposed(db):
+            for name, (_, f) in work.items():
+                figures[name].proposed = measure(f, args.samples)
+        print(f"\n{n:,} cases; p50/p95 in ms, {args.samples} samples each (same run, same machine load)")
+        print(f"{'read':42}{'target':>7} | {'before 0010':>11}{'p95':>8} | {'with 0010':>10}{'p95':>8} | "
+              f"{'+ proposed':>10}{'p95':>8}  ok")
+        for f in figures.values():
+            best = min(f.after[1], f.proposed[1])
+            print(f"{f.name[:42]:42}{f.target:>7.0f} | {f.before[0]:>11.1f}{f.before[1]:>8.1f} | {f.after[0]:>10.1f}"
+                  f"{f.after[1]:>8.1f} | {f.proposed[0]:>10.1f}{f.proposed[1]:>8.1f}  "
+                  f"{'yes' if best <= f.target else 'NO'}")
+        if args.plans:
+            print("\nplans with revision 0010 (current filters)")
+            print_plans(db, work)
+            print("\nplans with revision 0010 and the proposed filters")
+            with proposed(db):
+                print_plans(db, work)
+    finally:
+        db.dispose()
+        if args.schema is None:
+            drop_schema(args.database_url, schema)
+
+
+if __name__ == "__main__":
+    main()
