@@ -2,7 +2,8 @@
 
 What a dashboard shows, for one team and a period of whole calendar months (in the organisation's time zone):
 
-- open cases per step of the meldcode (Stap 0–6, and the other tasks by name), with the overdue tasks;
+- open cases per step of the meldcode (Stap 0–6 as engine/progress.py assigns a task to a step; a task outside
+  the steps by its name), with the overdue tasks;
   running cases without an open task (waiting for a term) have a row of their own;
 - meldingen at Veilig Thuis (each `melding_veilig_thuis` milestone, contract.md) and adviezen asked of Veilig
   Thuis (its involvement for `advies`) per month;
@@ -35,6 +36,7 @@ from . import audit, clock
 from .access import RESTRICTED_READERS, AccessDenied
 from .involvement import VEILIG_THUIS
 from .models import Case, CaseInvolvement, CaseMilestone, CaseTask
+from .progress import STEP_NAMES, step_of
 from .states import CaseStatus, CaseTaskState
 from .views import Actor
 
@@ -125,10 +127,14 @@ class Dashboard:
 
 
 def step_label(element_id: str, name: str | None) -> str:
-    """The meldcode step a task belongs to ("Stap 2"), or the task's own name for the tasks around the steps."""
-    match = _STEP.match(name or "")
-    if match:
-        return f"Stap {match.group(1)}"
+    """The meldcode step a task belongs to ("Stap 2 · Collegiale consultatie en advies", engine/progress.py), or,
+    for a task whose id names no step, the step its name starts with, else the task's own name."""
+    step = step_of([element_id], []).step
+    if step is None:
+        match = _STEP.match(name or "")
+        step = int(match.group(1)) if match else None
+    if step is not None:
+        return f"Stap {step} · {STEP_NAMES[step]}"
     return (name or element_id).strip() or element_id
 
 

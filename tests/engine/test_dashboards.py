@@ -17,6 +17,8 @@ WEB_DIAGRAMS = Path(__file__).resolve().parents[1] / "web" / "diagrams"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 TZ = "Europe/Amsterdam"
 DAY = 86400.0
+# Steps as engine/progress.py names them
+S1, S2, S4 = "Stap 1 · Signalen in kaart brengen", "Stap 2 · Collegiale consultatie en advies", "Stap 4 · Wegen"
 
 PIET = Actor("piet", frozenset({"professional"}), team="noord")
 ANNA = Actor("anna", frozenset({"aandachtsfunctionaris"}), team="noord")
@@ -97,7 +99,8 @@ def test_open_cases_per_step_and_overdue_tasks_of_the_own_team(case_engine, team
     result = board(case_engine, ANNA)
     assert result.team == "noord"
     assert [(r.step, r.open_cases, r.overdue_tasks) for r in result.steps] == [
-        ("Stap 1", 1, 1), ("Stap 2", 3, 0), ("Terugkoppeling Veilig Thuis vastleggen", 2, 0)]
+        (S1, 1, 1), (S2, 3, 0),
+        ("Terugkoppeling Veilig Thuis vastleggen", 2, 0)]
     assert (result.open_cases, result.overdue_tasks) == (6, 1)
 
 
@@ -113,17 +116,17 @@ def test_time_per_step_median_and_mean_of_the_tasks_completed_in_the_period(case
     result = board(case_engine, ANNA)
     got = {r.step: (r.tasks, r.median_seconds / DAY, r.mean_seconds / DAY) for r in result.durations}
     stap4_h = (at("2025-11-30T23:30") - at("2025-11-10T09:00")) / timedelta(days=1)
-    assert set(got) == {"Stap 1", "Stap 2", "Stap 4"}
-    assert got["Stap 1"][0] == 4 and got["Stap 1"][1:] == pytest.approx((3.0, 4.0))  # 1, 2, 4, 9 days
-    assert got["Stap 2"][0] == 2 and got["Stap 2"][1:] == pytest.approx((4.5, 4.5))  # 3, 6 days
-    assert got["Stap 4"][0] == 2 and got["Stap 4"][1:] == pytest.approx(((1 + stap4_h) / 2,) * 2)
+    assert set(got) == {S1, S2, S4}
+    assert got[S1][0] == 4 and got[S1][1:] == pytest.approx((3.0, 4.0))  # 1, 2, 4, 9 days
+    assert got[S2][0] == 2 and got[S2][1:] == pytest.approx((4.5, 4.5))  # 3, 6 days
+    assert got[S4][0] == 2 and got[S4][1:] == pytest.approx(((1 + stap4_h) / 2,) * 2)
 
 
 def test_a_shorter_period_leaves_out_older_months(case_engine, team_cases):
     result = board(case_engine, ANNA, months=3)  # April, May, June 2026
     assert [m.month for m in result.months] == [date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]
     assert sum(m.meldingen for m in result.months) == 0
-    assert {r.step: r.tasks for r in result.durations} == {"Stap 1": 1}  # B's, on 3 June
+    assert {r.step: r.tasks for r in result.durations} == {S1: 1}  # B's, on 3 June
     assert result.open_cases == 6  # open cases are counted now, whatever the period
 
 
@@ -132,7 +135,7 @@ def test_another_team_counts_only_its_own_cases(case_engine, team_cases):
     assert [(r.step, r.open_cases) for r in result.steps] == [("Terugkoppeling Veilig Thuis vastleggen", 1)]
     assert {m.month: (m.meldingen, m.adviezen) for m in result.months if m.meldingen or m.adviezen} == {
         date(2026, 3, 1): (1, 0), date(2026, 6, 1): (0, 1)}
-    assert {r.step: r.tasks for r in result.durations} == {"Stap 1": 1, "Stap 2": 1, "Stap 4": 1}
+    assert {r.step: r.tasks for r in result.durations} == {S1: 1, S2: 1, S4: 1}
 
 
 def test_a_case_waiting_without_an_open_task_has_its_own_row(case_engine):

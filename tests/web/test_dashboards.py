@@ -42,9 +42,9 @@ def test_the_aandachtsfunctionaris_sees_the_counts_of_the_own_team(app, services
     page = client.get("/dashboard")
     assert page.status_code == 200
     assert _table(page.text, "stappen") == [["Stap", "Open zaken", "Taken over termijn"],
-                                            ["Stap 1", "2", "1"], ["Stap 2", "1", "0"]]
+                                            ["Stap 1 · Signalen in kaart brengen", "2", "1"], ["Stap 2 · Collegiale consultatie en advies", "1", "0"]]
     durations = _table(page.text, "doorlooptijd")
-    assert durations[1][:2] == ["Stap 1", "1"] and durations[1][2] == durations[1][3] == "1,0"
+    assert durations[1][:2] == ["Stap 1 · Signalen in kaart brengen", "1"] and durations[1][2] == durations[1][3] == "1,0"
     months = _table(page.text, "maanden")
     assert len(months) == 13 and all(row[1:] == ["0", "0"] for row in months[1:])
     for key in ("stappen", "maanden", "doorlooptijd"):
@@ -79,7 +79,7 @@ def test_another_teams_cases_are_never_counted(app, services, client):
     accounts.create_user(services.sessions, "zuid-af", PASSWORD, ["aandachtsfunctionaris"], "zuid")
     login(client, "zuid-af")
     page = client.get("/dashboard")
-    assert _table(page.text, "stappen") == [["Stap", "Open zaken", "Taken over termijn"], ["Stap 1", "2", "0"]]
+    assert _table(page.text, "stappen") == [["Stap", "Open zaken", "Taken over termijn"], ["Stap 1 · Signalen in kaart brengen", "2", "0"]]
 
 
 def test_a_professional_is_refused(app, services, client):
@@ -102,7 +102,7 @@ def test_the_aandachtsfunctionaris_opens_the_dashboard_in_the_browser(app, servi
     assert chart.locator("title").text_content() == "Open zaken per stap"
     assert chart.locator("rect.series-0").count() == 2 + 1  # the legend's swatch and a bar per step
     rows = page.locator("#tabel-stappen tbody tr")
-    assert rows.count() == 2 and rows.nth(0).inner_text().split() == ["Stap", "1", "2", "1"]
+    assert rows.count() == 2 and rows.nth(0).inner_text().split() == ["Stap", "1", "·", "Signalen", "in", "kaart", "brengen", "2", "1"]
     page.select_option("#veld-maanden", "3")
     page.click("button:has-text('Toon')")
     page.wait_for_selector("#tabel-maanden")
