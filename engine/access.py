@@ -19,10 +19,12 @@ One policy for the engine's use cases and the web layer (which asks it again as 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, overload
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowedError
@@ -70,7 +72,7 @@ class Decision:
     def allowed(self) -> bool:
         return self.scope is not None
 
-    def audit_details(self) -> dict:
+    def audit_details(self) -> dict[str, Any]:
         return {"access": self.scope, "basis": self.basis}
 
 
@@ -113,6 +115,12 @@ def decide_task(actor: Actor, facts: CaseFacts, lane: str | None) -> Decision:
     return decision
 
 
+@overload
+def load_facts(session: Session, case: Case, actor: Actor, now: datetime) -> CaseFacts: ...
+@overload
+def load_facts(session: Session, case: int, actor: Actor, now: datetime) -> CaseFacts | None: ...
+
+
 def load_facts(session: Session, case: Case | int, actor: Actor, now: datetime) -> CaseFacts | None:
     """The facts of a case (by row or id) for `actor`; None when the case does not exist."""
     if isinstance(case, int):
@@ -150,7 +158,7 @@ def check_task(session: Session, actor: Actor, case: Case, lane: str | None, tas
     return decision
 
 
-def case_filter(actor: Actor, now: datetime):
+def case_filter(actor: Actor, now: datetime) -> ColumnElement[bool]:
     """`decide_case(...).allowed` as a condition on `Case`, for lists."""
     roles = actor.roles
     if BEHEERDER in roles:
@@ -172,7 +180,7 @@ def case_filter(actor: Actor, now: datetime):
     return or_(*conditions) if conditions else false()
 
 
-def task_lane_filter(actor: Actor, lane_column, now: datetime):
+def task_lane_filter(actor: Actor, lane_column: Any, now: datetime) -> ColumnElement[bool]:
     """For task lists: tasks of the actor's lanes on cases it may read; Veilig Thuis only its own lane."""
     roles = actor.roles
     conditions = []
@@ -194,7 +202,7 @@ def task_lane_filter(actor: Actor, lane_column, now: datetime):
     return or_(*conditions) if conditions else false()
 
 
-def restrict(info: CaseInfo, decision: Decision, melding_task_ids=()) -> CaseInfo:
+def restrict(info: CaseInfo, decision: Decision, melding_task_ids: Iterable[int] = ()) -> CaseInfo:
     """The case file as far as `decision` allows."""
     if decision.scope == FULL:
         return info
@@ -212,10 +220,10 @@ def restrict(info: CaseInfo, decision: Decision, melding_task_ids=()) -> CaseInf
 
 def melding_task_ids(session: Session, case_id: int) -> list[int]:
     """Tasks that carried a melding or transfer to Veilig Thuis (their answers are the melding's facts)."""
-    return [t for t in session.scalars(select(CaseInvolvement.task_id).where(
+    return [t for t in session.scalars(select(CaseInvolvement.task_id).where(  # type: ignore[misc]  # IS NOT NULL
         CaseInvolvement.case_id == case_id, CaseInvolvement.party == VEILIG_THUIS,
         CaseInvolvement.task_id.is_not(None)))]
 
 
-def _first(roles) -> str:
+def _first(roles: Iterable[str]) -> str:
     return min(roles)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,7 @@ def current_context() -> AuditContext:
 
 
 @contextlib.contextmanager
-def context(**fields) -> Iterator[AuditContext]:
+def context(**fields: Any) -> Iterator[AuditContext]:
     """Set audit context fields for the block (nested blocks add to the outer one)."""
     token = _context.set(replace(_context.get(), **fields))
     try:
@@ -69,18 +70,19 @@ def context(**fields) -> Iterator[AuditContext]:
         _context.reset(token)
 
 
-def set_context(**fields):
+def set_context(**fields: Any) -> Token[AuditContext]:
     """Set the context until `reset_context(token)` (for request hooks that cannot use `with`)."""
     return _context.set(replace(_context.get(), **fields))
 
 
-def reset_context(token) -> None:
+def reset_context(token: Token[AuditContext]) -> None:
     _context.reset(token)
 
 
-def record(session: Session, actor: str, action: str, *, case_id=None, task_id=None, client_ref=None,
+def record(session: Session, actor: str, action: str, *, case_id: int | None = None, task_id: int | None = None,
+           client_ref: str | None = None,
            outcome: str = "success", basis: str | None = None, basis_detail: str | None = None,
-           on_behalf_of: str | None = None, **details) -> AuditEvent:
+           on_behalf_of: str | None = None, **details: Any) -> AuditEvent:
     ctx = _context.get()
     identity = ctx.identity() if ctx.identity else None
     if identity is not None and identity.username != actor:
@@ -119,5 +121,5 @@ def _append(session: Session, event: AuditEvent) -> None:
     seq, prev_hash = audit_chain.lock_head(session)
     audit_chain.seal(event, seq, prev_hash)
     session.add(event)
-    audit_chain.set_head(session, seq, event.hash)
+    audit_chain.set_head(session, seq, cast(str, event.hash))  # set by seal()
     session.flush()

@@ -9,25 +9,26 @@ import json
 import sys
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import Settings
 
 
-def _sessions():
+def _sessions() -> sessionmaker[Session]:
     from .db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(Settings.from_env().database_url))
 
 
 @click.group("audit")
-def audit():
+def audit() -> None:
     """The audit trail (NEN 7513): verify its hash chain."""
 
 
 @audit.command("verify")
 @click.option("--expect-head", default=None, metavar="SEQ:HASH",
               help="A head printed earlier by `meldcode audit head`: that event must still be in the chain.")
-def verify(expect_head):
+def verify(expect_head: str | None) -> None:
     """Verify the hash chain of audit_event; exit 1 and name the first event changed, removed or reordered."""
     from . import audit_chain
 
@@ -41,7 +42,7 @@ def verify(expect_head):
         result = audit_chain.verify(session)
         anchored = _check_anchor(session, *anchor) if result.ok and anchor else None
     if not result.ok:
-        click.echo(f"audit chain BROKEN after {result.checked} good event(s): {result.first_break.describe()}",
+        click.echo(f"audit chain BROKEN after {result.checked} good event(s): {result.first_break.describe()}",  # type: ignore[union-attr]
                    err=True)
         sys.exit(1)
     if anchored:
@@ -50,13 +51,14 @@ def verify(expect_head):
     click.echo(f"audit chain intact: {result.checked} event(s), head seq {result.head_seq} {result.head_hash}")
 
 
-def _check_anchor(session, seq: int, digest: str) -> str | None:
+def _check_anchor(session: Session, seq: int, digest: str) -> str | None:
     """Why the chain no longer holds the event kept outside the database, or None."""
     from sqlalchemy import select
 
     from .models import AuditChainHead, AuditEvent
 
     head = session.get(AuditChainHead, 1)
+    assert head is not None  # the migration creates the single head row
     gone = f"the event at seq {seq} that was kept outside the database is no longer in the chain"
     if seq > head.seq:
         return gone + f" (the chain now ends at seq {head.seq})"
@@ -68,10 +70,11 @@ def _check_anchor(session, seq: int, digest: str) -> str | None:
 
 
 @audit.command("head")
-def head():
+def head() -> None:
     """Print the chain head as JSON (store it outside the database to detect a rewritten chain later)."""
     from .models import AuditChainHead
 
     with _sessions()() as session:
         row = session.get(AuditChainHead, 1)
+        assert row is not None  # the migration creates the single head row
         click.echo(json.dumps({"seq": row.seq, "hash": row.hash, "expect_head": f"{row.seq}:{row.hash}"}))

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .cases import CaseEngine
 
-def _engine(settings: Settings):
+
+def _engine(settings: Settings) -> CaseEngine:
     from .cases import CaseEngine
     from .db import make_engine, make_sessionmaker
 
@@ -17,18 +21,18 @@ def _engine(settings: Settings):
 
 
 @click.group()
-def main():
+def main() -> None:
     """Meldcode huiselijk geweld en kindermishandeling — engine commands."""
 
 
 @main.group()
-def db():
+def db() -> None:
     """Database schema."""
 
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-def db_upgrade(revision):
+def db_upgrade(revision: str) -> None:
     """Create or upgrade the schema of DATABASE_URL."""
     from .db import upgrade
 
@@ -44,7 +48,7 @@ def db_upgrade(revision):
 @click.option("--by", "deployed_by", default="cli", show_default=True, help="Who deploys (audit).")
 @click.option("--scenarios", "scenario_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Scenario files or folders that must pass before a changed diagram is deployed (repeatable).")
-def deploy(directory, deployed_by, scenario_paths):
+def deploy(directory: Path, deployed_by: str, scenario_paths: tuple[Path, ...]) -> None:
     """Deploy the BPMN/DMN diagrams and forms of DIRECTORY."""
     from .errors import DiagramError
     from .scenarios import ScenarioError, load_scenarios
@@ -64,7 +68,7 @@ def deploy(directory, deployed_by, scenario_paths):
 
 
 @main.group()
-def scenario():
+def scenario() -> None:
     """Replay scenarios against the diagrams."""
 
 
@@ -75,7 +79,7 @@ def scenario():
 @click.option("--database-url", default=None,
               help="Run on this PostgreSQL server, in a throwaway schema that is dropped afterwards "
                    "(default: a temporary SQLite database).")
-def scenario_run(files, processes_dir, database_url):
+def scenario_run(files: tuple[Path, ...], processes_dir: Path | None, database_url: str | None) -> None:
     """Run scenario FILES in a throwaway database; exit 1 if any fails."""
     from .errors import DiagramError
     from .scenarios import ScenarioError, run_files

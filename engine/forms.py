@@ -12,8 +12,10 @@ Every string is also checked by engine/text_input.py (encodable, no control char
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -30,7 +32,7 @@ _FORMATS = FormatChecker()
 # passed. The engine checks it itself: an ISO 8601 moment as Python reads it (what the web form, the API and
 # the scenario runner send), so a timer never has to guess what "vastgelegd" means.
 @_FORMATS.checks("date-time", raises=ValueError)
-def _is_iso_moment(instance) -> bool:
+def _is_iso_moment(instance: object) -> bool:
     if not isinstance(instance, str):
         return True
     if "T" not in instance and " " not in instance:
@@ -50,7 +52,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _not_in_future(validator, enabled, instance, schema):
+def _not_in_future(validator: Any, enabled: Any, instance: Any, schema: dict[str, Any]) -> Iterator[SchemaViolation]:
     if not enabled or not isinstance(instance, str):
         return
     kind = schema.get("format")
@@ -70,15 +72,17 @@ def _not_in_future(validator, enabled, instance, schema):
         yield SchemaViolation(MESSAGES[("x-not-in-future", kind)])
 
 
-FormValidator = validators.extend(Draft202012Validator, {"x-not-in-future": _not_in_future})
+FormValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"x-not-in-future": _not_in_future})
 
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Draft202012Validator:
-    return FormValidator(json.loads(schema_json), format_checker=_FORMATS)
+    return cast(Draft202012Validator, FormValidator(json.loads(schema_json), format_checker=_FORMATS))
 
 
-def validate(schema: dict, data: dict, max_text_length: int = text_input.DEFAULT_MAX_LENGTH) -> dict:
+def validate(schema: dict[str, Any], data: dict[str, Any],
+             max_text_length: int = text_input.DEFAULT_MAX_LENGTH) -> dict[str, Any]:
     """Return `data` if it satisfies `schema`, else raise ValidationError naming each field."""
     if not isinstance(data, dict):
         raise ValidationError({"(form)": ["form data must be an object"]})

@@ -11,11 +11,12 @@ Veilig Thuis (another organisation) and the beheerder (metadata only) cannot bre
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, audit, clock, text_input
 from .errors import NotFoundError, ValidationError
@@ -26,7 +27,7 @@ MIN_REASON, MAX_REASON = 20, 1000
 DEFAULT_HOURS = 4.0
 
 
-def grant_hours(env=None) -> float:
+def grant_hours(env: Mapping[str, str] | None = None) -> float:
     """How long a grant lasts (a setting; hours, > 0)."""
     env = os.environ if env is None else env
     hours = float(env.get("MELDCODE_BREAK_GLASS_HOURS", DEFAULT_HOURS))
@@ -60,7 +61,7 @@ class AlreadyAllowed(Exception):
     """The actor may read the case already; no grant is needed (none is made)."""
 
 
-def request_access(sessions: sessionmaker, actor: Actor, case_id: int, reason: str, *,
+def request_access(sessions: sessionmaker[Session], actor: Actor, case_id: int, reason: str, *,
                    hours: float | None = None) -> GrantView:
     """Grant `actor` full access to case `case_id` for `hours` on `reason` (audited). Raises ValidationError for
     a missing or short reason, access.AccessDenied (audited) when the actor may not break the glass or the case
@@ -78,6 +79,7 @@ def request_access(sessions: sessionmaker, actor: Actor, case_id: int, reason: s
         elif case is None:
             why_not = "no such case"
         if why_not is None:
+            assert case is not None  # checked above
             decision = access.decide_case(actor, access.load_facts(session, case, actor, now))
             if decision.scope == access.FULL:
                 raise AlreadyAllowed(decision.basis)
@@ -93,7 +95,7 @@ def request_access(sessions: sessionmaker, actor: Actor, case_id: int, reason: s
     raise access.AccessDenied(f"{actor.username} may not break the glass on case {case_id}: {why_not}")
 
 
-def grants_to_review(sessions: sessionmaker, team: str | None, *, reviewed: bool = False,
+def grants_to_review(sessions: sessionmaker[Session], team: str | None, *, reviewed: bool = False,
                      limit: int = 200) -> list[GrantView]:
     """Grants on the cases of `team`, unreviewed (oldest first) or reviewed (newest first)."""
     with sessions() as session:
@@ -105,7 +107,7 @@ def grants_to_review(sessions: sessionmaker, team: str | None, *, reviewed: bool
                 for g, ref in session.execute(query.limit(limit))]
 
 
-def _actions_during(session, grant: AccessGrant) -> dict[str, int]:
+def _actions_during(session: Session, grant: AccessGrant) -> dict[str, int]:
     rows = session.execute(select(AuditEvent.action, func.count()).where(
         AuditEvent.actor == grant.username, AuditEvent.case_id == grant.case_id,
         AuditEvent.at >= grant.granted_at, AuditEvent.at <= grant.expires_at, AuditEvent.outcome == "success")
@@ -113,7 +115,7 @@ def _actions_during(session, grant: AccessGrant) -> dict[str, int]:
     return {action: count for action, count in rows}
 
 
-def mark_reviewed(sessions: sessionmaker, actor: Actor, grant_id: int, note: str = "") -> GrantView:
+def mark_reviewed(sessions: sessionmaker[Session], actor: Actor, grant_id: int, note: str = "") -> GrantView:
     """The aandachtsfunctionaris of the case's team marks a grant reviewed (audited). Raises NotFoundError for
     a grant that is not theirs to review (as for one that does not exist), ValidationError for a long note."""
     note = text_input.check_text((note or "").strip(), "note", MAX_REASON)
@@ -130,7 +132,7 @@ def mark_reviewed(sessions: sessionmaker, actor: Actor, grant_id: int, note: str
         return _view(grant, client_ref)
 
 
-def _audit_refusal(sessions: sessionmaker, actor: Actor, case_id: int, reason: str) -> None:
+def _audit_refusal(sessions: sessionmaker[Session], actor: Actor, case_id: int, reason: str) -> None:
     with sessions.begin() as session:
         client_ref = session.scalar(select(Case.client_ref).where(Case.id == case_id))
         audit.record(session, actor.username, "case.break_glass", outcome="denied", case_id=case_id,
