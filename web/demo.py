@@ -26,6 +26,9 @@ class DemoUser:
 
 
 DEMO_USERS = (
+    # Issue 13: a second professional of the team, to hand a case over to (listed first: "professional" stays the
+    # team's professional where users are looked up by role)
+    DemoUser("collega", "Kees Collega", ("professional",)),
     DemoUser("professional", "Pim Professional", ("professional",)),
     DemoUser("aandachtsfunctionaris", "Aafke Aandachtsfunctionaris", ("aandachtsfunctionaris",)),
     DemoUser("leidinggevende", "Lotte Leidinggevende", ("leidinggevende",)),
