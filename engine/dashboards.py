@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from . import audit, clock
@@ -47,6 +47,7 @@ MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
 WAITING = "Geen open taak (wacht op een termijn)"
 DATASETS = ("stappen", "maanden", "doorlooptijd")
+OPEN = (CaseStatus.RUNNING, CaseStatus.SUSPENDED)  # a case with open tasks (ix_cases_team_status_id)
 _STEP = re.compile(r"^\s*Stap\s+([0-6])\b")
 
 
@@ -162,7 +163,7 @@ def _label_case(pairs: Sequence[tuple[str, str | None]]) -> ColumnElement[str]:
 
 def open_steps(session: Session, team: str, now: datetime) -> list[StepRow]:
     """Open cases per step (a case counts once per step in which it has an open task) and overdue tasks."""
-    in_team = and_(CaseTask.state == CaseTaskState.READY, Case.team == team)
+    in_team = and_(CaseTask.state == CaseTaskState.READY, Case.team == team, Case.status.in_(OPEN))
     pairs = [(e, n) for e, n in session.execute(
         select(CaseTask.element_id, func.max(CaseTask.name)).join(Case, Case.id == CaseTask.case_id)
         .where(in_team).group_by(CaseTask.element_id))]
@@ -172,11 +173,17 @@ def open_steps(session: Session, team: str, now: datetime) -> list[StepRow]:
         select(label, func.count(CaseTask.case_id.distinct()), overdue).join(Case, Case.id == CaseTask.case_id)
         .where(in_team).group_by(label))] if pairs else []
     waiting = session.scalar(select(func.count()).select_from(Case).where(
-        Case.team == team, Case.status.in_((CaseStatus.RUNNING, CaseStatus.SUSPENDED)),
+        Case.team == team, Case.status.in_(OPEN),
         ~exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))) or 0
     if waiting:
         rows.append(StepRow(WAITING, int(waiting), 0))
     return sorted(rows, key=lambda r: _step_order(r.step))
+
+
+def _active_since(start: datetime) -> ColumnElement[bool]:
+    """A case that can have had a step or milestone since `start`: still open, or ended since. Narrows the team's
+    cases of twenty years to those of the period before their tasks and milestones are looked up."""
+    return or_(Case.status.in_(OPEN), Case.ended_at >= start)
 
 
 def _month_bucket(column: InstrumentedAttribute[datetime], bounds: list[datetime]) -> ColumnElement[int]:
@@ -190,12 +197,12 @@ def per_month(session: Session, team: str, period: Period) -> list[MonthRow]:
     bucket = _month_bucket(CaseMilestone.reached_at, bounds).label("month")
     meldingen = dict(session.execute(
         select(bucket, func.count()).select_from(CaseMilestone).join(Case, Case.id == CaseMilestone.case_id)
-        .where(Case.team == team, CaseMilestone.name == MELDING, CaseMilestone.reached_at >= start,
+        .where(Case.team == team, _active_since(start), CaseMilestone.name == MELDING, CaseMilestone.reached_at >= start,
                CaseMilestone.reached_at < end).group_by(bucket)).all())
     bucket = _month_bucket(CaseInvolvement.since, bounds).label("month")
     adviezen = dict(session.execute(
         select(bucket, func.count()).select_from(CaseInvolvement).join(Case, Case.id == CaseInvolvement.case_id)
-        .where(Case.team == team, CaseInvolvement.party == VEILIG_THUIS, CaseInvolvement.reason == ADVIES,
+        .where(Case.team == team, _active_since(start), CaseInvolvement.party == VEILIG_THUIS, CaseInvolvement.reason == ADVIES,
                CaseInvolvement.since >= start, CaseInvolvement.since < end).group_by(bucket)).all())
     return [MonthRow(month, int(meldingen.get(i, 0)), int(adviezen.get(i, 0)))
             for i, month in enumerate(period.month_starts[:-1])]
@@ -211,8 +218,8 @@ def durations(session: Session, team: str, period: Period) -> list[DurationRow]:
     """Per step, of the tasks completed in the period: how many, and the median and mean time from created to
     completed. The median is taken in SQL (the middle one or two rows of each step by a window function)."""
     bounds = period.boundaries()
-    done = and_(CaseTask.state == CaseTaskState.COMPLETED, Case.team == team, CaseTask.ended_at >= bounds[0],
-                CaseTask.ended_at < bounds[-1])
+    done = and_(CaseTask.state == CaseTaskState.COMPLETED, Case.team == team, _active_since(bounds[0]),
+                CaseTask.ended_at >= bounds[0], CaseTask.ended_at < bounds[-1])
     pairs = [(e, n) for e, n in session.execute(
         select(CaseTask.element_id, func.max(CaseTask.name)).join(Case, Case.id == CaseTask.case_id)
         .where(done).group_by(CaseTask.element_id))]
@@ -221,15 +228,14 @@ def durations(session: Session, team: str, period: Period) -> list[DurationRow]:
     label = _label_case(pairs).label("step")
     seconds = _seconds(session).label("seconds")
     timed = select(label, seconds).join(Case, Case.id == CaseTask.case_id).where(done).subquery()
-    totals = {step: (int(n), float(mean)) for step, n, mean in session.execute(
-        select(timed.c.step, func.count(), func.avg(timed.c.seconds)).group_by(timed.c.step))}
     ranked = select(timed.c.step, timed.c.seconds,
                     func.row_number().over(partition_by=timed.c.step, order_by=timed.c.seconds).label("rn"),
-                    func.count().over(partition_by=timed.c.step).label("n")).subquery()
-    medians = {step: float(median) for step, median in session.execute(
-        select(ranked.c.step, func.avg(ranked.c.seconds))
-        .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])).group_by(ranked.c.step))}
-    rows = [DurationRow(step, n, medians[step], mean) for step, (n, mean) in totals.items()]
+                    func.count().over(partition_by=timed.c.step).label("n"),
+                    func.avg(timed.c.seconds).over(partition_by=timed.c.step).label("mean")).subquery()
+    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    found = session.execute(select(ranked.c.step, func.max(ranked.c.n), func.max(ranked.c.mean),
+                                   func.avg(ranked.c.seconds)).where(middle).group_by(ranked.c.step)).all()
+    rows = [DurationRow(step, int(n), float(median), float(mean)) for step, n, mean, median in found]
     return sorted(rows, key=lambda r: _step_order(r.step))
 
 
