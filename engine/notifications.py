@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from . import access, clock
@@ -108,15 +109,15 @@ def existing_kinds(session: Session, task_ids: Iterable[int]) -> dict[int, set[s
     return found
 
 
-def _dialect_insert(session: Session):
+def _dialect_insert(session: Session) -> Any:
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported databases
-        raise RuntimeError(f"notifications need PostgreSQL or SQLite, not {name}")
-    return insert
+        from sqlalchemy.dialects import postgresql
+        return postgresql.insert
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+        return sqlite.insert
+    raise RuntimeError(f"notifications need PostgreSQL or SQLite, not {name}")  # pragma: no cover
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def for_case(session: Session, case_id: int, *, tz: str = "Europe/Amsterdam") ->
 
 def get(session: Session, notification_id: int, *, tz: str = "Europe/Amsterdam") -> NotificationView | None:
     row = session.execute(_view_query().where(Notification.id == notification_id)).first()
-    return None if row is None else _view(*row, tz)
+    return None if row is None else _view(row[0], row[1], row[2], tz)
 
 
 def mark_read(session: Session, notification_id: int, username: str, now: datetime) -> bool:
@@ -147,14 +148,19 @@ def mark_read(session: Session, notification_id: int, username: str, now: dateti
     result = session.execute(update(Notification).where(Notification.id == notification_id,
                                                         Notification.recipient == username,
                                                         Notification.read_at.is_(None)).values(read_at=now))
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
-def inbox_provider(sessions: sessionmaker, *, tz: str = "Europe/Amsterdam", limit: int = 20
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE changed (a CursorResult's rowcount; `Session.execute` is typed as the generic Result)."""
+    return int(result.rowcount)
+
+
+def inbox_provider(sessions: sessionmaker[Session], *, tz: str = "Europe/Amsterdam", limit: int = 20
                    ) -> Callable[[object], list[NotificationView]]:
     """`fn(user) -> unread notifications` for the inbox; `user` needs a `username` attribute."""
 
-    def unread(user) -> list[NotificationView]:
+    def unread(user: object) -> list[NotificationView]:
         username = getattr(user, "username", None)
         if not username:
             return []
@@ -164,14 +170,14 @@ def inbox_provider(sessions: sessionmaker, *, tz: str = "Europe/Amsterdam", limi
     return unread
 
 
-def case_notifications(sessions: sessionmaker, case_id: int, *, tz: str = "Europe/Amsterdam"
+def case_notifications(sessions: sessionmaker[Session], case_id: int, *, tz: str = "Europe/Amsterdam"
                        ) -> list[NotificationView]:
     """Every notification of a case, for the case file."""
     with sessions() as session:
         return for_case(session, case_id, tz=tz)
 
 
-def _view_query():
+def _view_query() -> Select[Notification, Case, CaseTask]:
     return (select(Notification, Case, CaseTask).join(Case, Case.id == Notification.case_id)
             .join(CaseTask, CaseTask.id == Notification.task_id))
 
@@ -253,9 +259,9 @@ def claim_for_mail(session: Session, now: datetime, lease: timedelta) -> Notific
         candidate = session.scalars(query).first()
         if candidate is None:
             return None
-        won = session.execute(update(Notification).where(Notification.id == candidate, due)
-                              .values(status=SENDING, lease_until=now + lease,
-                                      attempts=Notification.attempts + 1)).rowcount
+        won = _rowcount(session.execute(update(Notification).where(Notification.id == candidate, due)
+                                        .values(status=SENDING, lease_until=now + lease,
+                                                attempts=Notification.attempts + 1)))
         if won == 1:
             session.expire_all()
             return session.get(Notification, candidate)

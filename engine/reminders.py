@@ -16,6 +16,7 @@ the caller (the workers' directory); this module says what is due and stores not
 from __future__ import annotations
 
 import operator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import clock
-from .models import Case, CaseTask
+from .models import Case, CaseTask, Notification
 from .notifications import (
     ESCALATION_AANDACHTSFUNCTIONARIS,
     ESCALATION_LEIDINGGEVENDE,
@@ -32,7 +33,6 @@ from .notifications import (
     REMINDER_DUE,
     RETURN_WINDOW,
     RETURNED,
-    Notification,
     existing_kinds,
     returned_tasks,
 )
@@ -43,7 +43,7 @@ AANDACHTSFUNCTIONARIS = "aandachtsfunctionaris"
 LEIDINGGEVENDE = "leidinggevende"
 # A task created this close to the start of its advance window gets no advance reminder.
 ADVANCE_SLACK = timedelta(minutes=1)
-ESCALATION_ROLES = {ESCALATION_AANDACHTSFUNCTIONARIS: AANDACHTSFUNCTIONARIS,
+ESCALATION_ROLES: dict[str, str] = {ESCALATION_AANDACHTSFUNCTIONARIS: AANDACHTSFUNCTIONARIS,
                     ESCALATION_LEIDINGGEVENDE: LEIDINGGEVENDE}
 
 
@@ -55,7 +55,7 @@ class ReminderPolicy:
     before_workdays: int = 1
     escalation_workdays: int = 1
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("before_workdays", "escalation_workdays"):
             value = operator.index(getattr(self, name))
             if not 0 <= 2 * value <= MAX_WORKDAYS:
@@ -126,7 +126,7 @@ def schedule(due_at: datetime, policy: ReminderPolicy, calendar: WorkdayCalendar
 
 
 def due_for_task(created_at: datetime, due_at: datetime, now: datetime, policy: ReminderPolicy,
-                 calendar: WorkdayCalendar, done: set[str] = frozenset()) -> list[Moment]:
+                 calendar: WorkdayCalendar, done: AbstractSet[str] = frozenset()) -> list[Moment]:
     """The moments of one task that have passed at `now` and were not notified yet.
 
     An advance reminder is left out when the task was created inside its window, or within a minute of its
@@ -161,6 +161,7 @@ def due_reminders(session: Session, policy: ReminderPolicy, calendar: WorkdayCal
     done = existing_kinds(session, [task.id for task, _, _ in rows])
     due = []
     for task, client_ref, team in rows:
+        assert task.due_at is not None  # the query asks for tasks with a due date
         for moment in due_for_task(task.created_at, task.due_at, now, policy, calendar, done.get(task.id, set())):
             due.append(DueReminder(kind=moment.kind, at=moment.at, task_id=task.id, case_id=task.case_id,
                                    client_ref=client_ref, team=team, lane=task.lane, claimed_by=task.claimed_by,
