@@ -6,6 +6,7 @@ lane and form schema.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -255,3 +256,25 @@ def _check_cell(filename, node, text) -> None:
             check_expression(text.strip(), HELPER_NAMES)
         except ScriptError as exc:
             raise DiagramError(filename, _owner_id(node), f"decision table cell rejected: {exc}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def element_names(bpmn_xml: str, filename: str) -> dict[str, str]:
+    """Readable names of a diagram's elements (for a case's timeline and diagram); an unnamed boundary timer is
+    named after its task. An unreadable diagram has no names."""
+    if not bpmn_xml:
+        return {}
+    try:
+        root = parse_xml(bpmn_xml.encode("utf-8"), filename, 20_000_000)
+    except DiagramError:
+        return {}
+    names: dict[str, str] = {}
+    for el in root.iter():
+        element_id, name = el.get("id"), el.get("name")
+        if element_id and name:
+            names[element_id] = name
+    for el in root.iter("{" + NS["bpmn"] + "}boundaryEvent"):
+        element_id, host = el.get("id"), el.get("attachedToRef")
+        if element_id and element_id not in names and host in names:
+            names[element_id] = f"termijn bij ‘{names[host]}’"
+    return names

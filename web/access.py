@@ -11,9 +11,9 @@ from functools import wraps
 from flask import abort, current_app, request
 from flask_login import current_user
 
+from engine import lookups
 from engine.access import METADATA, VT_LIMITED, Decision
 
-from . import queries
 from .services import services
 
 
@@ -51,7 +51,7 @@ def require_case(case_id: int, action: str) -> Decision:
     return decision
 
 
-def require_task(task_id: int, action: str) -> queries.TaskScope:
+def require_task(task_id: int, action: str) -> lookups.TaskScope:
     """The user may work on this task: the same policy as the engine applies (engine/access.py)."""
     found = services().cases.task_access(task_id, current_user.actor)
     if found is None:
@@ -59,7 +59,7 @@ def require_task(task_id: int, action: str) -> queries.TaskScope:
     case_id, decision = found
     if not decision.allowed:
         deny(action, task_id=task_id, case_id=case_id, reason=decision.basis)
-    scope = queries.task_scope(services().sessions, task_id)
+    scope = lookups.task_scope(services().sessions, task_id)
     if scope is None:  # removed meanwhile
         deny(action, task_id=task_id, reason="no such task")
     return scope
@@ -89,7 +89,7 @@ def audit_failed_views(response):
         try:
             case_id = args.get("case_id")
             if case_id is None:
-                scope = queries.task_scope(services().sessions, args["task_id"])
+                scope = lookups.task_scope(services().sessions, args["task_id"])
                 case_id = scope.case_id if scope else None
             services().cases.record_access(current_user.actor, f"page.{request.endpoint}", outcome="error",
                                            case_id=case_id, task_id=args.get("task_id"),

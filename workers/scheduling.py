@@ -19,11 +19,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from engine import clock
-from engine.models import Case, CaseTimer
-from engine.states import CaseStatus, TimerState
+from engine import clock, lookups
 
 from .settings import WorkerSettings
 from .task_names import FIRE_CASE_TIMERS
@@ -76,11 +72,7 @@ class EtaLedger:
 
 def upcoming_timers(sessions, until: datetime) -> list[tuple[int, datetime]]:
     """(case id, due time) of every waiting timer of a running case due at or before `until`."""
-    with sessions() as session:
-        query = (select(CaseTimer.case_id, CaseTimer.due_at).join(Case, Case.id == CaseTimer.case_id)
-                 .where(CaseTimer.state == TimerState.WAITING, Case.status == CaseStatus.RUNNING, CaseTimer.due_at <= until)
-                 .order_by(CaseTimer.due_at))
-        return [(case_id, due_at) for case_id, due_at in session.execute(query)]
+    return lookups.upcoming_timers(sessions, until)
 
 
 def schedule_upcoming(app, settings: WorkerSettings, sessions, ledger: EtaLedger | None = None, *,

@@ -8,11 +8,8 @@ from datetime import datetime
 
 from celery import Task, shared_task
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 
-from engine import audit, clock
-from engine.models import CaseTimer
-from engine.states import TimerState
+from engine import audit, clock, lookups
 
 from .celery_app import context_of, ledger_of
 from .delivery import deliver_due_mail
@@ -104,9 +101,7 @@ def deliver_mail(self):
 
 
 def _still_due(ctx, case_id: int) -> bool:
-    with ctx.sessions() as session:
-        return session.scalar(select(CaseTimer.id).where(CaseTimer.case_id == case_id, CaseTimer.state == TimerState.WAITING,
-                                                         CaseTimer.due_at <= clock.now()).limit(1)) is not None
+    return lookups.has_due_timer(ctx.sessions, case_id, clock.now())
 
 
 @shared_task(bind=True, base=DatabaseTask, name=RETENTION)

@@ -16,11 +16,9 @@ import time
 from flask import Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from engine import clock
-from engine.models import Case, CaseTask, CaseTimer
-from engine.states import CaseTaskState, TimerState
+from engine import clock, lookups
 
 from ..services import services
 from . import bp
@@ -40,22 +38,17 @@ class CaseCollector:
     def collect(self):
         sessions = self.app.extensions["meldcode"].sessions
         now = clock.now()
-        with sessions() as session:
-            by_status = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
-            overdue = session.scalar(select(func.count()).select_from(CaseTask).where(
-                CaseTask.state == CaseTaskState.READY, CaseTask.due_at < now))
-            oldest_due = session.scalar(select(func.min(CaseTimer.due_at)).where(
-                CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now))
-            parked = session.scalar(select(func.count()).select_from(CaseTimer).where(CaseTimer.state == TimerState.FAILED))
+        counts = lookups.monitoring_counts(sessions, now)
         cases = GaugeMetricFamily("meldcode_cases", "Process instances by status", labels=["status"])
-        for status, count in by_status:
+        for status, count in counts.cases_by_status.items():
             cases.add_metric([status], count)
         yield cases
-        yield GaugeMetricFamily("meldcode_overdue_tasks", "Open tasks past their due time", value=overdue or 0)
+        yield GaugeMetricFamily("meldcode_overdue_tasks", "Open tasks past their due time", value=counts.overdue_tasks)
+        oldest_due = counts.oldest_due_timer
         yield GaugeMetricFamily("meldcode_timer_lag_seconds", "How long the oldest due timer has waited to fire",
                                 value=(now - oldest_due).total_seconds() if oldest_due else 0.0)
         yield GaugeMetricFamily("meldcode_parked_timers", "Timers parked after a diagram error (need a retry)",
-                                value=parked or 0)
+                                value=counts.parked_timers)
 
 
 @bp.record_once

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import oversight
+from engine import lookups, oversight
 from engine.errors import NotFoundError, ValidationError
 
 from ..access import roles_required
@@ -141,10 +141,7 @@ def legal_hold(case_id: int):
 @login_required
 @roles_required(BEHEERDER)
 def reassign(task_id: int):
-    from engine.models import CaseTask
-
-    with services().sessions() as session:
-        case_id = session.query(CaseTask.case_id).filter(CaseTask.id == task_id).scalar()
+    case_id = lookups.task_case_id(services().sessions, task_id)
     if case_id is None:
         abort(404)
     user = (request.form.get("gebruiker") or "").strip() or None

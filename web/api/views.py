@@ -5,7 +5,7 @@ from functools import wraps
 from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 
-from engine import clock
+from engine import clock, lookups
 from engine.access import FULL
 from engine.errors import (
     CaseFailure,
@@ -17,7 +17,6 @@ from engine.errors import (
 from engine.events import EventNotAvailable
 from engine.states import CaseStatus
 
-from .. import queries
 from ..access import deny, require_case, require_task, visible_diagram
 from ..auditlog.hooks import audit_list
 from ..cases.service import StartError, StartRequest, parse_yes_no, start_case
@@ -125,7 +124,7 @@ def _claim(task_id: int, release: bool):
     refusal = actions.claim(task_id, release=release)
     if refusal is not None:
         return refused(refusal)
-    scope = queries.task_scope(services().sessions, task_id)
+    scope = lookups.task_scope(services().sessions, task_id)
     return jsonify(task_id=task_id, claimed_by=scope.claimed_by if scope else None)
 
 

@@ -15,15 +15,15 @@ from typing import Any
 from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from engine import lookups
 from engine.access import FULL
+from engine.diagrams import element_names
 from engine.dossier import Dossier, export_dossier
 from engine.errors import NotAllowedError, NotFoundError
 
-from .. import queries
 from ..access import deny, require_case
 from ..services import services
 from . import bp
-from .views import element_names
 
 PRINT_CSS = Path(__file__).resolve().parent.parent / "static" / "dossier.css"
 
@@ -84,7 +84,7 @@ def _export(case_id: int, fmt: str, render):
 
     try:
         return export_dossier(engine, services().sessions, case_id, actor, fmt=fmt,
-                              labels=lambda cid: queries.field_labels(services().sessions, cid),
+                              labels=lambda cid: lookups.field_labels(services().sessions, cid),
                               timer_names=timer_names, render=render)
     except NotAllowedError:
         abort(403)  # audited by the engine

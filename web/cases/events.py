@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
+from engine import lookups
 from engine.errors import CaseFailure, ConflictError, NotAllowedError, NotFoundError, ValidationError
 from engine.events import NO_FORM, EventNotAvailable
 from engine.states import CaseStatus
 
-from .. import queries, schema_forms
+from .. import schema_forms
 from ..access import deny, require_case
 from ..labels import display_person, display_team, event_intro, event_label, local_today, milestone_label, role_label
 from ..services import services
@@ -72,7 +72,7 @@ def event(case_id: int, event: str):
         return _page(case_id, event, None, [], status=409, problem=_not_now(event))
     schema = option.form_schema or NO_FORM
     if request.method == "GET":
-        known = queries.case_variables(services().sessions, case_id, schema_forms.prefill_names(schema))
+        known = lookups.case_variables(services().sessions, case_id, schema_forms.prefill_names(schema))
         return _page(case_id, event, schema, schema_forms.fields_for(schema, data=known,
                                                                                tz=services().engine_settings.timezone))
 
@@ -133,10 +133,7 @@ def _done_message(event: str, done) -> dict:
 
 def _page(case_id: int, event: str, schema, fields, *, status: int = 200, problem: str | None = None,
           read_only: bool = False):
-    from engine.models import Case
-
-    with services().sessions() as session:
-        client_ref = session.scalar(select(Case.client_ref).where(Case.id == case_id))
+    client_ref = lookups.case_client_ref(services().sessions, case_id)
     return render_template("cases/event.html", case_id=case_id, client_ref=client_ref, event=event,
                            title=event_label(event), intro=event_intro(event), fields=fields, problem=problem,
                            has_form=schema is not None, read_only=read_only,

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import case_search, corrections, handover, notifications
+from engine import case_search, corrections, handover, lookups, notifications
 from engine.access import FULL, METADATA, TEAM_LANES
 from engine.decisions import decision_of
-from engine.errors import DiagramError, NotFoundError
+from engine.diagrams import element_names
+from engine.errors import NotFoundError
 from engine.progress import step_of
 from engine.states import CaseStatus
-from engine.xmlsafe import parse_xml
 
-from .. import queries
 from ..access import access_notice, deny, require_case, roles_required, visible_diagram
 from ..auditlog.hooks import audit_list
 from ..labels import decision_sentence
@@ -22,7 +19,6 @@ from ..services import services
 from . import bp, find
 from .service import StartError, StartRequest, parse_yes_no, start_case
 
-BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED,
                   "gepauzeerd": CaseStatus.SUSPENDED, "gestopt": CaseStatus.TERMINATED, "alle": None}
 
@@ -96,7 +92,7 @@ def _render_case(case, decision, diagram):
     if notice := access_notice(decision):
         flash(notice, "info")  # shown by the layout on this very page
     diagram = visible_diagram(diagram, case, decision)
-    labels = queries.field_labels(services().sessions, case.id)
+    labels = lookups.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
     # Answers are a JSON object; anything else stored (an old version, a manual repair) is shown, never fatal.
     history = [h if h["data"] is None or isinstance(h["data"], dict) else {**h, "data": {"gegevens": h["data"]}}
@@ -132,19 +128,3 @@ def _case_file_extras(case, decision, history) -> dict:
             "correctable": correctable, "decision_entry": entry,
             "decision_text": decision_sentence(entry.besluit, entry.answers) if entry else None,
             "progress": progress}
-
-
-@lru_cache(maxsize=32)
-def element_names(bpmn_xml: str, filename: str) -> dict[str, str]:
-    """Readable names of a diagram's elements; an unnamed boundary timer is named after its task."""
-    if not bpmn_xml:
-        return {}
-    try:
-        root = parse_xml(bpmn_xml.encode("utf-8"), filename, 20_000_000)
-    except DiagramError:
-        return {}
-    names = {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
-    for el in root.iter(BPMN + "boundaryEvent"):
-        if el.get("id") not in names and el.get("attachedToRef") in names:
-            names[el.get("id")] = f"termijn bij ‘{names[el.get('attachedToRef')]}’"
-    return names

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_login import current_user
 
+from engine import lookups
 from engine.errors import (
     CaseFailure,
     CaseNotRunningError,
@@ -19,7 +20,6 @@ from engine.errors import (
 )
 from engine.views import Completion
 
-from .. import queries
 from ..access import require_task
 from ..services import services
 
@@ -43,12 +43,12 @@ class Refusal:
     kind: str
     status: int
     error: EngineError
-    scope: queries.TaskScope | None
+    scope: lookups.TaskScope | None
 
 
 def refusal(task_id: int, error: EngineError) -> Refusal:
     kind, status = next((k, s) for cls, k, s in _REFUSALS if isinstance(error, cls))
-    return Refusal(kind, status, error, queries.task_scope(services().sessions, task_id))
+    return Refusal(kind, status, error, lookups.task_scope(services().sessions, task_id))
 
 
 def claim(task_id: int, *, release: bool) -> Refusal | None:

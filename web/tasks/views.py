@@ -4,7 +4,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from engine import drafts, task_context
+from engine import drafts, lookups, task_context
 from engine.errors import (
     CaseNotRunningError,
     ConflictError,
@@ -15,7 +15,7 @@ from engine.errors import (
 )
 from engine.states import CaseStatus, CaseTaskState
 
-from .. import queries, schema_forms
+from .. import schema_forms
 from ..access import require_task
 from ..auth.forms import EmptyForm
 from ..auth.views import safe_next
@@ -61,7 +61,7 @@ def show(task_id: int):
                        problem=_done_text(scope), problem_kind="info", context=context)
     # What the case already knows (the start form, earlier steps) is filled in, not asked again; the user's own
     # draft (engine/drafts.py) goes over it: that is what they typed last.
-    known = queries.case_variables(services().sessions, info.case_id, schema_forms.prefill_names(info.form_schema))
+    known = lookups.case_variables(services().sessions, info.case_id, schema_forms.prefill_names(info.form_schema))
     try:
         draft = drafts.load_draft(services().sessions, task_id, actor)  # audited when there is one
     except (NotFoundError, NotAllowedError):
@@ -80,7 +80,7 @@ def _wants_json() -> bool:
 @login_required
 def save_draft(task_id: int):
     scope = require_task(task_id, "task.draft.save")
-    schema = queries.task_form(services().sessions, task_id)
+    schema = lookups.task_form(services().sessions, task_id)
     raw = schema_forms.raw_values(schema, request.form)
     try:
         draft = drafts.save_draft(services().sessions, task_id, current_user.actor, raw,
@@ -149,7 +149,7 @@ def complete(task_id: int):
         info = info or engine.task(task_id, actor, audit_read=False)  # audited by _render, with its context
         return info
 
-    schema = queries.task_form(services().sessions, task_id)
+    schema = lookups.task_form(services().sessions, task_id)
     data, errors, raw = schema_forms.check(schema, request.form, today=local_today(),
                                            tz=services().engine_settings.timezone)
     if errors:
