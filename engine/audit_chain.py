@@ -51,14 +51,14 @@ def format_at(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_content(event) -> bytes:
+def canonical_content(event: AuditEvent) -> bytes:
     content = {name: getattr(event, name) for name in CONTENT_FIELDS}
     content["at"] = format_at(event.at)
     content["details"] = event.details or {}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def content_hash(event) -> str:
+def content_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_content(event)).hexdigest()
 
 
@@ -123,7 +123,7 @@ def verify(session: Session, batch: int = 5000) -> Verification:
     expected_seq, expected_prev = head.pruned_through_seq + 1, head.pruned_through_hash
     checked, last_id, after = 0, None, head.pruned_through_seq
 
-    def result(brk):
+    def result(brk: Break | None) -> Verification:
         return Verification(checked, head.seq, head.hash, brk)
 
     while True:
@@ -133,7 +133,7 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             break
         for event in events:
             if event.seq != expected_seq:
-                return result(Break("removed", f"events with seq {expected_seq}..{event.seq - 1} are missing before "
+                return result(Break("removed", f"events with seq {expected_seq}..{event.seq - 1} are missing before "  # type: ignore[operator]
                                                f"this event", event.id, event.seq))
             if event.prev_hash != expected_prev:
                 return result(Break("reordered", "its previous hash is not the hash of the event before it: that "
@@ -148,7 +148,7 @@ def verify(session: Session, batch: int = 5000) -> Verification:
                                     event.id, event.seq))
             last_id, expected_prev, expected_seq = event.id, event.hash, expected_seq + 1
             checked += 1
-        after = events[-1].seq
+        after = events[-1].seq  # type: ignore[assignment]  # the query selects sealed events (seq set)
     unsealed = session.scalar(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1))
     if unsealed is not None:
         return result(Break("changed", "it has no place in the chain (inserted around it)", unsealed, None))

@@ -18,11 +18,13 @@ itself audited (one event per case, one per audit prune), in the chain.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, Row, Table, delete, func, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit, clock
 from .models import AuditChainHead, AuditEvent, Base, Case, CaseMigration, CaseTask
@@ -39,7 +41,7 @@ class RetentionPolicy:
     audit_years: int = MIN_AUDIT_YEARS
     case_action: str = "destroy"  # destroy | anonymise
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.audit_years < MIN_AUDIT_YEARS:
             raise ValueError(f"audit events are kept at least {MIN_AUDIT_YEARS} years (NEN 7513)")
         if self.case_years < 1:
@@ -48,7 +50,7 @@ class RetentionPolicy:
             raise ValueError("case_action is destroy or anonymise")
 
     @classmethod
-    def from_env(cls, env=None) -> RetentionPolicy:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionPolicy:
         env = os.environ if env is None else env
         d = cls()
         return cls(case_years=int(env.get("MELDCODE_RETENTION_CASE_YEARS", d.case_years)),
@@ -74,16 +76,16 @@ class RetentionReport:
     now: datetime
     case_cutoff: datetime
     audit_cutoff: datetime
-    expired_cases: list[dict] = field(default_factory=list)
-    held_cases: list[dict] = field(default_factory=list)  # expired, but under legal hold: kept
+    expired_cases: list[dict[str, Any]] = field(default_factory=list)
+    held_cases: list[dict[str, Any]] = field(default_factory=list)  # expired, but under legal hold: kept
     audit_events: int = 0  # audit events that would go (a prefix of the chain)
     applied: bool = False
     destroyed_cases: list[int] = field(default_factory=list)
     pruned_events: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        def iso(v):
+    def as_dict(self) -> dict[str, Any]:
+        def iso(v: Any) -> Any:
             return v.isoformat() if isinstance(v, datetime) else v
         return {"now": iso(self.now), "case_cutoff": iso(self.case_cutoff), "audit_cutoff": iso(self.audit_cutoff),
                 "expired_cases": [{k: iso(v) for k, v in c.items()} for c in self.expired_cases],
@@ -106,11 +108,12 @@ def plan(session: Session, policy: RetentionPolicy, now: datetime | None = None)
         report.expired_cases = [c for c in report.expired_cases if c["case_id"] not in anonymised]
     last = _last_prunable(session, report.audit_cutoff)
     head = session.get(AuditChainHead, 1)
+    assert head is not None  # the migration creates the single head row
     report.audit_events = (last[0] - head.pruned_through_seq) if last else 0
     return report
 
 
-def apply(sessions, policy: RetentionPolicy, now: datetime | None = None) -> RetentionReport:
+def apply(sessions: sessionmaker[Session], policy: RetentionPolicy, now: datetime | None = None) -> RetentionReport:
     """Destroy (or anonymise) what `plan` lists, one case per transaction, then prune the audit chain's
     expired prefix; each step is audited."""
     with sessions() as session:
@@ -141,13 +144,13 @@ def apply(sessions, policy: RetentionPolicy, now: datetime | None = None) -> Ret
     return report
 
 
-def _last_prunable(session: Session, cutoff: datetime):
+def _last_prunable(session: Session, cutoff: datetime) -> Row[int, str] | None:
     """(seq, hash) of the newest event of the prefix older than `cutoff`, or None."""
     keep_from = session.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.at >= cutoff))
     query = select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.at < cutoff, AuditEvent.seq.is_not(None))
     if keep_from is not None:
         query = query.where(AuditEvent.seq < keep_from)
-    return session.execute(query.order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return cast("Row[int, str] | None", session.execute(query.order_by(AuditEvent.seq.desc()).limit(1)).first())
 
 
 def prune_audit(session: Session, cutoff: datetime) -> tuple[int, int]:
@@ -157,23 +160,23 @@ def prune_audit(session: Session, cutoff: datetime) -> tuple[int, int]:
     if session.get_bind().dialect.name == "postgresql":
         naive = cutoff.astimezone(UTC).replace(tzinfo=None)  # the columns hold naive UTC
         removed = session.scalar(text("SELECT audit_event_prune(:cutoff)"), {"cutoff": naive})
-        return removed, session.scalar(select(AuditChainHead.pruned_through_seq))
+        return cast(int, removed), cast(int, session.scalar(select(AuditChainHead.pruned_through_seq)))
     # The write lock first (SQLite): no event is appended meanwhile
     session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(pruned_at=AuditChainHead.pruned_at))
     last = _last_prunable(session, cutoff)
     if last is None:
-        return 0, session.scalar(select(AuditChainHead.pruned_through_seq))
+        return 0, cast(int, session.scalar(select(AuditChainHead.pruned_through_seq)))
     session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
         pruned_through_seq=last.seq, pruned_through_hash=last.hash, pruned_at=clock.now()))
-    removed = session.execute(delete(AuditEvent).where(AuditEvent.seq <= last.seq)).rowcount
-    return removed, last.seq
+    removed = session.execute(delete(AuditEvent).where(AuditEvent.seq <= last.seq)).rowcount  # type: ignore[attr-defined]
+    return removed, cast(int, last.seq)
 
 
-def _dependents():
+def _dependents() -> list[tuple[Table, Column[Any], str | None]]:
     """Tables whose rows belong to a case: (table, column, via) with via None (case id) or "case_task"."""
     from . import notifications  # noqa: F401 - its table is part of the metadata
 
-    found = []
+    found: list[tuple[Table, Column[Any], str | None]] = []
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
             target = fk.column.table.name
@@ -192,8 +195,8 @@ def _destroy_case(session: Session, case_id: int) -> None:
     for table, column, via in dependents:
         if via is None and table.name != "case_task":
             session.execute(delete(table).where(column == case_id))
-    session.execute(delete(CaseTask.__table__).where(CaseTask.case_id == case_id))
-    session.execute(delete(Case.__table__).where(Case.id == case_id))
+    session.execute(delete(CaseTask.__table__).where(CaseTask.case_id == case_id))  # type: ignore[arg-type]
+    session.execute(delete(Case.__table__).where(Case.id == case_id))  # type: ignore[arg-type]
 
 
 def _anonymise_case(session: Session, case: Case) -> None:

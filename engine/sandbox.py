@@ -18,7 +18,7 @@ import ast
 import functools
 import keyword
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from types import CodeType, TracebackType
 from typing import Any, NamedTuple
 
@@ -98,7 +98,7 @@ class _Compiled(NamedTuple):
     static_bytes: int  # what straight-line code may retain without a guard (charged once per run)
 
 
-def _walk(tree: ast.AST):
+def _walk(tree: ast.AST) -> Iterator[tuple[Any, int | None]]:  # Any: callers dispatch on type(node)
     """Every node, depth first, with the line of its nearest located ancestor (operators have no line).
 
     Iterative, like _rewrite, so long flat expressions ("a + b + ...") are limited only by compile().
@@ -115,7 +115,7 @@ def _literal_number(node: ast.AST) -> int | float | None:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         node = node.operand
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
+        return node.value  # type: ignore[return-value]  # an int or a float, checked above
     return None
 
 
@@ -188,7 +188,7 @@ _ITEM_BYTES = {ast.ListComp: 16 + guards.FRESH_SCALAR, ast.SetComp: guards.ITEM_
                ast.GeneratorExp: 0}
 
 
-def _retained_bytes(nodes) -> int:
+def _retained_bytes(nodes: list[ast.AST]) -> int:
     """What one run of these nodes may keep alive without passing a guard that charges it.
 
     Displays build a new object that can reference earlier ones (x = [x, x] grows each iteration), item stores grow a
@@ -209,7 +209,7 @@ def _retained_bytes(nodes) -> int:
     return total
 
 
-def _guard_call(name: str, args: list, like: ast.AST) -> ast.Call:
+def _guard_call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     func = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), like)
     return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), like)
 
@@ -327,7 +327,7 @@ def _compile(text: str, mode: str) -> _Compiled:
         static_bytes = _retained_bytes([tree])
         _rewrite(tree)
         ast.fix_missing_locations(tree)
-        return _Compiled(compile(tree, FILENAME, mode), calls, static_bytes)
+        return _Compiled(compile(tree, FILENAME, mode), calls, static_bytes)  # type: ignore[call-overload]
     except (RecursionError, MemoryError):
         raise ScriptError("source text is nested too deeply") from None
 
@@ -368,11 +368,11 @@ def _diagram_line(tb: TracebackType | None) -> int | None:
     return lineno
 
 
-class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """TaskDataEnvironment semantics, but every source text is whitelisted and runs guarded, against safe builtins
     only, within a time limit (seconds) and a memory limit (MB) per evaluation."""
 
-    def __init__(self, helpers: Mapping[str, Callable] | None = None, time_limit: float = 1.0,
+    def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None, time_limit: float = 1.0,
                  memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> None:
         helpers = dict(helpers or {})
         for name in helpers:
@@ -393,7 +393,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             if name not in self._callable_names:
                 raise ScriptError(f"calling {name!r} is not allowed: not a builtin or helper", lineno)
 
-    def evaluate(self, expression: str, context: dict, external_context: Mapping | None = None) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> Any:
         compiled = self._compile(expression, "eval")
         self.check_for_overwrite(context, {})
         namespace = {**self.globals, **(external_context or {}), **context}
@@ -402,7 +402,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         guard.check_result(result, "the result")
         return result
 
-    def execute(self, script: str, context: dict, external_context: Mapping | None = None) -> bool:
+    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
         external_context = external_context or {}
         compiled = self._compile(script, "exec")
         self.check_for_overwrite(context, external_context)
@@ -418,10 +418,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         guard.check_result(context, "the script's data")
         return True
 
-    def call_service(self, context: dict, **kwargs: Any) -> Any:
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
         raise NotImplementedError("service tasks are not supported: diagrams cannot call external services")
 
-    def check_for_overwrite(self, context: Mapping, external_context: Mapping) -> None:
+    def check_for_overwrite(self, context: Mapping[str, Any], external_context: Mapping[str, Any]) -> None:
         # A field named like a helper would make the helper uncallable with a baffling error; fail fast instead.
         clashes = (set(self.globals) | set(external_context)) & set(context)
         if clashes:
@@ -433,7 +433,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self._check_calls(compiled)
         return compiled
 
-    def _guards(self, namespace: dict, read_only: bool) -> Guards:
+    def _guards(self, namespace: dict[str, Any], read_only: bool) -> Guards:
         # Fresh guards and builtins per run: budgets never carry over, and nothing leaks to the next run.
         guard = Guards(Limits(self.memory_limit, self.time_limit, read_only))
         namespace["__builtins__"] = guard.builtins()
@@ -442,14 +442,14 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
                           if callable(function)})
         return guard
 
-    def _remove_injected(self, context: dict, external_context: Mapping) -> None:
+    def _remove_injected(self, context: dict[str, Any], external_context: Mapping[str, Any]) -> None:
         for key in list(context):
             value = context[key]
             if key == "__builtins__" or key in _GUARD_NAMES or key in self.globals or key in external_context \
                     or callable(value):
                 del context[key]
 
-    def _run(self, run: Callable, compiled: _Compiled, namespace: dict, guard: Guards) -> Any:
+    def _run(self, run: Callable[..., Any], compiled: _Compiled, namespace: dict[str, Any], guard: Guards) -> Any:
         try:
             guard.limits.charge(compiled.static_bytes)
             return run(compiled.code, namespace)
@@ -464,7 +464,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError("memory limit exceeded") from None
 
 
-class SandboxScriptEngine(PythonScriptEngine):
+class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow is untyped
     environment: SandboxEnvironment
 
     def __init__(self, environment: SandboxEnvironment) -> None:
@@ -474,7 +474,7 @@ class SandboxScriptEngine(PythonScriptEngine):
         # DMN's needs_eq() probes syntax by catching SyntaxError, so syntax problems must stay SyntaxError.
         self.environment._check_calls(_compile(expression, "eval"))
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return super().evaluate(task, expression, external_context)
         except WorkflowTaskException as err:
@@ -484,21 +484,21 @@ class SandboxScriptEngine(PythonScriptEngine):
                 err.line_number = err.line_number or err.__context__.lineno
             raise
 
-    def call_service(self, task, **kwargs):
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
         # The base class's error path references an undefined name; fail with the real reason instead.
         try:
             return self.environment.call_service(task.data, **kwargs)
         except Exception as err:
             raise WorkflowTaskException(f"Service call failed: {err}", task=task, exception=err) from err
 
-    def get_error_line_number_and_content(self, script, err):
+    def get_error_line_number_and_content(self, script: str, err: Exception) -> tuple[int | None, str]:
         if isinstance(err, ScriptError) and err.lineno:
             lines = script.splitlines()
             return err.lineno, lines[err.lineno - 1] if err.lineno <= len(lines) else ""
-        return super().get_error_line_number_and_content(script, err)
+        return super().get_error_line_number_and_content(script, err)  # type: ignore[no-any-return]
 
 
-def make_script_engine(helpers: Mapping[str, Callable] | None = None, time_limit: float = 1.0,
+def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None, time_limit: float = 1.0,
                        memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB) -> PythonScriptEngine:
     """SpiffWorkflow's script engine with every diagram expression and script sandboxed and bounded."""
     return SandboxScriptEngine(SandboxEnvironment(helpers, time_limit, memory_limit_mb))

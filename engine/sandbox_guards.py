@@ -65,18 +65,18 @@ class ScriptError(Exception):
         super().__init__(f"line {lineno}: {reason}" if lineno else reason)
 
     def __str__(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[ScriptError], tuple[str, int | None]]:
         return ScriptError, (self.reason, self.lineno)
 
 
 # Values whose comparison, hashing and printing take time proportional to their own (already charged) size.
 _FLAT = frozenset({str, int, float, bool, type(None), date, datetime, daytime, timedelta})
 _SEQUENCES = (list, tuple)
-_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 _CONTAINERS = frozenset({list, tuple, set, frozenset, *_VIEWS})
-_ITEMS_VIEW = type({}.items())
+_ITEMS_VIEW: type = type({}.items())
 _JUST_STR = {str}
 
 # Binary operators by index (the sandbox rewrites `a + b` into `binop(a, ADD, b)`).
@@ -134,7 +134,7 @@ class Guards:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
 
-    def names(self) -> dict[str, Callable]:
+    def names(self) -> dict[str, Callable[..., Any]]:
         """The guards under the names the rewritten code calls (diagram code cannot spell names with '_')."""
         return {
             "_sandbox_binop": self.binop, "_sandbox_value": self.value, "_sandbox_slice": self.slice,
@@ -207,7 +207,7 @@ class Guards:
         """An upper bound on len(repr(value)) or len(str(value)) of a container or flat value."""
         kind = type(value)
         if kind is int:
-            return value.bit_length() // 3 + 2
+            return int(value.bit_length() // 3 + 2)
         nodes, chars = self.measure(value)
         # repr of a str is at most 10 characters per character ('\U0001f600'); no other value prints longer than
         # ~100 characters (a datetime with its time zone), separators included.
@@ -215,11 +215,11 @@ class Guards:
 
     # --- materialising iterables -----------------------------------------------------------------------------
 
-    def materialize(self, iterable: Any) -> list | tuple:
+    def materialize(self, iterable: Any) -> list[Any] | tuple[Any, ...]:
         """`iterable` as a list or tuple, with the allocation charged before it happens."""
         kind = type(iterable)
         if kind is list or kind is tuple:
-            return iterable
+            return iterable  # type: ignore[no-any-return]
         if hasattr(iterable, "__len__") and not isinstance(iterable, dict):
             size = len(iterable)
             if size > MAX_SEQUENCE_LENGTH:
@@ -232,7 +232,7 @@ class Guards:
             self.limits.charge(size * 16 + 64)
             return list(iterable)
         # A generator, zip or enumerate: pull items one by one so each is charged before the next is produced.
-        items: list = []
+        items: list[Any] = []
         append = items.append
         charge = self.limits.charge
         for item in iterable:
@@ -305,7 +305,7 @@ class Guards:
             self.limits.charge(size * (_width(obj) if isinstance(obj, str) else 8) + STR_OVERHEAD)
         return obj[bounds]
 
-    def spread(self, iterable: Any) -> list | tuple:
+    def spread(self, iterable: Any) -> list[Any] | tuple[Any, ...]:
         """Guard for `*x` in a call or display: the items are copied once more."""
         items = self.materialize(iterable)
         self.limits.charge(len(items) * 8 + 64)
@@ -361,7 +361,7 @@ class Guards:
             limits.charge(16 + (sys.getsizeof(args[0]) if args and type(args[0]) in _FLAT else 0))
         return method(*args, **kwargs)
 
-    def _str_method(self, text: str, name: str, method: Callable, args: tuple, kwargs: dict) -> Any:
+    def _str_method(self, text: str, name: str, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         charge = self.limits.charge
         width = _width(text)
         if name in ("lower", "upper"):
@@ -407,13 +407,13 @@ class Guards:
 
     # --- helpers ---------------------------------------------------------------------------------------------
 
-    def helper(self, function: Callable) -> Callable:
+    def helper(self, function: Callable[..., Any]) -> Callable[..., Any]:
         """A registered helper, called with arguments whose size is bounded and charged as if printed.
 
         Helpers are trusted code, but their arguments come from the diagram: str(argument) inside a helper must
         not be the unbounded call that the guards prevent everywhere else.
         """
-        def guarded(*args, **kwargs):
+        def guarded(*args: Any, **kwargs: Any) -> Any:
             self.limits.check_time()
             for value in (*args, *kwargs.values()):
                 if type(value) not in _FLAT:
@@ -423,7 +423,7 @@ class Guards:
 
     # --- builtins --------------------------------------------------------------------------------------------
 
-    def builtins(self) -> dict[str, Callable]:
+    def builtins(self) -> dict[str, Callable[..., Any]]:
         """The builtins table of one evaluation: every entry is bounded."""
         return {
             "abs": self._checked(abs), "all": self._checked(all), "any": self._checked(any),
@@ -434,16 +434,16 @@ class Guards:
             "tuple": self._tuple, "zip": self._lazy(zip),
         }
 
-    def _checked(self, function: Callable) -> Callable:
+    def _checked(self, function: Callable[..., Any]) -> Callable[..., Any]:
         # Builtins whose work is linear in their (already charged) input and that allocate O(1).
-        def checked(*args, **kwargs):
+        def checked(*args: Any, **kwargs: Any) -> Any:
             self.limits.check_time()
             return function(*args, **kwargs)
         return checked
 
-    def _lazy(self, function: Callable) -> Callable:
+    def _lazy(self, function: Callable[..., Any]) -> Callable[..., Any]:
         # zip/enumerate hold references to their inputs: charge the object so chains of them are bounded.
-        def lazy(*args, **kwargs):
+        def lazy(*args: Any, **kwargs: Any) -> Any:
             self.limits.charge(128 + 8 * len(args))
             return function(*args, **kwargs)
         return lazy
@@ -481,27 +481,27 @@ class Guards:
             raise ScriptError(f"round() to more than {MAX_ROUND_DIGITS} digits is not allowed")
         return round(number, ndigits)
 
-    def _list(self, iterable: Any = ()) -> list:
+    def _list(self, iterable: Any = ()) -> list[Any]:
         items = self.materialize(iterable)
         if type(items) is list and items is not iterable:
             return items  # already a fresh copy
         self.limits.charge(len(items) * 8 + 64)
         return list(items)
 
-    def _tuple(self, iterable: Any = ()) -> tuple:
+    def _tuple(self, iterable: Any = ()) -> tuple[Any, ...]:
         if type(iterable) is tuple:
             return iterable
         items = self.materialize(iterable)
         self.limits.charge(len(items) * 8 + 64)
         return tuple(items)
 
-    def _set(self, iterable: Any = ()) -> set:
+    def _set(self, iterable: Any = ()) -> set[Any]:
         items = self.materialize(iterable) if not isinstance(iterable, (set, frozenset, dict)) else iterable
         self.value(items)  # hashing walks every item
         self.limits.charge(len(items) * 100 + 256)
         return set(items)
 
-    def _dict(self, *args: Any, **kwargs: Any) -> dict:
+    def _dict(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
         if len(args) > 1:
             return dict(*args)  # TypeError as usual
         source = args[0] if args else {}
@@ -511,7 +511,7 @@ class Guards:
         self.limits.charge((len(source) + len(kwargs)) * 100 + 256)
         return dict(source, **kwargs)
 
-    def _sorted(self, iterable: Any, /, *, key: Callable | None = None, reverse: bool = False) -> list:
+    def _sorted(self, iterable: Any, /, *, key: Callable[..., Any] | None = None, reverse: bool = False) -> list[Any]:
         items = self.materialize(iterable)
         if len(items) > MAX_SEQUENCE_LENGTH:
             raise _too_long(len(items))
@@ -525,7 +525,7 @@ class Guards:
         order = sorted(range(len(items)), key=keys.__getitem__, reverse=reverse)
         return [items[index] for index in order]
 
-    def _extreme(self, function: Callable, *args: Any, key: Callable | None = None, **kwargs: Any) -> Any:
+    def _extreme(self, function: Callable[..., Any], *args: Any, key: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
         self.limits.check_time()
         items = self.materialize(args[0]) if len(args) == 1 else args
         if key is None:
@@ -543,6 +543,6 @@ class Guards:
         value = args[0]
         kind = type(value)
         if kind is str:
-            return value
+            return value  # type: ignore[no-any-return]
         self.limits.charge(4 * self._repr_chars(value) + STR_OVERHEAD)
         return str(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -18,9 +19,9 @@ DMN_RULE = "rule"
 class FileChanges:
     filename: str
     kind: str  # bpmn | dmn | form
-    added: list[dict] = field(default_factory=list)
-    removed: list[dict] = field(default_factory=list)
-    changed: list[dict] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
     status: str = "changed"  # added | removed | changed
 
     @property
@@ -28,11 +29,11 @@ class FileChanges:
         return self.status == "changed" and not (self.added or self.removed or self.changed)
 
 
-def _local(tag) -> str:
+def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _bpmn_elements(content: bytes, name: str) -> dict[str, dict]:
+def _bpmn_elements(content: bytes, name: str) -> dict[str, dict[str, Any]]:
     """Every element with an id in the process part (not the diagram interchange), with a signature of its own
     content (children that have an id of their own are compared on their own)."""
     root = parse_xml(content, name, max(len(content), 1))
@@ -50,7 +51,7 @@ def _bpmn_elements(content: bytes, name: str) -> dict[str, dict]:
     return found
 
 
-def _dmn_rules(content: bytes, name: str) -> dict[str, dict]:
+def _dmn_rules(content: bytes, name: str) -> dict[str, dict[str, Any]]:
     root = parse_xml(content, name, max(len(content), 1))
     found = {}
     for el in root.iter():
@@ -62,7 +63,7 @@ def _dmn_rules(content: bytes, name: str) -> dict[str, dict]:
     return found
 
 
-def _form_fields(content: bytes) -> dict[str, dict]:
+def _form_fields(content: bytes) -> dict[str, dict[str, Any]]:
     schema = json.loads(content)
     fields = {"(formulier)": {"id": "(formulier)", "type": "form", "name": schema.get("title"),
                               "signature": json.dumps({k: v for k, v in schema.items() if k != "properties"},
@@ -77,7 +78,7 @@ def _kind(name: str) -> str:
     return "bpmn" if name.endswith(".bpmn") else "dmn" if name.endswith(".dmn") else "form"
 
 
-def _items(name: str, content: bytes) -> dict[str, dict]:
+def _items(name: str, content: bytes) -> dict[str, dict[str, Any]]:
     kind = _kind(name)
     return _bpmn_elements(content, name) if kind == "bpmn" else _dmn_rules(content, name) if kind == "dmn" \
         else _form_fields(content)
@@ -94,7 +95,7 @@ def compare(old: dict[str, bytes], new: dict[str, bytes]) -> list[FileChanges]:
             changes.status = "added"
         elif name not in new:
             changes.status = "removed"
-        def plain(item):
+        def plain(item: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in item.items() if k != "signature"}
 
         changes.added = [plain(after[k]) for k in after if k not in before]

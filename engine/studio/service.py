@@ -4,13 +4,23 @@ Who may call them (role procesbeheerder) is decided by the caller; every call is
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .. import audit
 from ..concurrency import RACE_ERRORS, is_lost_race
+from ..errors import DiagramError
 from . import migration, versions
+
+if TYPE_CHECKING:
+    from ..cases import CaseEngine
+    from ..scenarios import ScenarioResult
+    from .checks import Problem
+    from .compare import FileChanges
+    from .drafts import Draft
 
 
 class Studio:
-    def __init__(self, case_engine, *, four_eyes: bool = False):
+    def __init__(self, case_engine: CaseEngine, *, four_eyes: bool = False) -> None:
         self.engine = case_engine
         self.sessions = case_engine.sessions
         self.settings = case_engine.settings
@@ -23,27 +33,29 @@ class Studio:
             audit.record(session, actor, "studio.processes", processes=[p.process_id for p in found])
             return found
 
-    def deploy(self, actor: str, files: dict[str, bytes], comment: str, *, scenarios: dict | None = None,
+    def deploy(self, actor: str, files: dict[str, bytes], comment: str, *, scenarios: dict[str, Any] | None = None,
                complete: bool = False) -> versions.DeployResult:
         """Deploy, or raise DiagramError (ScenariosFailed: the failing scenarios); a refusal is audited too."""
         try:
             with self.sessions.begin() as session:
                 return versions.deploy_set(session, self.settings, actor, files, comment, scenarios=scenarios,
                                            complete=complete)
-        except versions.DiagramError as exc:
+        except DiagramError as exc:
             with self.sessions.begin() as session:
                 audit.record(session, actor, "studio.deploy", outcome="denied", reason=str(exc)[:500],
                              failed_scenarios=[f.name for f in getattr(exc, "failed", [])])
             raise
 
-    def version_files(self, actor: str, process_id: str, version: int):
+    def version_files(self, actor: str, process_id: str, version: int
+                      ) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
         """(files, scenarios) of a version, e.g. for a zip download (audited)."""
         with self.sessions.begin() as session:
             found = versions.version_files(session, process_id, version)
             audit.record(session, actor, "studio.download", process_id=process_id, version=version)
             return found
 
-    def compare_versions(self, actor: str, process_id: str, old: int, new: int):
+    def compare_versions(self, actor: str, process_id: str, old: int, new: int
+                         ) -> tuple[dict[str, bytes], list[FileChanges]]:
         """(files of `new`, changes from version `old` to `new`) of one process; DiagramError for a missing version.
         Audited like a download: the process owner read both versions."""
         from .compare import compare
@@ -54,7 +66,7 @@ class Studio:
             audit.record(session, actor, "studio.compare_versions", process_id=process_id, versions=[old, new])
         return after, compare(before, after)
 
-    def latest_files(self):
+    def latest_files(self) -> tuple[int | None, dict[str, bytes], dict[str, dict[str, Any]]]:
         """(deployment id, files, scenarios) of the latest deployment (not audited: no case data)."""
         with self.sessions() as session:
             latest = versions.latest_deployment(session)
@@ -87,18 +99,18 @@ class Studio:
         with self.sessions() as session:
             return migration.running_cases(session, process_id, version, step)
 
-    def migrations_of(self, case_id: int) -> list[dict]:
+    def migrations_of(self, case_id: int) -> list[dict[str, Any]]:
         with self.sessions() as session:
             return migration.migrations_of(session, case_id)
 
     # -- drafts ----------------------------------------------------------------------------
-    def drafts(self, owner: str):
+    def drafts(self, owner: str) -> list[Draft]:
         from . import drafts
 
         with self.sessions() as session:
             return drafts.list_drafts(session, owner)
 
-    def draft(self, owner: str, draft_id: int):
+    def draft(self, owner: str, draft_id: int) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:
@@ -106,13 +118,13 @@ class Studio:
             audit.record(session, owner, "studio.draft_view", draft_id=draft_id)
             return drafts._view(row)
 
-    def new_draft(self, owner: str, process_id: str, version: int):
+    def new_draft(self, owner: str, process_id: str, version: int) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:
             return drafts.create_from_version(session, owner, process_id, version)
 
-    def upload_draft(self, owner: str, title: str, data: bytes):
+    def upload_draft(self, owner: str, title: str, data: bytes) -> Draft:
         """A draft from an uploaded zip, after every check (zip safety, then the engine's deploy checks)."""
         from ..diagrams import compile_files
         from . import drafts, zipfiles
@@ -122,19 +134,19 @@ class Studio:
             compile_files(files, self.settings.max_diagram_bytes, self.settings.max_text_length)
             with self.sessions.begin() as session:
                 return drafts.create(session, owner, title, files, scenarios, source="zip")
-        except versions.DiagramError as exc:
+        except DiagramError as exc:
             with self.sessions.begin() as session:
                 audit.record(session, owner, "studio.draft_create", outcome="denied", source="zip",
                              reason=str(exc)[:500])
             raise
 
-    def save_file(self, owner: str, draft_id: int, name: str, text: str):
+    def save_file(self, owner: str, draft_id: int, name: str, text: str) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:
             return drafts.save_file(session, owner, draft_id, name, text, self.settings.max_diagram_bytes)
 
-    def save_scenario(self, owner: str, draft_id: int, name: str, scenario: dict | None):
+    def save_scenario(self, owner: str, draft_id: int, name: str, scenario: dict[str, Any] | None) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:
@@ -146,13 +158,13 @@ class Studio:
         with self.sessions.begin() as session:
             drafts.delete(session, owner, draft_id)
 
-    def check_draft(self, owner: str, draft_id: int):
+    def check_draft(self, owner: str, draft_id: int) -> list[Problem]:
         from .checks import check_files
 
         draft = self.draft(owner, draft_id)
         return check_files(draft.file_bytes(), self.settings)
 
-    def run_draft_scenarios(self, owner: str, draft_id: int):
+    def run_draft_scenarios(self, owner: str, draft_id: int) -> list[tuple[str, ScenarioResult]]:
         """[(file name, ScenarioResult)] of every scenario of the draft against the draft (throwaway database)."""
         draft = self.draft(owner, draft_id)
         results = versions.run_scenarios(draft.file_bytes(), draft.scenarios, self.settings)
@@ -161,7 +173,8 @@ class Studio:
                          failed=[name for name, r in results if not r.passed])
         return results
 
-    def compare_draft(self, owner: str, draft_id: int, process_id: str | None = None, version: int | None = None):
+    def compare_draft(self, owner: str, draft_id: int, process_id: str | None = None,
+                      version: int | None = None) -> list[FileChanges]:
         """The draft against a version (default: the latest deployment)."""
         from .compare import compare
 
@@ -186,19 +199,19 @@ class Studio:
         return self.deploy(owner, draft.file_bytes(), comment, scenarios=draft.scenarios, complete=True)
 
     # -- four-eyes rule --------------------------------------------------------------------
-    def submit_draft(self, owner: str, draft_id: int):
+    def submit_draft(self, owner: str, draft_id: int) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:
             return drafts.submit(session, owner, draft_id)
 
-    def drafts_to_review(self, reviewer: str):
+    def drafts_to_review(self, reviewer: str) -> list[Draft]:
         from . import drafts
 
         with self.sessions() as session:
             return drafts.pending(session, reviewer)
 
-    def draft_for_review(self, reviewer: str, draft_id: int):
+    def draft_for_review(self, reviewer: str, draft_id: int) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:
@@ -206,7 +219,7 @@ class Studio:
             audit.record(session, reviewer, "studio.draft_review", draft_id=draft_id, owner=row.owner)
             return drafts._view(row)
 
-    def review_changes(self, reviewer: str, draft_id: int):
+    def review_changes(self, reviewer: str, draft_id: int) -> tuple[Draft, list[FileChanges]]:
         """What the draft changes against the latest deployment, for the reviewer."""
         from .compare import compare
 
@@ -216,7 +229,7 @@ class Studio:
             files = versions.deployment_files(session, latest.id) if latest else {}
         return draft, compare(files, draft.file_bytes())
 
-    def approve_draft(self, reviewer: str, draft_id: int):
+    def approve_draft(self, reviewer: str, draft_id: int) -> Draft:
         from . import drafts
 
         with self.sessions.begin() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,9 @@ from ..models import (
 from ..settings import Settings
 from ..states import CaseStatus
 from .filenames import check_filename
+
+if TYPE_CHECKING:
+    from ..scenarios import ScenarioResult
 
 MAX_COMMENT = 1000
 
@@ -101,7 +105,7 @@ def deployment_files(session: Session, deployment_id: int) -> dict[str, bytes]:
         select(DeploymentFile).where(DeploymentFile.deployment_id == deployment_id).order_by(DeploymentFile.filename))}
 
 
-def deployment_scenarios(session: Session, deployment_id: int | None) -> dict[str, dict]:
+def deployment_scenarios(session: Session, deployment_id: int | None) -> dict[str, dict[str, Any]]:
     if deployment_id is None:
         return {}
     return {s.filename: json.loads(s.content) for s in session.scalars(
@@ -114,7 +118,7 @@ def version_row(session: Session, process_id: str, version: int) -> ProcessVersi
                                                         ProcessVersion.version == version)).first()
 
 
-def version_files(session: Session, process_id: str, version: int) -> tuple[dict[str, bytes], dict[str, dict]]:
+def version_files(session: Session, process_id: str, version: int) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """The files and scenarios of the deployment that made this version (for a zip download or a draft)."""
     pv = version_row(session, process_id, version)
     if pv is None:
@@ -122,7 +126,7 @@ def version_files(session: Session, process_id: str, version: int) -> tuple[dict
     return deployment_files(session, pv.deployment_id), deployment_scenarios(session, pv.deployment_id)
 
 
-def attach(session: Session, results, scenarios: dict[str, dict], comment: str | None) -> int | None:
+def attach(session: Session, results: list[deploy.DeployedVersion], scenarios: dict[str, dict[str, Any]], comment: str | None) -> int | None:
     """Store the comment and the scenarios with the deployment that `deploy.deploy_files` just made (if any)."""
     created = [r for r in results if r.created]
     if not created:
@@ -130,6 +134,7 @@ def attach(session: Session, results, scenarios: dict[str, dict], comment: str |
     deployment_id = session.scalar(select(ProcessVersion.deployment_id).where(
         ProcessVersion.process_id == created[0].process_id, ProcessVersion.version == created[0].version))
     deployment = session.get(Deployment, deployment_id)
+    assert deployment is not None  # made by deploy_files just now
     deployment.comment = comment
     for name, scenario in sorted(scenarios.items()):
         session.add(DeploymentScenario(deployment_id=deployment_id, filename=name,
@@ -139,7 +144,7 @@ def attach(session: Session, results, scenarios: dict[str, dict], comment: str |
     return deployment_id
 
 
-def check_scenarios(scenarios) -> dict[str, dict]:
+def check_scenarios(scenarios: object) -> dict[str, dict[str, Any]]:
     from ..scenarios import ScenarioError, check_format
 
     if not isinstance(scenarios, dict):
@@ -153,11 +158,12 @@ def check_scenarios(scenarios) -> dict[str, dict]:
     return scenarios
 
 
-def run_scenarios(files: dict[str, bytes], scenarios: dict[str, dict], settings: Settings):
+def run_scenarios(files: dict[str, bytes], scenarios: dict[str, dict[str, Any]],
+                  settings: Settings) -> list[tuple[str, ScenarioResult]]:
     """Every scenario against `files` in a throwaway database: [(file name, ScenarioResult)]."""
     from ..scenarios import ThrowawayEngine, run_scenario
 
-    results = []
+    results: list[tuple[str, ScenarioResult]] = []
     with ThrowawayEngine(settings=settings, files=files) as engine:
         for number, (name, scenario) in enumerate(sorted(scenarios.items()), 1):
             results.append((name, run_scenario(engine, scenario, client_ref=f"STUDIO-{number:04d}")))
@@ -165,7 +171,7 @@ def run_scenarios(files: dict[str, bytes], scenarios: dict[str, dict], settings:
 
 
 def deploy_set(session: Session, settings: Settings, actor: str, files: dict[str, bytes], comment: str, *,
-               scenarios: dict[str, dict] | None = None, complete: bool = False) -> DeployResult:
+               scenarios: dict[str, dict[str, Any]] | None = None, complete: bool = False) -> DeployResult:
     """Deploy `files` over the latest deployment's (all of them when `complete`), with a comment; the attached
     scenarios (the latest deployment's, replaced by name by `scenarios`) must all pass. Raises DiagramError
     (ScenariosFailed names every failing scenario); nothing is stored then."""
@@ -183,7 +189,7 @@ def deploy_set(session: Session, settings: Settings, actor: str, files: dict[str
     attached = {} if latest is None or complete else deployment_scenarios(session, latest.id)
     attached.update(check_scenarios(scenarios or {}))
 
-    def verify(candidate):
+    def verify(candidate: dict[str, bytes]) -> None:
         results = run_scenarios(candidate, attached, settings)
         failed = [FailedScenario(result.name or name, result.error or "failed") for name, result in results
                   if not result.passed]
