@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
+from typing import cast as cast_type
 
-from sqlalchemy import String, cast, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, String, TextClause, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from .audit_chain import format_at
@@ -30,11 +33,14 @@ class AuditQuery:
     outcome: str | None = None
 
 
+_Query = TypeVar("_Query", bound=Select[Any])
+
+
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _listed(client_ref: str, dialect: str):
+def _listed(client_ref: str, dialect: str) -> ColumnElement[bool] | TextClause:
     """A list event (no client_ref of its own) that named `client_ref` in details.client_refs (a JSON list)."""
     if dialect == "postgresql":
         # JSON containment, the expression of the GIN index ix_audit_event_listed_clients (revision 0010)
@@ -44,7 +50,7 @@ def _listed(client_ref: str, dialect: str):
     return cast(AuditEvent.details, String).like(f"%{_like_escape(json.dumps(client_ref))}%", escape="\\")
 
 
-def _where(query, q: AuditQuery, dialect: str = "postgresql"):
+def _where(query: _Query, q: AuditQuery, dialect: str = "postgresql") -> _Query:
     if q.client_ref:
         query = query.where(or_(AuditEvent.client_ref == q.client_ref,
                                 (AuditEvent.client_ref.is_(None)) & _listed(q.client_ref, dialect)))
@@ -73,7 +79,7 @@ def search(session: Session, q: AuditQuery, *, page: int = 1, per_page: int = 50
     which costs a scan of the matches; `search_page` stops counting at COUNT_CAP)."""
     dialect = _dialect(session)
     total = session.scalar(_where(select(func.count()).select_from(AuditEvent), q, dialect))
-    return _page(session, q, page, per_page, dialect), total
+    return _page(session, q, page, per_page, dialect), cast_type(int, total)
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def _page(session: Session, q: AuditQuery, page: int, per_page: int, dialect: st
                                 .offset((max(page, 1) - 1) * per_page).limit(per_page)).all())
 
 
-def iterate(session: Session, q: AuditQuery, batch: int = 1000):
+def iterate(session: Session, q: AuditQuery, batch: int = 1000) -> Iterator[AuditEvent]:
     """Every matching event, oldest first, in batches (for exports)."""
     after = 0
     while True:
@@ -123,7 +129,7 @@ def seen_by(session: Session, client_ref: str) -> list[AuditEvent]:
     return [e for e in iterate(session, q) if e.action in READ_ACTIONS]
 
 
-def as_dict(event: AuditEvent) -> dict:
+def as_dict(event: AuditEvent) -> dict[str, Any]:
     data = {name: getattr(event, name) for name in FIELDS}
     data["at"] = format_at(event.at)
     data["details"] = dict(event.details or {})
