@@ -99,7 +99,7 @@ def test_the_case_file_on_a_phone_has_a_one_column_timeline(browser, make_app, w
     case_id = _past_the_afwegingen(services, "CL-MOBIEL-1")
     server, thread, base = serve(app)
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="nl-NL", is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)
+                                  has_touch=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
