@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit, clock
 from .errors import NotFoundError, ValidationError
@@ -68,10 +69,10 @@ class InstanceDetail:
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None
-    open_tasks: list[dict]
-    waiting_timers: list[dict]
-    failed_timers: list[dict]
-    history: list[dict]  # who, when, which step: never the answers
+    open_tasks: list[dict[str, Any]]
+    waiting_timers: list[dict[str, Any]]
+    failed_timers: list[dict[str, Any]]
+    history: list[dict[str, Any]]  # who, when, which step: never the answers
 
 
 def _reason(reason: str | None) -> str:
@@ -130,15 +131,15 @@ def list_instances(session: Session, f: InstanceFilter, *, after_id: int | None 
     return found, (ids[-1] if more else None)
 
 
-def filter_options(session: Session) -> dict:
+def filter_options(session: Session) -> dict[str, Any]:
     """Values for the filter form: processes with their versions, teams, and open steps."""
     versions = session.execute(select(ProcessVersion.process_id, ProcessVersion.version)
                                .order_by(ProcessVersion.process_id, ProcessVersion.version)).all()
     if session.get_bind().dialect.name == "postgresql":
         teams, steps = _distinct_teams_and_steps(session)
     else:
-        teams = session.scalars(select(Case.team).where(Case.team.is_not(None)).distinct().order_by(Case.team)).all()
-        steps = session.execute(select(CaseTask.element_id, func.min(CaseTask.name))
+        teams = session.scalars(select(Case.team).where(Case.team.is_not(None)).distinct().order_by(Case.team)).all()  # type: ignore[assignment]
+        steps = session.execute(select(CaseTask.element_id, func.min(CaseTask.name))  # type: ignore[assignment]
                                 .where(CaseTask.state == CaseTaskState.READY)
                                 .group_by(CaseTask.element_id).order_by(CaseTask.element_id)).all()
     return {"processes": sorted({p for p, _ in versions}), "versions": versions, "teams": list(teams),
@@ -209,7 +210,7 @@ def instance(session: Session, case_id: int) -> InstanceDetail:
 class Oversight:
     """The beheerder's actions. Each is one transaction with its audit event (action `oversight.*`)."""
 
-    def __init__(self, sessions):
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
     def _case(self, session: Session, case_id: int) -> Case:
@@ -218,7 +219,8 @@ class Oversight:
             raise NotFoundError(f"case {case_id} does not exist")
         return case
 
-    def _audit(self, session, actor: Actor, action: str, case: Case, reason: str, **details):
+    def _audit(self, session: Session, actor: Actor, action: str, case: Case, reason: str | None,
+               **details: Any) -> None:
         audit.record(session, actor.username, f"oversight.{action}", case_id=case.id, client_ref=case.client_ref,
                      reason=reason, **details)
 
@@ -285,6 +287,7 @@ class Oversight:
                     raise ValidationError({"user": [f"{user} lacks the role {row.lane!r} of this task"]})
                 row.claimed_by = user
             else:
+                assert team is not None  # either a user or a team, checked above
                 team = team.strip()
                 if not _team_exists(session, team):
                     raise ValidationError({"team": [f"no team {team!r}"]})
@@ -322,7 +325,7 @@ class Oversight:
                 self._audit(session, actor, "legal_hold", case, case.legal_hold)
 
 
-def _account(session: Session, username: str):
+def _account(session: Session, username: str) -> tuple[str, set[str]] | None:
     """(team, roles) of an active account. Accounts are the web app's tables in the same database."""
     row = session.execute(text("SELECT u.id, t.name FROM app_user u JOIN team t ON t.id = u.team_id "
                                "WHERE u.username = :u AND u.active"), {"u": username}).first()

@@ -12,34 +12,43 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .settings import Settings
 from .states import CaseStatus
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
-def _sessions():
+    from .views import Actor
+
+_T = TypeVar("_T")
+
+
+def _sessions() -> sessionmaker[Session]:
     from .db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(Settings.from_env().database_url))
 
 
-def _actor(by: str):
+def _actor(by: str) -> Actor:
     from .views import Actor
 
     return Actor(by.strip().lower(), frozenset({"beheerder"}))
 
 
-def _date(value):
+def _date(value: str | None) -> datetime | None:
     if value is None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _run(action):
+def _run(action: Callable[[], _T]) -> _T:
     from .errors import NotFoundError, ValidationError
 
     try:
@@ -48,13 +57,13 @@ def _run(action):
         raise click.ClickException(str(exc)) from None
 
 
-def _json(value) -> str:
+def _json(value: Any) -> str:
     return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
                       ensure_ascii=False)
 
 
 @click.group("cases")
-def cases():
+def cases() -> None:
     """Process instances (metadata only): list, show, suspend, resume, terminate, reassign, retry timers."""
 
 
@@ -69,7 +78,9 @@ def cases():
 @click.option("--started-until")
 @click.option("--after", "after_id", type=int, help="Continue after this case id (the previous page's last).")
 @click.option("--limit", type=int, default=50, show_default=True)
-def list_cases(process_id, version, status, step, overdue, team, started_from, started_until, after_id, limit):
+def list_cases(process_id: str | None, version: int | None, status: str | None, step: str | None, overdue: bool,
+               team: str | None, started_from: str | None, started_until: str | None, after_id: int | None,
+               limit: int) -> None:
     """One JSON line per instance, newest first; a last line {"next_after": ID} when there is more."""
     from dataclasses import asdict
 
@@ -86,7 +97,7 @@ def list_cases(process_id, version, status, step, overdue, team, started_from, s
 
 @cases.command("show")
 @click.argument("case_id", type=int)
-def show(case_id):
+def show(case_id: int) -> None:
     """An instance's metadata as JSON (no case content)."""
     from dataclasses import asdict
 
@@ -97,12 +108,12 @@ def show(case_id):
     click.echo(_json(asdict(detail)))
 
 
-def _action(name, help_text):
+def _action(name: str, help_text: str) -> click.Command:
     @cases.command(name, help=help_text)
     @click.argument("case_id", type=int)
     @click.option("--reason", required=True, help="Why (audited).")
     @click.option("--by", required=True, help="Who does this (audited).")
-    def command(case_id, reason, by):
+    def command(case_id: int, reason: str, by: str) -> None:
         from .oversight import Oversight
 
         method = getattr(Oversight(_sessions()), name.replace("-", "_"))
@@ -123,12 +134,12 @@ _action("retry-timers", "Put the case's parked (failed) timers back; the next sw
 @click.option("--team", help="Another team (the case moves there).")
 @click.option("--reason", required=True)
 @click.option("--by", required=True)
-def reassign(task_id, user, team, reason, by):
+def reassign(task_id: int, user: str | None, team: str | None, reason: str, by: str) -> None:
     """Reassign an open task to a named user or another team."""
     from .oversight import Oversight
 
     _run(lambda: Oversight(_sessions()).reassign_task(task_id, _actor(by), reason, user=user, team=team))
-    click.echo(f"task {task_id} reassigned to {user or 'team ' + team}")
+    click.echo(f"task {task_id} reassigned to {user or 'team ' + team}")  # type: ignore[operator]
 
 
 @cases.command("hold")
@@ -136,7 +147,7 @@ def reassign(task_id, user, team, reason, by):
 @click.option("--reason", help="Why the case must be kept (a legal hold stops retention).")
 @click.option("--lift", is_flag=True, help="Lift the legal hold.")
 @click.option("--by", required=True)
-def hold(case_id, reason, lift, by):
+def hold(case_id: int, reason: str | None, lift: bool, by: str) -> None:
     """Put a legal hold on a case, or lift it."""
     from .oversight import Oversight
 
