@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from .axe import assert_accessible
 from .conftest import audit_rows, login, open_task, start_case, user_of
 from .test_browser import screenshot, sign_in
 
@@ -45,6 +46,7 @@ def test_a_correction_is_added_from_the_timeline_and_shown_with_the_step(app, se
     page.check("input[name=zorg][value=hoog]")
     page.click("button:has-text('Correctie toevoegen')")
     page.wait_for_selector("#veld-reden-fout:has-text('Geef de reden van de correctie.')")
+    assert_accessible(page, "correctie met fouten")
     assert page.input_value("#veld-signalen") == "Blauwe plekken op beide armen."
     assert _recorded(services, task_id) == (STAP1, [])
     page.fill("#veld-reden", "Bij het overnemen van mijn aantekeningen ging het mis: het waren beide armen.")
@@ -65,6 +67,7 @@ def test_a_correction_is_added_from_the_timeline_and_shown_with_the_step(app, se
     assert event.actor == "professional" and event.task_id == task_id and event.details["fields"] == ["signalen",
                                                                                                       "zorg"]
     page.locator(f"#stap-{task_id}").scroll_into_view_if_needed()
+    assert_accessible(page, "dossier met correctie")
     screenshot(page, "dossier-correctie", database_url)
     assert not page.problems
 

@@ -7,6 +7,7 @@ import re
 
 from web.auth import service as accounts
 
+from .axe import assert_accessible
 from .conftest import PASSWORD, audit_rows, csrf_from, login, open_task, start_case, user_of
 from .test_browser import screenshot, sign_in
 
@@ -77,11 +78,13 @@ def test_a_professional_hands_the_case_to_a_colleague_who_then_sees_it_in_the_br
     page.click("a:has-text('Overdragen aan een collega')")
     page.select_option("#zaak-aan", "kees")
     page.fill("#zaak-notitie", "Ik ben drie weken met verlof. Moeder belt dinsdag terug.")
+    assert_accessible(page, "overdragen")
     screenshot(page, "dossier-overdracht", database_url)
     page.click("#zaak-aan >> xpath=ancestor::form >> button:has-text('Overdragen')")
     page.wait_for_selector("text=De zaak is overgedragen aan Kees Collega")
     assert "Verantwoordelijk voor deze zaak: Kees Collega" in page.inner_text("#verantwoordelijke")
     assert "Ik ben drie weken met verlof." in page.inner_text("#verantwoordelijke .handovers")
+    assert_accessible(page, "dossier na overdracht")
     assert _responsible(services, case_id) == "kees"
     [event] = [e for e in audit_rows(services, action="case.handover") if e.outcome == "success"]
     assert event.actor == "professional" and event.details["to_user"] == "kees"
