@@ -9,6 +9,7 @@ optimistic lock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -19,6 +20,9 @@ from .errors import EngineError, NotAllowedError, NotFoundError
 from .models import Case, CaseTask
 from .states import CaseStatus, CaseTaskState
 from .views import Actor, Completion
+
+if TYPE_CHECKING:
+    from .cases import CaseEngine
 
 # Without a form an event takes no data: nothing may slip into the case variables unvalidated.
 NO_FORM = {"type": "object", "additionalProperties": False}
@@ -38,14 +42,14 @@ class EventOption:
 
     name: str
     lane: str | None
-    form_schema: dict | None
+    form_schema: dict[str, Any] | None
 
 
 def form_name(event: str) -> str:
     return f"event_{event}.json"
 
 
-def available_events(engine, case_id: int, actor: Actor | None = None) -> list[EventOption]:
+def available_events(engine: CaseEngine, case_id: int, actor: Actor | None = None) -> list[EventOption]:
     """The events case `case_id` can take now; with `actor`, only those the actor may raise."""
     with engine.sessions() as session:
         case = session.get(Case, case_id)
@@ -62,7 +66,7 @@ def available_events(engine, case_id: int, actor: Actor | None = None) -> list[E
     return options
 
 
-def event_lanes(engine, case_id: int) -> dict[str, str | None]:
+def event_lanes(engine: CaseEngine, case_id: int) -> dict[str, str | None]:
     """Every event the case's diagram can catch, waiting or not, with the lane that raises it.
 
     Lets the web app tell "not your lane" (403) from "not now" (409) and "no such event" (404).
@@ -81,9 +85,9 @@ def event_lanes(engine, case_id: int) -> dict[str, str | None]:
     return lanes
 
 
-def raise_event(engine, case_id: int, event: str, actor: Actor, data: dict) -> Completion:
+def raise_event(engine: CaseEngine, case_id: int, event: str, actor: Actor, data: dict[str, Any]) -> Completion:
     """Deliver `event` with its form `data` to the case; refuses (nothing changed) when it cannot be taken."""
-    from .cases import _OPEN_ROWS  # the facade's bookkeeping of open task rows after a sync
+    from .case_store import OPEN_ROWS as _OPEN_ROWS  # the open task rows after a sync
 
     now = clock.now()
     try:

@@ -9,6 +9,8 @@ the state from before so that the move can be reverted while the case has not mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
@@ -21,6 +23,9 @@ from ..models import Case, CaseMigration, CaseTask, CaseTimer, ProcessVersion
 from ..runtime import CaseRuntime, StepResult
 from ..spiff_state import _registry, load_state
 from ..states import CaseStatus, CaseTaskState, TimerState
+
+if TYPE_CHECKING:
+    from ..cases import CaseEngine
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 HISTORY_ELEMENT = "studio_migratie"  # not a diagram element: a row of the case's timeline
@@ -40,23 +45,23 @@ class CannotMigrate(Exception):
     pass
 
 
-def _label(task) -> str:
+def _label(task: Any) -> str:
     spec = task.task_spec
     name = getattr(spec, "bpmn_name", None)
     ident = getattr(spec, "bpmn_id", None) or spec.name
     return f"‘{name}’ ({ident})" if name else ident
 
 
-def _form_of(spec) -> str | None:
+def _form_of(spec: Any) -> str | None:
     return ((getattr(spec, "extensions", None) or {}).get("properties") or {}).get("formJsonSchemaFilename")
 
 
-def _is_timer(spec) -> bool:
+def _is_timer(spec: Any) -> bool:
     definition = getattr(spec, "event_definition", None)
     return definition is not None and type(definition).__name__.endswith("TimerEventDefinition")
 
 
-def migrated_runtime(engine, session: Session, case: Case, target: ProcessVersion) -> tuple[CaseRuntime, StepResult]:
+def migrated_runtime(engine: CaseEngine, session: Session, case: Case, target: ProcessVersion) -> tuple[CaseRuntime, StepResult]:
     """The case's workflow moved onto `target`'s specs and run on (in memory), or CannotMigrate with the reason."""
     current = case.process_version
     if case.status != CaseStatus.RUNNING:
@@ -128,7 +133,7 @@ def target_version(session: Session, process_id: str, version: int) -> ProcessVe
     return pv
 
 
-def migrate_case(engine, case_id: int, process_id: str | None, to_version: int, actor: str, *,
+def migrate_case(engine: CaseEngine, case_id: int, process_id: str | None, to_version: int, actor: str, *,
                  dry_run: bool) -> MigrationResult:
     """One case, one transaction: checked (dry run) or moved; audited either way."""
     now = clock.now()
@@ -164,7 +169,7 @@ def migrate_case(engine, case_id: int, process_id: str | None, to_version: int, 
         return MigrationResult(case_id, True, None, from_version, to_version, migrated=True)
 
 
-def _history(session: Session, case: Case, actor: str, now, title: str, from_version: int, to_version: int) -> None:
+def _history(session: Session, case: Case, actor: str, now: datetime, title: str, from_version: int, to_version: int) -> None:
     """A migration belongs in the case's history (its timeline), like a completed step."""
     session.add(CaseTask(case_id=case.id, spiff_task_id="", element_id=HISTORY_ELEMENT, name=title, lane=None,
                          form=None, state=CaseTaskState.COMPLETED, created_at=now, ended_at=now, completed_by=actor,
@@ -180,7 +185,7 @@ def _refresh_open_rows(session: Session, case: Case, runtime: CaseRuntime) -> No
             row.element_id, row.name, row.lane, row.form = task.element_id, task.name, task.lane, task.form
 
 
-def revert_migration(engine, case_id: int, actor: str) -> MigrationResult:
+def revert_migration(engine: CaseEngine, case_id: int, actor: str) -> MigrationResult:
     """Put the case back as it was before its last migration, if it has not moved on since."""
     now = clock.now()
     with engine.sessions.begin() as session:
@@ -199,8 +204,10 @@ def revert_migration(engine, case_id: int, actor: str) -> MigrationResult:
             audit.record(session, actor, "studio.migrate_revert", outcome="denied", case_id=case.id,
                          client_ref=case.client_ref, reason=reason)
             return MigrationResult(case_id, False, reason, case.process_version.version, None)
+        assert move is not None  # no reason given: there is a migration to revert
         to_version = case.process_version.version
         old = session.get(ProcessVersion, move.from_version_id)
+        assert old is not None  # a foreign key
         spec, subs = engine._specs(session, old.id)
         runtime = CaseRuntime(load_state(move.state_before, spec, subs), engine.script_engine)
         case.process_version = old
@@ -228,7 +235,7 @@ def running_cases(session: Session, process_id: str, version: int, step: str | N
     return list(session.scalars(query))
 
 
-def migrations_of(session: Session, case_id: int) -> list[dict]:
+def migrations_of(session: Session, case_id: int) -> list[dict[str, Any]]:
     rows = session.execute(select(CaseMigration).where(CaseMigration.case_id == case_id)
                            .order_by(CaseMigration.id)).scalars().all()
     versions = {pv.id: pv.version for pv in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(
