@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -19,7 +20,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DiagramError
-from .sandbox import ScriptError, check_expression, check_script
+from .sandbox import check_expression, check_script
+from .sandbox_guards import ScriptError
 from .script_helpers import HELPER_NAMES
 from .spiff_state import dump_specs
 from .text_input import DEFAULT_MAX_LENGTH, schema_text_problems, with_default_max_length
@@ -54,11 +56,11 @@ class CompiledProcess:
     name: str | None
     source_file: str
     spec_json: str
-    forms: dict  # filename -> schema (also UI schemas)
+    forms: dict[str, Any]  # filename -> schema (also UI schemas)
     content_hash: str
 
 
-def read_directory(directory: Path, _seen: tuple = ()) -> dict[str, bytes]:
+def read_directory(directory: Path, _seen: tuple[Path, ...] = ()) -> dict[str, bytes]:
     """The deployable files of a processes directory, keyed by relative path.
 
     `variants/` is skipped: each variant is a directory of its own, deployed on its own. A variant directory
@@ -79,7 +81,7 @@ def read_directory(directory: Path, _seen: tuple = ()) -> dict[str, bytes]:
     return files
 
 
-def _basis_files(directory: Path, seen: tuple) -> dict[str, bytes]:
+def _basis_files(directory: Path, seen: tuple[Path, ...]) -> dict[str, bytes]:
     manifest = directory / VARIANT_MANIFEST
     if not manifest.is_file():
         return {}
@@ -131,14 +133,15 @@ def compile_files(files: dict[str, bytes], max_bytes: int = 2_000_000,
         raise DiagramError(current, getattr(exc, "id", None), _reason(exc)) from None
 
 
-def _reason(exc) -> str:
+def _reason(exc: Exception) -> str:
     line = getattr(exc, "line_number", "")
     notes = "; ".join(getattr(exc, "notes", []) or [])
     return str(exc) + (f" (line {line})" if line else "") + (f" — {notes}" if notes else "")
 
 
-def _compiled(process_id, spec, subs, source_file, forms) -> CompiledProcess:
-    used = {}
+def _compiled(process_id: str, spec: Any, subs: dict[str, Any], source_file: str,
+              forms: dict[str, Any]) -> CompiledProcess:
+    used: dict[str, Any] = {}
     for s in [spec, *subs.values()]:
         for task_spec in s.task_specs.values():
             props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
@@ -155,8 +158,9 @@ def _compiled(process_id, spec, subs, source_file, forms) -> CompiledProcess:
     return CompiledProcess(process_id, spec.description, source_file, spec_json, used, digest.hexdigest())
 
 
-def _load_forms(files, max_bytes, max_text_length=DEFAULT_MAX_LENGTH) -> dict:
-    forms = {}
+def _load_forms(files: dict[str, bytes], max_bytes: int,
+                max_text_length: int = DEFAULT_MAX_LENGTH) -> dict[str, Any]:
+    forms: dict[str, Any] = {}
     for name, content in files.items():
         if not name.endswith(".json"):
             continue
@@ -184,19 +188,19 @@ def _load_forms(files, max_bytes, max_text_length=DEFAULT_MAX_LENGTH) -> dict:
     return forms
 
 
-def _owner_id(node) -> str | None:
+def _owner_id(node: Any) -> str | None:
     """The id of the diagram element a piece of code belongs to (an event, not its event definition)."""
     while node is not None:
         if node.get("id") and not str(node.tag).endswith("EventDefinition"):
-            return node.get("id")
+            return str(node.get("id"))
         node = node.getparent()
     return None
 
 
-def _check_bpmn_code(filename, root) -> None:
+def _check_bpmn_code(filename: str, root: Any) -> None:
     for xpath, check, what in _BPMN_CODE:
         for node in root.xpath(xpath, namespaces=NS):
-            owner = node.getparent() if isinstance(node, str) else node  # attribute results are strings
+            owner = node.getparent() if isinstance(node, str) else node  # type: ignore[attr-defined]  # lxml's attribute results are strings with getparent()
             text = str(node) if isinstance(node, str) else (node.text or "")
             if not text.strip():
                 continue
@@ -206,7 +210,7 @@ def _check_bpmn_code(filename, root) -> None:
                 raise DiagramError(filename, _owner_id(owner), f"{what} rejected: {exc}") from None
 
 
-def _check_user_tasks(filename, root, forms) -> None:
+def _check_user_tasks(filename: str, root: Any, forms: dict[str, Any]) -> None:
     lanes = {}
     for lane in root.xpath("//bpmn:lane", namespaces=NS):
         for ref in lane.xpath("bpmn:flowNodeRef/text()", namespaces=NS):
@@ -226,9 +230,9 @@ def _check_user_tasks(filename, root, forms) -> None:
                 raise DiagramError(filename, task_id, f"form schema {FORMS_DIR}/{props[key]} does not exist")
 
 
-def _check_dmn_code(filename, root) -> None:
-    def texts(local):
-        return root.xpath(f"//*[local-name()='{local}']/*[local-name()='text']")
+def _check_dmn_code(filename: str, root: Any) -> None:
+    def texts(local: str) -> list[Any]:
+        return root.xpath(f"//*[local-name()='{local}']/*[local-name()='text']")  # type: ignore[no-any-return]
 
     for node in texts("inputExpression") + texts("outputEntry"):
         _check_cell(filename, node, node.text)
@@ -250,7 +254,7 @@ def _check_dmn_code(filename, root) -> None:
             raise DiagramError(filename, _owner_id(node), f"decision table cell rejected: {errors[0]}")
 
 
-def _check_cell(filename, node, text) -> None:
+def _check_cell(filename: str, node: Any, text: str) -> None:
     if text and text.strip():
         try:
             check_expression(text.strip(), HELPER_NAMES)
