@@ -189,3 +189,19 @@ def test_every_context_key_of_the_shipped_forms_names_real_steps_and_fields():
     assert checked > 10
     assert any(w.step == "stap1_signalen" for w in task_context.wanted(forms["stap2_collegiale_consultatie"]))
     assert any(w.step == "stap3_gesprek_voeren" for w in task_context.wanted(forms["stap4_afweging1"]))
+
+
+def test_veilig_thuis_and_the_beheerder_see_no_earlier_answers_of_the_team(meldcode, professional):
+    """The context follows the access decision: Veilig Thuis sees only its own lane and the melding's steps, the
+    beheerder no answers at all."""
+    from engine import access
+    from engine.models import Case, CaseTask
+
+    case_id, stap2 = _to_stap2(meldcode, professional)
+    with meldcode.sessions() as session:
+        case = session.get(Case, case_id)
+        schema = case.process_version.forms[session.get(CaseTask, stap2.id).form]
+        seen = {scope: task_context.steps_for(session, case, schema, access.Decision(scope, "test"))
+                for scope in (access.FULL, access.VT_LIMITED, access.METADATA)}
+    assert [s.element_id for s in seen[access.FULL]] == ["stap0_inschatting", "stap1_signalen"]
+    assert seen[access.VT_LIMITED] == [] and seen[access.METADATA] == []
