@@ -69,14 +69,16 @@ def wait_until(predicate, timeout: float, interval: float = 0.02) -> float:
 
 
 class Worker:
-    def __init__(self, settings: WorkerSettings, name: str, pool: list[str], logdir: Path, parallelism: int = 1):
+    def __init__(self, settings: WorkerSettings, name: str, pool: list[str], logdir: Path, parallelism: int = 1,
+                 legacy: bool = False):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MELDCODE_")}
         env.update(PYTHONPATH=str(ROOT), DATABASE_URL=settings.engine.database_url, REDIS_URL=settings.redis_url,
                    MELDCODE_CELERY_QUEUE=settings.queue, MELDCODE_SWEEP_PARALLELISM=str(parallelism))
         self.log = logdir / f"{name}.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", *pool, "-Q", settings.queue,
+                [sys.executable, *([str(ROOT / "bench" / "legacy_timer_worker.py")] if legacy else ["-m", "celery"]),
+                 "-A", "workers.celery_app", "worker", *pool, "-Q", settings.queue,
                  "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat",
                  "--loglevel=WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
@@ -146,6 +148,54 @@ def throughput_run(engine, settings, logdir, backlog: int, workers: int) -> tupl
         app.close()
 
 
+def clone_due_cases(engine: CaseEngine, db, count: int, due: datetime) -> list[int]:
+    """`count` running cases with one timer due at `due`, in bulk: one case is started by the engine, its row and
+    timer are copied by SQL (a backlog of 10,000 made in seconds rather than minutes)."""
+    [first] = start_cases(engine, [due], frozen_at=due - timedelta(minutes=1))
+    with db.begin() as conn:
+        ids = list(conn.scalars(text("""
+            INSERT INTO cases (process_version_id, client_ref, team, started_by, started_at, updated_at, status,
+                               state, variables, compactions, row_version, responsible)
+            SELECT process_version_id, 'BENCH-C' || g, team, started_by, started_at, updated_at, status, state,
+                   variables, compactions, row_version, responsible
+            FROM cases, generate_series(2, :n) AS g WHERE id = :first RETURNING id"""), {"n": count, "first": first}))
+        conn.execute(text("""
+            INSERT INTO case_timer (case_id, spiff_task_id, element_id, due_at, state, created_at)
+            SELECT c, t.spiff_task_id, t.element_id, t.due_at, t.state, t.created_at
+            FROM case_timer t, unnest(CAST(:ids AS integer[])) AS c WHERE t.case_id = :first"""),
+                     {"ids": ids, "first": first})
+        conn.execute(text("""
+            INSERT INTO case_task (case_id, spiff_task_id, element_id, name, lane, form, state, created_at, due_at)
+            SELECT c, t.spiff_task_id, t.element_id, t.name, t.lane, t.form, t.state, t.created_at, t.due_at
+            FROM case_task t, unnest(CAST(:ids AS integer[])) AS c WHERE t.case_id = :first"""),
+                     {"ids": ids, "first": first})
+    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    return [first, *ids]
+
+
+def backlog_run(engine, db, settings, logdir, backlog: int, workers: int, legacy: bool) -> tuple[float, float]:
+    """Fired/s and total seconds for `backlog` timers due at once, with `workers` real Celery workers."""
+    app = make_celery(settings)
+    name = "legacy" if legacy else "new"
+    started_workers = [Worker(settings, f"{name}{workers}_{i}", ["--pool=solo"], logdir, parallelism=workers,
+                              legacy=legacy) for i in range(workers)]
+    try:
+        for worker in started_workers:
+            worker.wait_ready(app)
+        time.sleep(1.0)
+        case_ids = clone_due_cases(engine, db, backlog, datetime.now(UTC) - timedelta(hours=1))
+        sent = time.monotonic()
+        app.send_task(SWEEP, queue=settings.queue)
+        wait_until(lambda: len(fired(engine, case_ids)) == backlog, 1800, 0.5)
+        elapsed = time.monotonic() - sent
+        return backlog / elapsed, elapsed
+    finally:
+        for worker in started_workers:
+            worker.stop()
+        app.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres-url", default=os.environ.get(
@@ -154,6 +204,11 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=200, help="timers in the lateness run")
     parser.add_argument("--spread", type=float, default=20.0, help="seconds over which they fall due")
     parser.add_argument("--backlog", type=int, default=400, help="due timers per throughput run")
+    parser.add_argument("--due-at-once", type=int, default=10_000,
+                        help="timers due at once for the 2-worker run (issue 14: all fired within 30 s)")
+    parser.add_argument("--baseline-due", type=int, default=2_000,
+                        help="the same with the sweep as before issue 14 (quadratic: keep it smaller)")
+    parser.add_argument("--only-backlog", action="store_true", help="only the due-at-once comparison")
     args = parser.parse_args()
 
     schema = f"bench_timers_{uuid.uuid4().hex[:10]}"
@@ -169,6 +224,17 @@ def main() -> None:
         engine = CaseEngine(make_sessionmaker(db), settings.engine)
         engine.deploy_directory(DIAGRAMS, "bench")
         with tempfile.TemporaryDirectory() as logdir:
+            results = []
+            for legacy, count in ((True, args.baseline_due), (False, args.due_at_once)):
+                if count:
+                    rate, elapsed = backlog_run(engine, db, settings, Path(logdir), count, 2, legacy)
+                    results.append((legacy, count, rate, elapsed))
+            print("timers due at once, 2 Celery workers (solo pool, real Redis), same run:")
+            for legacy, count, rate, elapsed in results:
+                print(f"  {'before issue 14 (sweep per case)' if legacy else 'batched sweep (now)':34} "
+                      f"{count:>6,} timers: {rate:6.0f} fired/s, all fired in {elapsed:6.1f} s")
+            if args.only_backlog:
+                return
             lateness = lateness_run(engine, settings, Path(logdir), args.timers, args.spread)
             print(f"timer lateness over {len(lateness)} exact-time timers (1 worker, prefork x2): "
                   f"median {statistics.median(lateness) * 1000:.0f} ms, "
