@@ -69,7 +69,7 @@ def test_every_documented_query_value_is_accepted_and_others_are_refused(client,
                     checked += 1
                 response = client.get(path, query_string={parameter["name"]: "iets-anders"}, headers=headers)
                 assert response.status_code == 400, (path, parameter["name"])
-    assert checked >= 5  # GET /api/tasks?filter= and GET /api/cases?status= at least
+    assert checked >= 9  # GET /api/tasks?filter=, GET /api/cases?status= and ?sort= at least
     listed = next(p for p in paths["/api/cases"]["get"]["parameters"] if p["name"] == "status")
     assert set(listed["schema"]["enum"]) <= {s.value for s in CaseStatus}
 
@@ -80,6 +80,7 @@ def test_the_answers_match_their_documented_schemas(client, services):
     case_id = start_case(services)
     task_id = client.get("/api/tasks", headers=headers).json["tasks"][0]["id"]
     for path, template in (("/api/me", "/api/me"), ("/api/tasks", "/api/tasks"), ("/api/cases", "/api/cases"),
+                           ("/api/cases?q=CL&sort=deadline&overdue=0", "/api/cases"),
                            (f"/api/cases/{case_id}", "/api/cases/{case_id}"),
                            (f"/api/cases/{case_id}/diagram", "/api/cases/{case_id}/diagram"),
                            (f"/api/cases/{case_id}/events", "/api/cases/{case_id}/events"),

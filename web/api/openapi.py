@@ -16,8 +16,11 @@ from flask import current_app
 from werkzeug.routing import Map, Rule
 
 from engine.access import FULL, METADATA, VT_LIMITED
+from engine.case_search import MAX_QUERY_LENGTH
+from engine.progress import LAST_STEP
 from engine.states import CaseStatus, CaseTaskState
 
+from ..cases.find import API_SORTS
 from ..cases.service import CLIENT_REF, MAX_REASON
 from ..inbox.service import FILTERS
 from . import studio_openapi
@@ -76,10 +79,26 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "responses": {"200": json_body(ref("Claim"), "released"), "409": json_body(ref("Error"), "not possible"),
                       **ERRORS}},
     "api.cases": {
-        "summary": "Cases of my team, newest first", "operationId": "listCases",
-        "parameters": [_query("status", {"type": "string", "enum": LISTED_CASE_STATUSES})],
-        "responses": {"200": json_body({"type": "object", "properties": {
-            "cases": {"type": "array", "items": ref("CaseSummary")}}}, "cases"),
+        "summary": "Cases I may read, newest first; with any search parameter (all but status) one page of a search "
+                   "(engine/case_search.py) with its paging facts",
+        "operationId": "listCases",
+        "parameters": [
+            _query("status", {"type": "string", "enum": LISTED_CASE_STATUSES},
+                   f"with a search parameter also {', '.join(s for s in CASE_STATUSES if s not in LISTED_CASE_STATUSES)}"),
+            _query("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH}, "search: client reference (part of it)"),
+            _query("step", {"type": "integer", "minimum": 0, "maximum": LAST_STEP},
+                   "search: cases at this step of the meldcode"),
+            _query("overdue", {"type": "boolean"}, "search: only cases with a deadline passed (1, true, ja or on)"),
+            _query("responsible", {"type": "string"}, "search: username of the responsible professional; me: myself"),
+            _query("started_from", {"type": "string", "format": "date"}, "search: started on or after this date"),
+            _query("started_to", {"type": "string", "format": "date"}, "search: started on or before this date"),
+            _query("sort", {"type": "string", "enum": list(API_SORTS), "default": "started_desc"}, "search: order"),
+            _query("page", {"type": "integer", "minimum": 1, "default": 1}, "search: page number")],
+        "responses": {"200": json_body({"type": "object", "required": ["cases"], "properties": {
+            "cases": {"type": "array", "items": {"anyOf": [ref("CaseSummary"), ref("CaseFound")]}},
+            "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+            "total_capped": {"type": "boolean"}, "pages": {"type": "integer"}}},
+            "cases (a search: one page of CaseFound, with the paging facts)"),
             "400": json_body(ref("Error"), "a query parameter with a value it cannot have"), **ERRORS}},
     "api.start": {
         "summary": "Start the meldcode for a client of my team", "operationId": "startCase",
@@ -179,6 +198,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "client_ref": {"type": "string"}, "team": NULLABLE_STRING,
         "status": {"type": "string", "enum": CASE_STATUSES}, "started_by": {"type": "string"},
         "started_at": DATE_TIME, "updated_at": DATE_TIME}},
+    "CaseFound": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "client_ref": {"type": "string"}, "team": NULLABLE_STRING,
+        "status": {"type": "string", "enum": CASE_STATUSES}, "started_by": {"type": "string"},
+        "started_at": DATE_TIME, "updated_at": DATE_TIME, "responsible": NULLABLE_STRING,
+        "next_due": {"type": ["string", "null"], "format": "date-time"}, "overdue": {"type": "boolean"},
+        "step": {"type": ["integer", "null"]}, "step_label": NULLABLE_STRING, "url": {"type": "string"}}},
     "Case": {"type": "object", "properties": {
         "id": {"type": "integer"}, "process_id": {"type": "string"}, "process_version": {"type": "integer"},
         "client_ref": {"type": "string"}, "team": NULLABLE_STRING,
