@@ -28,6 +28,7 @@ OTHER_READERS: dict[str, Any] = {
     "MELDCODE_STUDIO_FOUR_EYES": lambda: False,  # web/studio/views.py four_eyes(): set to 1/true/ja
     "MELDCODE_METRICS_TOKEN": lambda: None,  # web/admin/monitoring.py: unset, /metrics is open
     "MELDCODE_BIND": lambda: "0.0.0.0:8000",  # workers/gunicorn_conf.py
+    "MELDCODE_SCENARIO_PROCESSES": lambda: None,  # engine/scenarios.py suite_processes(): unset, one per core
 }
 
 
