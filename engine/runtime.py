@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -69,12 +71,12 @@ class StepResult:
     compactions: int = 0
 
 
-def _lane_of(task) -> str | None:
+def _lane_of(task: Any) -> str | None:
     """The lane of a catch event; an event without one belongs to the lane of what contains it."""
     node = task
     while node is not None:
         if getattr(node.task_spec, "lane", None):
-            return node.task_spec.lane
+            return node.task_spec.lane  # type: ignore[no-any-return]
         parent = node.parent
         if parent is None and node.workflow is not node.workflow.top_workflow:
             parent = node.workflow.top_workflow.get_task_from_id(node.workflow.parent_task_id)
@@ -90,12 +92,13 @@ def describe_failure(exc: Exception) -> str:
 
 
 class CaseRuntime:
-    def __init__(self, workflow: BpmnWorkflow, script_engine):
+    def __init__(self, workflow: BpmnWorkflow, script_engine: Any) -> None:
         self.workflow = workflow
         workflow.script_engine = script_engine  # never restored by deserialization
 
     @classmethod
-    def start(cls, spec, subprocess_specs, script_engine, data: dict | None = None) -> tuple[CaseRuntime, StepResult]:
+    def start(cls, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
+              data: dict[str, Any] | None = None) -> tuple[CaseRuntime, StepResult]:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
         runtime = cls(workflow, script_engine)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data or {})
@@ -104,7 +107,7 @@ class CaseRuntime:
     # -- queries ---------------------------------------------------------------------------
     @property
     def completed(self) -> bool:
-        return self.workflow.is_completed()
+        return bool(self.workflow.is_completed())
 
     def ready_tasks(self) -> list[ReadyTask]:
         views = []
@@ -150,7 +153,7 @@ class CaseRuntime:
         return {t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
                 if t.task_spec.bpmn_id}
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """The case variables as the next step (or, when ended, the last step) sees them."""
         if self.workflow.is_completed():
             return dict(self.workflow.data)
@@ -158,18 +161,18 @@ class CaseRuntime:
         last = ready[0] if ready else self.workflow.last_task
         return dict(last.data) if last is not None else {}
 
-    def task_data(self, spiff_task_id: str) -> dict:
+    def task_data(self, spiff_task_id: str) -> dict[str, Any]:
         return dict(self.workflow.get_task_from_id(uuid.UUID(spiff_task_id)).data)
 
     # -- changes ---------------------------------------------------------------------------
-    def complete(self, spiff_task_id: str, form_data: dict) -> StepResult:
+    def complete(self, spiff_task_id: str, form_data: dict[str, Any]) -> StepResult:
         task = self.workflow.get_task_from_id(uuid.UUID(spiff_task_id))
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise CaseFailure(f"task {task.task_spec.bpmn_id} is not ready")
         task.data.update(form_data)
         return self._guarded(task.run)
 
-    def send_message(self, name: str, data: dict) -> StepResult:
+    def send_message(self, name: str, data: dict[str, Any]) -> StepResult:
         """Deliver message `name` to the catch events waiting for it, with `data` merged into the case data
         the flow after the catch sees (messages in our diagrams carry no payload variable)."""
         catches = [t for t in self._message_catches() if t.task_spec.event_definition.name == name]
@@ -188,7 +191,7 @@ class CaseRuntime:
         """Fire every timer due by the engine clock, then run what follows."""
         return self._guarded(self.workflow.refresh_timers)
 
-    def _guarded(self, action) -> StepResult:
+    def _guarded(self, action: Callable[[], object]) -> StepResult:
         try:
             action()
             return self._advance()
@@ -198,7 +201,7 @@ class CaseRuntime:
     def _advance(self) -> StepResult:
         result = StepResult()
 
-        def record(task):
+        def record(task: Any) -> None:
             name = milestone_name(task.task_spec.bpmn_id)
             if name:
                 result.milestones.append((name, task.task_spec.bpmn_id))
@@ -217,13 +220,13 @@ class CaseRuntime:
             raise CaseFailure(describe_failure(exc)) from exc
         return result
 
-    def _message_catches(self):
+    def _message_catches(self) -> Iterator[Any]:
         for task in self.workflow.event_manager.tasks.values():
             if isinstance(task.task_spec.event_definition, MessageEventDefinition) \
                     and task.has_state(TaskState.WAITING):
                 yield task
 
-    def _due_date(self, task, expression: str | None) -> datetime | None:
+    def _due_date(self, task: Any, expression: str | None) -> datetime | None:
         if not expression:
             return None
         value = self.workflow.script_engine.evaluate(task, expression)
@@ -263,7 +266,7 @@ class CaseRuntime:
                 manager.remove_task(task)
 
     @staticmethod
-    def _first_instance(task):
+    def _first_instance(task: Any) -> Any:
         found, node = None, task.parent
         while node is not None:
             if node.task_spec is task.task_spec:
@@ -272,7 +275,7 @@ class CaseRuntime:
         return found
 
     @staticmethod
-    def _only_active_below(first, point) -> bool:
+    def _only_active_below(first: Any, point: Any) -> bool:
         for task in first:
             if task.state & ACTIVE and task is not point and task is not first and not task.is_descendant_of(point):
                 return False
