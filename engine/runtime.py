@@ -19,12 +19,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock
 from .contract import milestone_name
 from .errors import CaseFailure
 from .sandbox_guards import ScriptError
-
-clock.install()
 
 # What a diagram can make the library or the sandbox raise. Script errors inside a task arrive wrapped in
 # WorkflowTaskException (a SpiffWorkflowException); anything else (TypeError, AttributeError, ...) is a bug
