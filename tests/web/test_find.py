@@ -150,7 +150,7 @@ def test_a_professional_searches_filters_and_sorts_in_the_browser(app, services,
 
 def test_the_case_list_fits_a_phone(app, services, live_server, page, database_url):
     from .axe import assert_accessible
-    from .test_browser import sign_in
+    from .test_browser import screenshot, sign_in
 
     for n in range(3):
         start_case(services, client_ref=f"CL-2026-LANGE-REFERENTIE-{n:03d}")
@@ -163,4 +163,5 @@ def test_the_case_list_fits_a_phone(app, services, live_server, page, database_u
     for name in ("Cliënt", "Voortgang", "Verantwoordelijke", "Termijn", "Status", "Gestart"):
         assert page.get_by_role("columnheader", name=name).count() == 1, name
     assert page.get_by_role("cell", name="Stap 1 van 6 · Signalen in kaart brengen").count() == 3
+    screenshot(page, "zaken-mobiel", database_url)
     assert_accessible(page, "zaken (390 px)")
