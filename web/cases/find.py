@@ -29,13 +29,13 @@ class Parsed:
     errors: dict[str, str] = field(default_factory=dict)  # parameter -> Dutch message
 
 
-def _date(value: str, name: str, errors: dict[str, str], label: str) -> date | None:
+def _date(value: str, name: str, errors: dict[str, str], message: str) -> date | None:
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors[name] = f"{label}: vul een datum in als jjjj-mm-dd."
+        errors[name] = message
         return None
 
 
@@ -50,10 +50,14 @@ def parse(args: Mapping[str, str], *, username: str, tz: str, statuses: Mapping[
     def get(dutch: str, english: str) -> str:
         return (args.get(english if api else dutch) or "").strip()
 
+    def say(dutch: str, english: str) -> str:  # the page speaks Dutch, the API (like its other errors) English
+        return english if api else dutch
+
     errors: dict[str, str] = {}
     q = get("q", "q")
     if len(q) > MAX_QUERY_LENGTH:
-        errors["q"] = f"De zoekterm is te lang (hoogstens {MAX_QUERY_LENGTH} tekens)."
+        errors["q"] = say(f"De zoekterm is te lang (hoogstens {MAX_QUERY_LENGTH} tekens).",
+                          f"q is longer than {MAX_QUERY_LENGTH} characters")
         q = ""
     step = None
     raw_step = get("stap", "step")
@@ -61,15 +65,19 @@ def parse(args: Mapping[str, str], *, username: str, tz: str, statuses: Mapping[
         if raw_step.isdigit() and 0 <= int(raw_step) <= LAST_STEP:
             step = int(raw_step)
         else:
-            errors["step" if api else "stap"] = f"Kies een stap van 0 tot en met {LAST_STEP}."
+            errors["step" if api else "stap"] = say(f"Kies een stap van 0 tot en met {LAST_STEP}.",
+                                                    f"step must be a number from 0 to {LAST_STEP}")
     overdue = get("te_laat", "overdue").lower() in ("1", "ja", "true", "on")
     responsible = get("verantwoordelijke", "responsible") or None
     if responsible == MINE or (api and responsible == "me"):
         responsible = username
-    from_day = _date(get("van", "started_from"), "started_from" if api else "van", errors, "Gestart vanaf")
-    to_day = _date(get("tot", "started_to"), "started_to" if api else "tot", errors, "Gestart tot en met")
+    from_day = _date(get("van", "started_from"), "started_from" if api else "van", errors,
+                     say("Gestart vanaf: vul een datum in als jjjj-mm-dd.", "started_from must be a date YYYY-MM-DD"))
+    to_day = _date(get("tot", "started_to"), "started_to" if api else "tot", errors,
+                   say("Gestart tot en met: vul een datum in als jjjj-mm-dd.", "started_to must be a date YYYY-MM-DD"))
     if from_day and to_day and to_day < from_day:
-        errors["started_to" if api else "tot"] = "De einddatum ligt vóór de begindatum."
+        errors["started_to" if api else "tot"] = say("De einddatum ligt vóór de begindatum.",
+                                                     "started_to lies before started_from")
         to_day = None
     status_key = get("status", "status") or default_status
     status = None
@@ -77,7 +85,7 @@ def parse(args: Mapping[str, str], *, username: str, tz: str, statuses: Mapping[
         if status_key in statuses:
             status = statuses[status_key]
         else:
-            errors["status"] = "Onbekende status." if not api else f"status must be one of {sorted(statuses)}"
+            errors["status"] = say("Onbekende status.", f"status must be one of {sorted(statuses)}")
             status = statuses.get(default_status or "")
     sort = CaseSort.STARTED_DESC
     raw_sort = get("sort", "sort")
@@ -85,14 +93,14 @@ def parse(args: Mapping[str, str], *, username: str, tz: str, statuses: Mapping[
         if raw_sort in sorts:
             sort = sorts[raw_sort]
         else:
-            errors["sort"] = "Onbekende sortering." if not api else f"sort must be one of {sorted(sorts)}"
+            errors["sort"] = say("Onbekende sortering.", f"sort must be one of {sorted(sorts)}")
     page = 1
     raw_page = get("pagina", "page")
     if raw_page:
         if raw_page.isdigit() and 1 <= int(raw_page) <= 100_000:
             page = int(raw_page)
         else:
-            errors["page" if api else "pagina"] = "Ongeldig paginanummer."
+            errors["page" if api else "pagina"] = say("Ongeldig paginanummer.", "page must be a number from 1")
     query = CaseQuery(q=q, status=status, step=step, overdue=overdue, responsible=responsible,
                       started_from=_midnight(from_day, tz) if from_day else None,
                       started_before=_midnight(to_day + timedelta(days=1), tz) if to_day else None,
