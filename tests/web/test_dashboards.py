@@ -111,4 +111,7 @@ def test_the_aandachtsfunctionaris_opens_the_dashboard_in_the_browser(app, servi
         page.click("#stappen a:has-text('CSV downloaden')")
     assert download.value.suggested_filename.startswith("dashboard-noord-stappen-")
     screenshot(page, "dashboard", database_url)
+    page.set_viewport_size({"width": 390, "height": 844})  # on a phone: charts above their tables, no sideways scroll
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "dashboard-mobiel", database_url)
     assert page.problems == [], page.problems
