@@ -93,7 +93,7 @@ def test_the_case_file_shows_timeline_milestones_open_tasks_and_diagram(app, ser
     # milestones and status
     assert 'data-milestone="melding_veilig_thuis"' in page and "Melding gedaan bij Veilig Thuis" in page
     # the deadline that now runs, named after its task
-    assert re.search(r"termijn bij ‘Terugkoppeling Veilig Thuis vastleggen’ — verloopt \d\d-\d\d-\d{4}", page)
+    assert re.search(r"termijn bij ‘Terugkoppeling Veilig Thuis vastleggen’ — uiterlijk \d\d-\d\d-\d{4}", page)
     # the diagram's data for bpmn-js
     data = json.loads(re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', page,
                                 re.S).group(1))
