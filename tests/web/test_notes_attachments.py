@@ -7,6 +7,7 @@ import pytest
 
 from web.settings import WebSettings
 
+from .axe import assert_accessible
 from .conftest import audit_rows, csrf_from, login, open_task, start_case, user_of
 from .test_browser import screenshot, sign_in
 
@@ -109,6 +110,8 @@ def test_an_upload_is_checked_by_content_and_size_and_a_download_is_a_download(a
     assert html.status_code == 422 and "geen PDF, PNG of JPEG" in html.text and 'value="Verslag"' in html.text
     large = upload(PDF + b"\x00" * MAX_BYTES, "groot.pdf")
     assert large.status_code == 422 and "te groot" in large.text
+    huge = upload(PDF + b"\x00" * (MAX_BYTES + 300_000), "enorm.pdf")  # beyond the request limit itself
+    assert huge.status_code == 413 and "te groot" in huge.text
     nothing = upload(b"", "")
     assert nothing.status_code == 422 and "leeg" in nothing.text
     no_csrf = client.post(f"/zaken/{case_id}/bijlagen", data={"bestand": (io.BytesIO(PDF), "a.pdf")},
@@ -142,8 +145,16 @@ def test_a_professional_writes_a_note_and_uploads_and_downloads_a_pdf_in_the_bro
     sign_in(page, live_server, "professional")
     page.goto(f"{live_server}/zaken/{case_id}")
     page.wait_for_selector("#aantekeningen")
+    # First as a hypothesis follow-up without its outcome: refused in Dutch, the text kept, nothing saved.
+    page.check("input[name=soort][value=hypothese]")
     page.fill("#notitie-tekst", "Moeder belde: zij wil graag een gesprek op school, volgende week dinsdag.")
     page.click("#aantekeningen button:has-text('Aantekening toevoegen')")
+    page.wait_for_selector("#notitie-uitkomst-fout")
+    assert "bevestigd of weerlegd" in page.inner_text("#notitie-uitkomst-fout")
+    assert page.input_value("#notitie-tekst").startswith("Moeder belde")
+    assert_accessible(page, "the note form with an error")
+    page.check("input[name=soort][value=aantekening]")
+    page.click("button:has-text('Aantekening toevoegen')")
     page.wait_for_selector(".banner.success:has-text('aantekening is toegevoegd')")
     assert "Moeder belde" in page.inner_text("#aantekeningen ol.notes")
 
@@ -156,6 +167,8 @@ def test_a_professional_writes_a_note_and_uploads_and_downloads_a_pdf_in_the_bro
     assert "verslag-school.pdf" in page.inner_text("#bijlagen table")
     page.locator("#aantekeningen").scroll_into_view_if_needed()
     screenshot(page, "dossier-aantekeningen", database_url)
+    page.click("#aantekeningen summary:has-text('Aantekening toevoegen')")  # the form, opened, checked too
+    assert_accessible(page, "the case file with notes and attachments")
 
     with page.expect_download() as caught:
         page.click("#bijlagen a:has-text('verslag-school.pdf')")
