@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import filetype  # type: ignore[import-untyped]
+import filetype  # type: ignore[import-untyped,unused-ignore]  # the package ships no type information
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 

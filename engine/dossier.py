@@ -95,10 +95,6 @@ class Dossier:
     exported_at: datetime
     variables: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def signal_count(self) -> int:
-        return sum(len(s.steps) for s in self.sections if s.key == "signalen")
-
 
 def section_of(element_id: str) -> str:
     for key, prefixes in SECTIONS:
@@ -159,7 +155,7 @@ def export_dossier(cases: CaseReader, sessions: sessionmaker[Session], case_id: 
 
 
 def _record(sessions: sessionmaker[Session], actor: Actor, case_id: int, decision: access.Decision, fmt: str, *,
-            outcome: str, **details: object) -> None:
+            outcome: str, **details: Any) -> None:
     with sessions.begin() as session:
         case = session.get(Case, case_id)
         audit.record(session, actor.username, EXPORT, outcome=outcome, case_id=case_id,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +59,7 @@ def require_full_access(session: Session, actor: Actor, case_id: int, now: datet
 
 
 def audit_denied(sessions: sessionmaker[Session], actor: Actor, action: str, case_id: int, reason: str,
-                 **details: object) -> None:
+                 **details: Any) -> None:
     """A refusal, in its own transaction (the refused one was rolled back)."""
     with sessions.begin() as session:
         client_ref = session.scalar(select(Case.client_ref).where(Case.id == case_id))
@@ -77,14 +78,14 @@ def check_note(text: object, kind: object, outcome: object, max_length: int = DE
         if problems:
             errors["text"] = problems
     try:
-        note_kind = NoteKind(kind)
+        note_kind = NoteKind(kind if isinstance(kind, str) else "")
     except ValueError:
         errors["kind"] = [UNKNOWN_KIND]
         note_kind = NoteKind.AANTEKENING
     result: HypothesisOutcome | None = None
     if note_kind == NoteKind.HYPOTHESE:
         try:
-            result = HypothesisOutcome(outcome)
+            result = HypothesisOutcome(outcome if isinstance(outcome, str) else "")
         except ValueError:
             errors["outcome"] = [OUTCOME_NEEDED]
     elif outcome not in (None, ""):

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from engine import notes
 
+from .axe import assert_accessible
 from .conftest import audit_rows, login, user_of
 from .test_browser import screenshot, sign_in
 from .test_notes_attachments import PDF, _case_with_signals, web_settings  # noqa: F401 - the settings fixture
@@ -73,11 +74,13 @@ def test_a_professional_prints_the_dossier_and_downloads_its_pdf_in_the_browser(
     page.emulate_media(media="screen")
     screenshot(page, "dossier-afdrukken", database_url)
 
-    with page.expect_download() as caught:
-        page.click("a:has-text('PDF downloaden')")
+    # Making the PDF takes WeasyPrint a few seconds (longer on a busy machine): more than the default 15 s.
+    with page.expect_download(timeout=120_000) as caught:
+        page.click("a:has-text('PDF downloaden')", timeout=120_000)
     download = caught.value
     assert download.suggested_filename == f"dossier-zaak-{case_id}.pdf"
     text = _pdf_text(open(download.path(), "rb").read())
     assert "CL-2026-042" in text and "Blauwe plekken op beide armen" in text and "Moeder belde" in text
     assert [e.details["format"] for e in audit_rows(services, action="case.export")] == ["html", "pdf"]
+    assert_accessible(page, "the printable dossier")
     assert page.problems == [], page.problems
