@@ -3,7 +3,8 @@
 For the `lus` test diagram (one user task in a loop) it prints, after 1, 10, 100
 and 1,000 loop iterations, the median wall time of one completion through the
 engine (load, validate, run, compact, save, audit, commit) and the stored case
-size, next to the bare SpiffWorkflow cost of the same step in the same run
+size and the round trips to the database per completion (statements, BEGIN, COMMIT), next to the bare
+SpiffWorkflow cost of the same step in the same run
 (run the task, do_engine_steps, serialize_json; no database), and their ratio.
 
     .venv/bin/python bench/loop_completion.py [--database-url URL] [--samples N]
@@ -25,6 +26,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from engine.cases import Actor, CaseEngine  # noqa: E402
 from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -81,20 +83,27 @@ def engine_costs(url: str, samples: int) -> dict[int, tuple[float, int]]:
     engine = CaseEngine(make_sessionmaker(db), Settings(database_url=url))
     engine.deploy_directory(DIAGRAMS, "bench")
     case_id = engine.start_case("lus", "BENCH-1", ACTOR)
+    statements = []
+    event.listen(db, "before_cursor_execute", lambda *args: statements.append(1))
+    # A round trip the driver makes without a statement of ours: BEGIN/COMMIT (and pre-ping on PostgreSQL)
+    event.listen(db, "begin", lambda conn: statements.append(1))
+    event.listen(db, "commit", lambda conn: statements.append(1))
     results, done = {}, 0
     for checkpoint in CHECKPOINTS:
-        timings = []
+        timings, trips = [], []
         while done < checkpoint + samples:
             task = engine.open_tasks(case_id=case_id)[0]
+            statements.clear()
             started = time.perf_counter()
             engine.complete_task(task.id, ACTOR, {"duurzame_veiligheid": False})
             elapsed = time.perf_counter() - started
+            trips.append(len(statements))
             done += 1
             if done > checkpoint:
                 timings.append(elapsed * 1000)
         with engine.sessions() as session:
             size = len(session.get(Case, case_id).state)
-        results[checkpoint] = (statistics.median(timings), size)
+        results[checkpoint] = (statistics.median(timings), size, statistics.median(trips))
     db.dispose()
     if drop:
         drop()
@@ -130,14 +139,15 @@ def main():
     print(f"database: {url.split('@')[-1] if args.database_url else 'temporary SQLite file'}; "
           f"{args.samples} completions per checkpoint (median)")
     print(f"{'iterations':>10} | {'engine ms':>9} | {'stored bytes':>12} | {'bare ms':>8} | {'bare JSON bytes':>15} | "
-          f"{'ratio':>6}")
+          f"{'ratio':>6} | {'round trips':>11}")
     for checkpoint in CHECKPOINTS:
-        ms, size = ours[checkpoint]
+        ms, size, trips = ours[checkpoint]
         bare_ms, bare_size, note = bare[checkpoint]
         ratio = f"{ms / bare_ms:6.1f}" if bare_ms else "   n/a"
         bare_txt = f"{bare_ms:8.2f}" if bare_ms else "     n/a"
         bare_size_txt = f"{bare_size:15d}" if bare_size else "            n/a"
-        print(f"{checkpoint:>10} | {ms:9.2f} | {size:12d} | {bare_txt} | {bare_size_txt} | {ratio} {note}")
+        print(f"{checkpoint:>10} | {ms:9.2f} | {size:12d} | {bare_txt} | {bare_size_txt} | {ratio} | "
+              f"{trips:>11.0f} {note}")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,24 @@
 """Benchmark: the studio's scenario gate — every shipped scenario against a set of diagrams, as a process owner
-waits for it when a draft is checked or deployed (issue 11; target of issue 14: the suite in <= 10 s).
+waits for it when a draft is checked or deployed (issue 14: the suite in <= 10 s, >= 200 completions/s).
 
-Runs `engine.studio.versions.run_scenarios` (one throwaway SQLite database, the same code path as the studio and
-`POST /api/processes/deploy`) on the files of processes/ and the scenarios of tests/scenarios/, and prints the
-wall time of the whole suite and per scenario.
+Prints, in the same run, for the files of processes/ and the scenarios of tests/scenarios/:
+- before: the scenario runner as it was before issue 14 (engine/scenarios.py at commit BEFORE, read from git),
+  one process, a temporary SQLite file migrated per run, an audited task view per form;
+- one process: `engine.scenarios.run_suite(..., processes=1)` (a migrated SQLite copied per run, in shared
+  memory without fsync, forms read from the process version);
+- parallel: `run_suite` with one spawned process per core (the studio's and the deploy gate's path).
+Each with the suite's wall time and the task completions per second of replay.
 
-    .venv/bin/python bench/scenario_gate.py [--runs N]
+    .venv/bin/python bench/scenario_gate.py [--runs N] [--processes N] [--skip-before]
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,29 +27,74 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.diagrams import read_directory  # noqa: E402
+from engine.scenarios import run_suite, suite_processes  # noqa: E402
 from engine.settings import Settings  # noqa: E402
-from engine.studio.versions import run_scenarios  # noqa: E402
+
+BEFORE = "b49f241"  # the last commit with the scenario runner as it was before issue 14
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    files = read_directory(ROOT / "processes")
-    scenarios = {path.name: json.loads(path.read_text(encoding="utf-8"))
-                 for path in sorted((ROOT / "tests" / "scenarios").glob("*.json"))}
-    walls = []
-    for _ in range(args.runs):
+def runner_before():
+    """engine/scenarios.py as of BEFORE, imported as a module of the engine package (same engine code)."""
+    source = subprocess.run(["git", "show", f"{BEFORE}:engine/scenarios.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    spec = importlib.util.spec_from_loader("engine._scenarios_before", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "engine"
+    module.__file__ = str(ROOT / "engine" / "scenarios.py")  # it finds engine/schemas/ from there
+    sys.modules[spec.name] = module  # (dataclasses look their module up)
+    exec(compile(source, f"{BEFORE}:engine/scenarios.py", "exec"), module.__dict__)  # noqa: S102 - our own file
+    return module
+
+
+def completions(results) -> int:
+    return sum(getattr(result, "completed_tasks", 0) for _, result in results)
+
+
+def run_before(module, files, scenarios):
+    with module.ThrowawayEngine(settings=Settings(), files=files) as engine:
+        results = [(name, module.run_scenario(engine, scenario, client_ref=f"BEFORE-{n:04d}"))
+                   for n, (name, scenario) in enumerate(scenarios, 1)]
+    return results
+
+
+def timed(f, runs: int):
+    walls, results = [], None
+    for _ in range(runs):
         started = time.perf_counter()
-        results = run_scenarios(files, scenarios, Settings())
+        results = f()
         walls.append(time.perf_counter() - started)
         failed = [name for name, result in results if not result.passed]
         if failed:
             raise SystemExit(f"scenarios failed: {failed}")
-    median = statistics.median(walls)
-    print(f"scenarios: {len(scenarios)} (all passed)")
-    print(f"suite wall time: median {median:.2f} s  (runs: {', '.join(f'{w:.2f}' for w in walls)})")
-    print(f"per scenario: {1000 * median / len(scenarios):.0f} ms")
+    return statistics.median(walls), results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=None, help="parallel run (default: one per core)")
+    parser.add_argument("--skip-before", action="store_true", help="leave out the runner of before issue 14")
+    args = parser.parse_args()
+    files = read_directory(ROOT / "processes")
+    scenarios = [(path.name, json.loads(path.read_text(encoding="utf-8")))
+                 for path in sorted((ROOT / "tests" / "scenarios").glob("*.json"))]
+    rows = []
+    one_wall, one_results = timed(lambda: run_suite(files, scenarios, Settings(), processes=1), args.runs)
+    done = completions(one_results)
+    if not args.skip_before:
+        module = runner_before()
+        before_wall, _ = timed(lambda: run_before(module, files, scenarios), args.runs)
+        rows.append(("before issue 14 (1 process)", before_wall))
+    rows.append(("run_suite, 1 process", one_wall))
+    processes = args.processes or suite_processes(len(scenarios))
+    par_wall, _ = timed(lambda: run_suite(files, scenarios, Settings(), processes=processes), args.runs)
+    rows.append((f"run_suite, {processes} processes", par_wall))
+    print(f"{len(scenarios)} scenarios (all passed), {done} task completions; cores: {os.cpu_count()}; "
+          f"median of {args.runs} run(s)")
+    print(f"{'runner':32}{'suite s':>9}{'completions/s':>15}{'ms/scenario':>13}")
+    for name, wall in rows:
+        print(f"{name:32}{wall:>9.2f}{done / wall:>15.0f}{1000 * wall / len(scenarios):>13.0f}")
+    print("targets (issue 14): suite <= 10 s, >= 200 completions/s")
 
 
 if __name__ == "__main__":

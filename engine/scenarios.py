@@ -5,13 +5,18 @@ moves a scenario clock for timers and delays, and checks the milestones reached.
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import json
+import multiprocessing
+import os
 import re
+import shutil
 import tempfile
 import uuid
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from . import clock
@@ -29,6 +34,7 @@ from .db import make_engine, make_sessionmaker, upgrade
 from .diagrams import read_directory
 from .errors import DiagramError, EngineError
 from .events import EventNotAvailable
+from .models import Case, ProcessVersion
 from .settings import Settings
 from .states import CaseStatus
 
@@ -52,9 +58,12 @@ class ScenarioResult:
     state: str | None = None
     open_tasks: list[str] = field(default_factory=list)
     error: str | None = None
+    completed_tasks: int = 0  # tasks the replay completed (for the scenario gate's throughput)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        fields = asdict(self)
+        fields.pop("completed_tasks")  # a figure for bench/, not part of the CLI's output
+        return json.dumps(fields, ensure_ascii=False)
 
 
 def load_scenario(path: Path) -> dict:
@@ -215,7 +224,7 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
         with clock.frozen_at(now.now):
             case_id = engine.start_case(scenario["process"], client_ref, SCENARIO_ACTOR)
         completed = firings = 0
-        schemas: dict = {}
+        schemas = _deployed_forms(engine, case_id)
         while True:
             status, next_timer = engine.case_progress(case_id)
             if status != CaseStatus.RUNNING:
@@ -242,6 +251,7 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
                     engine.complete_task(task.id, SCENARIO_ACTOR,
                                          answers.form_data(task.form_schema, _task_label(task), now))
                     completed += 1
+                    result.completed_tasks = completed
                     if completed >= MAX_TASKS:
                         raise ScenarioError(f"the case has not ended after {MAX_TASKS} completed tasks")
                 else:
@@ -270,15 +280,21 @@ def _raise_event(engine: CaseEngine, case_id: int, event, answers: _Answers, now
         raise ScenarioError(f"the event {name!r} (at {at}) cannot be taken: {exc}") from None
 
 
+def _deployed_forms(engine: CaseEngine, case_id: int) -> dict:
+    """The form schemas deployed with the case's process version, by form name (what `engine.task` shows of a
+    task's form; read once per replay instead of one audited task view per form)."""
+    with engine.sessions() as session:
+        return session.scalar(select(ProcessVersion.forms).join(Case, Case.process_version_id == ProcessVersion.id)
+                              .where(Case.id == case_id)) or {}
+
+
 def _next_task(engine, open_tasks, delays, schemas: dict):
     """The open task to answer next and when (a delayed field postpones its task).
 
-    `schemas` caches form schemas by form name: a case's process version never changes them."""
+    `schemas`: the deployed form schemas by form name (a case's process version never changes them)."""
     best = None
     for task in open_tasks:
-        if task.form_name not in schemas:
-            schemas[task.form_name] = engine.task(task.id, SCENARIO_ACTOR, audit_read=False).form_schema
-        task = dataclasses.replace(task, form_schema=schemas[task.form_name])
+        task = dataclasses.replace(task, form_schema=schemas.get(task.form_name) if task.form_name else None)
         fields = (task.form_schema or {}).get("properties", {})
         delay = max((delays[f] for f in fields if f in delays), default=timedelta(0))
         at = task.created_at + delay
@@ -317,6 +333,35 @@ def _in_order(sequence: list[str], milestones: list[str]) -> bool:
     return all(any(m == wanted for m in remaining) for wanted in sequence)
 
 
+_FAST_TMP = "/dev/shm" if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK) else None
+_TEMPLATE: dict[str, Path] = {}  # per process: a SQLite file migrated to head, copied for each throwaway
+
+
+def _no_sync(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
+def _migrated_copy(path: Path) -> None:
+    """A SQLite database at `path` with the schema at head: the migrations run once per process, then the
+    migrated file is copied (the migrations themselves are the only way the schema is made)."""
+    template = _TEMPLATE.get("head")
+    if template is None or not template.exists():
+        holder = tempfile.mkdtemp(prefix="meldcode-scenario-template-", dir=_FAST_TMP)
+        template = Path(holder) / "head.sqlite3"
+        db = make_engine(f"sqlite:///{template}")
+        try:
+            upgrade(db)
+            with db.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.dispose()
+        atexit.register(shutil.rmtree, holder, True)
+        _TEMPLATE["head"] = template
+    shutil.copyfile(template, path)
+
+
 class ThrowawayEngine:
     """A case engine on a throwaway database with `processes_dir` (or `files`) deployed.
 
@@ -330,11 +375,17 @@ class ThrowawayEngine:
         if database_url:
             url = self._postgres_schema(database_url)
         else:
-            self._tmp = tempfile.TemporaryDirectory(prefix="meldcode-scenario-")
-            url = f"sqlite:///{Path(self._tmp.name) / 'scenario.sqlite3'}"
+            self._tmp = tempfile.TemporaryDirectory(prefix="meldcode-scenario-", dir=_FAST_TMP)
+            path = Path(self._tmp.name) / "scenario.sqlite3"
+            _migrated_copy(path)
+            url = f"sqlite:///{path}"
         try:
             self._db = make_engine(url)
-            upgrade(self._db)
+            if self._tmp is not None:
+                # A throwaway database: no fsync per commit (a crash loses nothing worth keeping)
+                event.listen(self._db, "connect", _no_sync)
+            else:
+                upgrade(self._db)
             self.engine = CaseEngine(make_sessionmaker(self._db), settings or Settings())
             if files is None:
                 files = read_directory(Path(processes_dir))
@@ -383,14 +434,51 @@ def load_scenarios(paths) -> list[tuple[str, dict]]:
     return found
 
 
+_WORKER: dict[str, ThrowawayEngine] = {}  # in a suite's worker process: its throwaway engine
+
+
+def _start_worker(files: dict[str, bytes], settings: Settings | None) -> None:
+    _WORKER["engine"] = ThrowawayEngine(settings=settings, files=files)
+    atexit.register(_WORKER["engine"].close)
+
+
+def _run_in_worker(scenario: dict, client_ref: str) -> ScenarioResult:
+    return run_scenario(_WORKER["engine"].engine, scenario, client_ref=client_ref)
+
+
+def suite_processes(count: int) -> int:
+    """How many processes a suite of `count` scenarios runs in: one per core, at most one per scenario
+    (MELDCODE_SCENARIO_PROCESSES overrides; 1 runs them in this process)."""
+    wanted = os.environ.get("MELDCODE_SCENARIO_PROCESSES")
+    cores = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
+    return max(1, min(cores, count))
+
+
+def run_suite(files: dict[str, bytes], scenarios: list[tuple[str, dict]], settings: Settings | None = None, *,
+              processes: int | None = None, prefix: str = "SUITE") -> list[tuple[str, ScenarioResult]]:
+    """Every scenario against `files`, each in a throwaway database: [(name, result)] in the given order.
+
+    With more than one process (default: one per core), the scenarios are spread over worker processes
+    (concurrent.futures, spawned: safe from a threaded web server), each with a throwaway engine of its own
+    that has `files` deployed once; each takes the next scenario when it is done with one."""
+    processes = processes or suite_processes(len(scenarios))
+    refs = [f"{prefix}-{number:04d}" for number in range(1, len(scenarios) + 1)]
+    if processes <= 1 or len(scenarios) <= 1:
+        with ThrowawayEngine(settings=settings, files=files) as engine:
+            return [(name, run_scenario(engine, scenario, client_ref=ref))
+                    for (name, scenario), ref in zip(scenarios, refs, strict=True)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker,
+                             initargs=(files, settings)) as pool:
+        futures = [pool.submit(_run_in_worker, scenario, ref) for (_, scenario), ref in zip(scenarios, refs,
+                                                                                            strict=True)]
+        return [(name, future.result()) for (name, _), future in zip(scenarios, futures, strict=True)]
+
+
 def verify_files(files: dict[str, bytes], scenarios: list[tuple[str, dict]], settings: Settings | None = None):
     """Raise DiagramError naming the first scenario that fails against `files`."""
-    with ThrowawayEngine(settings=settings, files=files) as engine:
-        failed = []
-        for number, (name, scenario) in enumerate(scenarios, 1):
-            result = run_scenario(engine, scenario, client_ref=f"VERIFY-{number:04d}")
-            if not result.passed:
-                failed.append((name, result))
+    failed = [(name, result) for name, result in run_suite(files, list(scenarios), settings, prefix="VERIFY")
+              if not result.passed]
     if failed:
         name, result = failed[0]
         more = f" (and {len(failed) - 1} more failing scenarios)" if len(failed) > 1 else ""
