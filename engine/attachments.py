@@ -127,14 +127,14 @@ def add_attachment(sessions: sessionmaker[Session], actor: Actor, case_id: int, 
     transaction, the bytes written first and removed if that transaction fails."""
     name, content_type, text = check_upload(filename, content, description, max_bytes)
     now = clock.now()
-    key = secrets.token_hex(20)
+    key = new_storage_key()
     path: Path | None = None
     try:
         with sessions.begin() as session:
             case, decision = require_full_access(session, actor, case_id, now, "add attachments")
             if case.status in ENDED_CASE_STATUSES:
                 raise CaseNotRunningError(f"case {case_id} is {case.status}: no new attachments")
-            path = _write(storage_dir, key, content)
+            path = store(storage_dir, key, content)
             row = CaseAttachment(case_id=case.id, uploaded_by=actor.username, uploaded_at=now, filename=name,
                                  content_type=content_type, size=len(content),
                                  sha256=hashlib.sha256(content).hexdigest(), storage_key=key, description=text)
@@ -192,13 +192,28 @@ def download(sessions: sessionmaker[Session], actor: Actor, case_id: int, attach
         raise
 
 
+def new_storage_key() -> str:
+    """A random name for stored bytes: never derived from the user's file name."""
+    return secrets.token_hex(20)
+
+
+def stored_path(storage_dir: Path, key: str) -> Path:
+    """Where the bytes of a storage key live (retention removes them there)."""
+    return _path(storage_dir, key)
+
+
+def remove_stored(storage_dir: Path, key: str) -> None:
+    """Remove the bytes of an attachment whose row is gone (retention); a file already gone is fine."""
+    _path(storage_dir, key).unlink(missing_ok=True)
+
+
 def _path(storage_dir: Path, key: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{40}", key):  # a key is ours; never a path from outside
         raise StoredFileMissing(f"not a storage key: {key!r}")
     return Path(storage_dir) / key[:2] / key
 
 
-def _write(storage_dir: Path, key: str, content: bytes) -> Path:
+def store(storage_dir: Path, key: str, content: bytes) -> Path:
     """Write the bytes under their key: a new file (never overwriting), readable by the app's user only."""
     path = _path(storage_dir, key)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -21,15 +21,30 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Column, Row, Table, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import audit, clock
-from .models import AuditChainHead, AuditEvent, Base, Case, CaseMigration, CaseTask
+from . import attachments, audit, clock
+from .models import (
+    AuditChainHead,
+    AuditEvent,
+    Base,
+    Case,
+    CaseAttachment,
+    CaseHandover,
+    CaseMigration,
+    CaseNote,
+    CaseTask,
+    TaskCorrection,
+    TaskDraft,
+)
 from .states import ENDED_CASE_STATUSES
 from .views import SYSTEM
+
+ANONYMISED = "[geanonimiseerd]"  # what stays of a note or a correction's reason after anonymisation
 
 MIN_AUDIT_YEARS = 5
 ENDED = ENDED_CASE_STATUSES
@@ -113,9 +128,11 @@ def plan(session: Session, policy: RetentionPolicy, now: datetime | None = None)
     return report
 
 
-def apply(sessions: sessionmaker[Session], policy: RetentionPolicy, now: datetime | None = None) -> RetentionReport:
+def apply(sessions: sessionmaker[Session], policy: RetentionPolicy, now: datetime | None = None, *,
+          attachments_dir: Path | None = None) -> RetentionReport:
     """Destroy (or anonymise) what `plan` lists, one case per transaction, then prune the audit chain's
-    expired prefix; each step is audited."""
+    expired prefix; each step is audited. The stored bytes of the cases' attachments (under `attachments_dir`)
+    are removed once their rows are gone: a file without a row is unreachable, a row without a file would not be."""
     with sessions() as session:
         report = plan(session, policy, now)
     report.applied = True
@@ -124,6 +141,8 @@ def apply(sessions: sessionmaker[Session], policy: RetentionPolicy, now: datetim
             case = session.get(Case, entry["case_id"])
             if case is None or case.legal_hold or case.status not in ENDED:
                 continue  # changed since the plan
+            stored = list(session.scalars(select(CaseAttachment.storage_key)
+                                          .where(CaseAttachment.case_id == case.id)))
             if policy.case_action == "destroy":
                 _destroy_case(session, case.id)
             else:
@@ -131,6 +150,9 @@ def apply(sessions: sessionmaker[Session], policy: RetentionPolicy, now: datetim
             audit.record(session, SYSTEM.username, f"retention.{policy.case_action}_case", case_id=entry["case_id"],
                          rule=policy.case_rule(), ended_at=entry["ended_at"].isoformat())
             report.destroyed_cases.append(entry["case_id"])
+        if attachments_dir is not None:
+            for key in stored:
+                attachments.remove_stored(attachments_dir, key)
     if report.audit_events:
         try:
             with sessions.begin() as session:
@@ -203,6 +225,15 @@ def _anonymise_case(session: Session, case: Case) -> None:
     case.client_ref = f"geanonimiseerd-{case.id}"
     case.variables, case.state = {}, b""
     session.execute(update(CaseTask).where(CaseTask.case_id == case.id).values(data=None))
+    # What the professionals' daily work adds to a case is case data too: drafts, notes, corrections, handover
+    # notes and attachments go; who did what when (the rows' metadata) stays like the task rows.
+    task_ids = select(CaseTask.id).where(CaseTask.case_id == case.id)
+    session.execute(delete(TaskDraft).where(TaskDraft.task_id.in_(task_ids)))
+    session.execute(update(CaseNote).where(CaseNote.case_id == case.id).values(text=ANONYMISED))
+    session.execute(update(TaskCorrection).where(TaskCorrection.case_id == case.id)
+                    .values(reason=ANONYMISED, changes={}))
+    session.execute(update(CaseHandover).where(CaseHandover.case_id == case.id).values(note=None))
+    session.execute(delete(CaseAttachment).where(CaseAttachment.case_id == case.id))
     # A migrated case keeps its state from before the move (to revert it): that is case data too.
     session.execute(update(CaseMigration).where(CaseMigration.case_id == case.id)
                     .values(state_before=b"", variables_before={}))

@@ -158,3 +158,62 @@ def test_the_retention_command_prints_the_dry_run(history, database_url):
     held = {c["case_id"] for c in report["held_cases"]}
     _, ids = history
     assert held == {ids["B"]} and ids["A"] in expired and ids["D"] not in expired
+
+
+def _daily_work(engine, case_id: int, storage) -> str:
+    """A note, a draft, a correction, a handover and an attachment (with its bytes) on a case, as the
+    professionals' daily work leaves them; returns the attachment's storage key."""
+    from engine import attachments
+    from engine.models import CaseAttachment, CaseHandover, CaseNote, TaskCorrection, TaskDraft
+
+    key = attachments.new_storage_key()
+    attachments.store(storage, key, b"%PDF-1.4 geheim")
+    when = at("2000-02-01 10:00")
+    with engine.sessions.begin() as session:
+        task_id = session.scalars(select(CaseTask.id).where(CaseTask.case_id == case_id)).first()
+        session.add_all([
+            CaseNote(case_id=case_id, author="piet", created_at=when, kind="aantekening", text="geheime aantekening"),
+            TaskDraft(task_id=task_id, username="piet", data={"signalen": "geheim concept"}, saved_at=when),
+            TaskCorrection(case_id=case_id, task_id=task_id, author="piet", created_at=when,
+                           reason="geheime reden", changes={"toelichting": "geheim"}),
+            CaseHandover(case_id=case_id, from_user="piet", to_user="kees", note="geheime overdracht",
+                         handed_by="piet", handed_at=when),
+            CaseAttachment(case_id=case_id, uploaded_by="piet", uploaded_at=when, filename="brief.pdf",
+                           content_type="application/pdf", size=15, sha256="0" * 64, storage_key=key),
+        ])
+    return key
+
+
+@pytest.mark.parametrize("action", ["destroy", "anonymise"])
+def test_notes_drafts_corrections_handovers_and_attachments_go_with_the_case(history, tmp_path, action):
+    from engine import attachments
+    from engine.models import CaseAttachment, CaseHandover, CaseNote, TaskCorrection, TaskDraft
+    from engine.retention import apply
+
+    engine, ids = history
+    key = _daily_work(engine, ids["A"], tmp_path)
+    kept = _daily_work(engine, ids["B"], tmp_path)  # held: untouched
+    with clock.frozen_at(at("2022-01-01 00:00")):
+        report = apply(engine.sessions, RetentionPolicy(case_action=action), attachments_dir=tmp_path)
+    assert report.destroyed_cases == [ids["A"]] and not report.errors
+    assert not attachments.stored_path(tmp_path, key).exists()
+    assert attachments.stored_path(tmp_path, kept).read_bytes() == b"%PDF-1.4 geheim"
+    with engine.sessions() as session:
+        def texts(case_id):
+            return {"notes": session.scalars(select(CaseNote.text).where(CaseNote.case_id == case_id)).all(),
+                    "drafts": session.scalars(select(TaskDraft.data).join(CaseTask, CaseTask.id == TaskDraft.task_id)
+                                              .where(CaseTask.case_id == case_id)).all(),
+                    "corrections": session.execute(select(TaskCorrection.reason, TaskCorrection.changes)
+                                                   .where(TaskCorrection.case_id == case_id)).all(),
+                    "handovers": session.scalars(select(CaseHandover.note)
+                                                 .where(CaseHandover.case_id == case_id)).all(),
+                    "attachments": session.scalars(select(CaseAttachment.id)
+                                                   .where(CaseAttachment.case_id == case_id)).all()}
+        gone = texts(ids["A"])
+        held = texts(ids["B"])
+    if action == "destroy":
+        assert gone == {"notes": [], "drafts": [], "corrections": [], "handovers": [], "attachments": []}
+    else:  # who did what when stays; what was written goes
+        assert gone == {"notes": ["[geanonimiseerd]"], "drafts": [], "corrections": [("[geanonimiseerd]", {})],
+                        "handovers": [None], "attachments": []}
+    assert held["notes"] == ["geheime aantekening"] and len(held["attachments"]) == 1
