@@ -16,16 +16,18 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import create_engine, event, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from . import clock
 from .cases import Actor, CaseEngine
@@ -37,6 +39,7 @@ from .events import EventNotAvailable
 from .models import Case, ProcessVersion
 from .settings import Settings
 from .states import CaseStatus
+from .views import TaskInfo
 
 MAX_TASKS = 5000
 MAX_TIMER_FIRINGS = 5000
@@ -66,19 +69,19 @@ class ScenarioResult:
         return json.dumps(fields, ensure_ascii=False)
 
 
-def load_scenario(path: Path) -> dict:
+def load_scenario(path: Path) -> dict[str, Any]:
     try:
         scenario = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ScenarioError(f"{path}: cannot read scenario: {exc}") from None
     check_format(scenario, str(path))
-    return scenario
+    return scenario  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=1)
-def scenario_schema() -> dict:
+def scenario_schema() -> dict[str, Any]:
     """The one scenario format (engine/schemas/scenario.schema.json), shared with the studio."""
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,7 +89,7 @@ def _schema_validator() -> Draft202012Validator:
     return Draft202012Validator(scenario_schema())
 
 
-def check_format(scenario, where: str) -> None:
+def check_format(scenario: Any, where: str) -> None:
     """Raise ScenarioError naming every place where `scenario` breaks the scenario schema."""
     errors = sorted(_schema_validator().iter_errors(scenario), key=lambda e: list(e.absolute_path))
     if not errors:
@@ -98,7 +101,7 @@ def check_format(scenario, where: str) -> None:
     raise ScenarioError(f"{where}: not a valid scenario: " + "; ".join(_explain(e) for e in errors[:5]))
 
 
-def _explain(error) -> str:
+def _explain(error: Any) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
@@ -115,15 +118,15 @@ def _explain(error) -> str:
     return f"{path or 'the scenario'} {message or error.message}"
 
 
-def _duration(text, where, start: datetime | None = None) -> timedelta:
+def _duration(text: str, where: str, start: datetime | None = None) -> timedelta:
     try:
         parsed = TimerEventDefinition.parse_iso_duration(str(text))
-        return TimerEventDefinition.get_timedelta_from_start(parsed, start or datetime(2000, 1, 1))
+        return TimerEventDefinition.get_timedelta_from_start(parsed, start or datetime(2000, 1, 1))  # type: ignore[no-any-return]
     except Exception:
         raise ScenarioError(f"{where}: {text!r} is not an ISO 8601 duration such as P8D") from None
 
 
-def _start(text, where) -> datetime:
+def _start(text: str, where: str) -> datetime:
     try:
         start = datetime.fromisoformat(text)
     except (TypeError, ValueError):
@@ -147,12 +150,12 @@ class _Clock:
 
 
 class _Answers:
-    def __init__(self, answers: dict, autofill: bool):
+    def __init__(self, answers: dict[str, Any], autofill: bool):
         self.answers = answers
         self.autofill = autofill
         self.asked: dict[str, int] = {}
 
-    def form_data(self, schema: dict | None, what: str, clock_: _Clock) -> dict:
+    def form_data(self, schema: dict[str, Any] | None, what: str, clock_: _Clock) -> dict[str, Any]:
         """Answers for a form (a task's, or a case event's); `what` names it in errors."""
         schema = schema or {}
         required = set(schema.get("required", []))
@@ -169,7 +172,7 @@ class _Answers:
                 raise ScenarioError(f"{what} asks for {name!r}; answer it or set \"autofill\": true")
         return data
 
-    def _next(self, name):
+    def _next(self, name: str) -> Any:
         value = self.answers[name]
         if isinstance(value, dict) and "each" in value:
             index = self.asked.get(name, 0)
@@ -178,7 +181,7 @@ class _Answers:
         return value
 
 
-def _relative(value, prop: dict, clock_: _Clock):
+def _relative(value: Any, prop: dict[str, Any], clock_: _Clock) -> Any:
     """A duration answer for a date field: the scenario clock's date (date-time: now) plus the duration."""
     kind = prop.get("format") if isinstance(prop, dict) else None
     if kind not in ("date", "date-time") or not isinstance(value, str) or not DURATION.match(value):
@@ -188,7 +191,7 @@ def _relative(value, prop: dict, clock_: _Clock):
     return moment.date().isoformat() if kind == "date" else moment.isoformat()
 
 
-def _autofill(prop: dict, clock_: _Clock):
+def _autofill(prop: dict[str, Any], clock_: _Clock) -> Any:
     kind = prop.get("type")
     if "enum" in prop:
         return prop["enum"][0]
@@ -205,11 +208,11 @@ def _autofill(prop: dict, clock_: _Clock):
     return PLACEHOLDER
 
 
-def _task_label(task) -> str:
+def _task_label(task: TaskInfo) -> str:
     return f"task {task.element_id} ({task.name})"
 
 
-def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO") -> ScenarioResult:
+def run_scenario(engine: CaseEngine, scenario: dict[str, Any], client_ref: str = "SCENARIO") -> ScenarioResult:
     name = scenario.get("name", "(unnamed)") if isinstance(scenario, dict) else "(unnamed)"
     result = ScenarioResult(name=name, passed=False)
     case_id = None
@@ -239,17 +242,17 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
             if not choices:
                 break  # nothing to answer, wait for or send
             when, kind = min(choices)
-            now.advance(when)
+            now.advance(when)  # type: ignore[arg-type]
             with clock.frozen_at(now.now):
                 if kind == 0:
                     if not engine.fire_case_timers(case_id, now.now):
-                        raise ScenarioError(f"a timer due at {next_timer.isoformat()} did not fire")
+                        raise ScenarioError(f"a timer due at {next_timer.isoformat()} did not fire")  # type: ignore[union-attr]
                     firings += 1
                     if firings >= MAX_TIMER_FIRINGS:
                         raise ScenarioError(f"the case has not ended after {MAX_TIMER_FIRINGS} timer firings")
                 elif kind == 1:
-                    engine.complete_task(task.id, SCENARIO_ACTOR,
-                                         answers.form_data(task.form_schema, _task_label(task), now))
+                    engine.complete_task(task.id, SCENARIO_ACTOR,  # type: ignore[union-attr]
+                                         answers.form_data(task.form_schema, _task_label(task), now))  # type: ignore[union-attr, arg-type]
                     completed += 1
                     result.completed_tasks = completed
                     if completed >= MAX_TASKS:
@@ -261,12 +264,12 @@ def run_scenario(engine: CaseEngine, scenario: dict, client_ref: str = "SCENARIO
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' results
         if case_id is not None:
             _finish(engine, case_id, result)
-        kind = "" if isinstance(exc, (ScenarioError, EngineError)) else "internal error: "
+        kind = "" if isinstance(exc, (ScenarioError, EngineError)) else "internal error: "  # type: ignore[assignment]
         result.passed, result.error = False, f"{kind}{type(exc).__name__}: {exc}"
     return result
 
 
-def _raise_event(engine: CaseEngine, case_id: int, event, answers: _Answers, now: _Clock) -> None:
+def _raise_event(engine: CaseEngine, case_id: int, event: tuple[datetime, str, str], answers: _Answers, now: _Clock) -> None:
     _, name, at = event
     options = {o.name: o for o in engine.available_events(case_id)}
     if name not in options:
@@ -280,7 +283,7 @@ def _raise_event(engine: CaseEngine, case_id: int, event, answers: _Answers, now
         raise ScenarioError(f"the event {name!r} (at {at}) cannot be taken: {exc}") from None
 
 
-def _deployed_forms(engine: CaseEngine, case_id: int) -> dict:
+def _deployed_forms(engine: CaseEngine, case_id: int) -> dict[str, Any]:
     """The form schemas deployed with the case's process version, by form name (what `engine.task` shows of a
     task's form; read once per replay instead of one audited task view per form)."""
     with engine.sessions() as session:
@@ -288,7 +291,8 @@ def _deployed_forms(engine: CaseEngine, case_id: int) -> dict:
                               .where(Case.id == case_id)) or {}
 
 
-def _next_task(engine, open_tasks, delays, schemas: dict):
+def _next_task(engine: CaseEngine, open_tasks: list[TaskInfo], delays: dict[str, timedelta],
+               schemas: dict[str, Any]) -> tuple[TaskInfo, datetime] | tuple[None, None]:
     """The open task to answer next and when (a delayed field postpones its task).
 
     `schemas`: the deployed form schemas by form name (a case's process version never changes them)."""
@@ -303,14 +307,14 @@ def _next_task(engine, open_tasks, delays, schemas: dict):
     return best or (None, None)
 
 
-def _finish(engine, case_id, result):
+def _finish(engine: CaseEngine, case_id: int, result: ScenarioResult) -> None:
     info = engine.case(case_id, SCENARIO_ACTOR, audit_read=False)
     result.milestones = info.milestones
     result.state = "completed" if info.status == CaseStatus.COMPLETED else "waiting"
     result.open_tasks = [t.element_id for t in info.open_tasks]
 
 
-def _check(expect: dict, result: ScenarioResult) -> None:
+def _check(expect: dict[str, Any], result: ScenarioResult) -> None:
     problems = []
     missing = [m for m in expect.get("milestones_include", []) if m not in result.milestones]
     if missing:
@@ -337,7 +341,7 @@ _FAST_TMP = "/dev/shm" if Path("/dev/shm").is_dir() and os.access("/dev/shm", os
 _TEMPLATE: dict[str, Path] = {}  # per process: a SQLite file migrated to head, copied for each throwaway
 
 
-def _no_sync(dbapi_connection, _record) -> None:
+def _no_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA synchronous=OFF")
     cursor.close()
@@ -369,6 +373,10 @@ class ThrowawayEngine:
     server, dropped again on close: the server's other schemas and the configured database are never touched.
     """
 
+    _tmp: tempfile.TemporaryDirectory[str] | None
+    _admin: Engine | None
+    _schema: str | None
+
     def __init__(self, processes_dir: Path | None = None, settings: Settings | None = None, *,
                  files: dict[str, bytes] | None = None, database_url: str | None = None):
         self._tmp = self._admin = self._schema = None
@@ -388,7 +396,7 @@ class ThrowawayEngine:
                 upgrade(self._db)
             self.engine = CaseEngine(make_sessionmaker(self._db), settings or Settings())
             if files is None:
-                files = read_directory(Path(processes_dir))
+                files = read_directory(Path(processes_dir))  # type: ignore[arg-type]
             self.engine.deploy_files(files, "scenario-runner")
         except BaseException:
             self.close()
@@ -403,10 +411,10 @@ class ThrowawayEngine:
         self._admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with self._admin.connect() as conn:
             conn.execute(text(f'CREATE SCHEMA "{self._schema}"'))
-        options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={self._schema}"]))
+        options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={self._schema}"]))  # type: ignore[list-item]
         return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
-    def close(self):
+    def close(self) -> None:
         if getattr(self, "_db", None) is not None:
             self._db.dispose()
         if self._admin is not None:
@@ -418,14 +426,14 @@ class ThrowawayEngine:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self):
+    def __enter__(self) -> CaseEngine:
         return self.engine
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def load_scenarios(paths) -> list[tuple[str, dict]]:
+def load_scenarios(paths: Iterable[str | Path]) -> list[tuple[str, dict[str, Any]]]:
     """(file name, scenario) for files and for the *.json files of directories."""
     found = []
     for path in map(Path, paths):
@@ -442,7 +450,7 @@ def _start_worker(files: dict[str, bytes], settings: Settings | None) -> None:
     atexit.register(_WORKER["engine"].close)
 
 
-def _run_in_worker(scenario: dict, client_ref: str) -> ScenarioResult:
+def _run_in_worker(scenario: dict[str, Any], client_ref: str) -> ScenarioResult:
     return run_scenario(_WORKER["engine"].engine, scenario, client_ref=client_ref)
 
 
@@ -454,7 +462,7 @@ def suite_processes(count: int) -> int:
     return max(1, min(cores, count))
 
 
-def run_suite(files: dict[str, bytes], scenarios: list[tuple[str, dict]], settings: Settings | None = None, *,
+def run_suite(files: dict[str, bytes], scenarios: list[tuple[str, dict[str, Any]]], settings: Settings | None = None, *,
               processes: int | None = None, prefix: str = "SUITE") -> list[tuple[str, ScenarioResult]]:
     """Every scenario against `files`, each in a throwaway database: [(name, result)] in the given order.
 
@@ -475,7 +483,7 @@ def run_suite(files: dict[str, bytes], scenarios: list[tuple[str, dict]], settin
         return [(name, future.result()) for (name, _), future in zip(scenarios, futures, strict=True)]
 
 
-def verify_files(files: dict[str, bytes], scenarios: list[tuple[str, dict]], settings: Settings | None = None):
+def verify_files(files: dict[str, bytes], scenarios: list[tuple[str, dict[str, Any]]], settings: Settings | None = None) -> None:
     """Raise DiagramError naming the first scenario that fails against `files`."""
     failed = [(name, result) for name, result in run_suite(files, list(scenarios), settings, prefix="VERIFY")
               if not result.passed]
@@ -486,7 +494,7 @@ def verify_files(files: dict[str, bytes], scenarios: list[tuple[str, dict]], set
                                        f"{result.error}{more}")
 
 
-def run_files(paths, processes_dir: Path, database_url: str | None = None) -> list[ScenarioResult]:
+def run_files(paths: Iterable[Path], processes_dir: Path | None, database_url: str | None = None) -> list[ScenarioResult]:
     results = []
     with ThrowawayEngine(processes_dir, database_url=database_url) as engine:
         for number, path in enumerate(paths, 1):
