@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from . import access, audit, clock, involvement
+# drafts is imported for its effect: a task leaving the ready state drops its drafts in the same transaction, in
+# every process that changes tasks (web, workers firing timers, the CLI), not only where the web imported it.
+from . import access, audit, clock, drafts, involvement  # noqa: F401
 from .errors import NotFoundError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
 from .runtime import CaseRuntime, StepResult

@@ -2,6 +2,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import engine.accounts  # noqa: F401 - the account tables are part of the metadata
 from engine.models import Base
 from engine.settings import Settings
 
