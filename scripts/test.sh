@@ -15,6 +15,9 @@ scripts/services.sh
 # floor (COVERAGE_FLOOR, percent). 55 is conservative: 57 % measured on seven test files alone (web API, case
 # pages, tasks, engine cases, studio API, embedded worker, settings); raise it to the whole run's total less two.
 # Warnings raised from our packages are errors ([tool.pytest.ini_options]).
+# Scenario suites (the studio's deploy check) run in the test's own process: pytest already keeps both cores busy,
+# and spawning a pool per deploy costs more than it saves here (tests/engine/test_scenarios.py covers the pool).
+export MELDCODE_SCENARIO_PROCESSES="${MELDCODE_SCENARIO_PROCESSES:-1}"
 floor=()
 if [ $# -eq 0 ]; then
   floor=(--cov-fail-under="${COVERAGE_FLOOR:-55}")

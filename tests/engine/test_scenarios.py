@@ -279,3 +279,21 @@ def test_cli_runs_on_postgresql_and_drops_its_schema(postgres_admin, tmp_path):
     refused = run_cli("--processes", str(TEST_DIAGRAMS), "--database-url", f"sqlite:///{tmp_path / 'x.db'}", *files)
     assert refused.returncode == 2 and "PostgreSQL" in refused.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_suite_spread_over_processes_gives_the_results_of_one_process():
+    """run_suite's parallel path (the studio's gate and deploy checks); the test command runs suites in one process
+    (MELDCODE_SCENARIO_PROCESSES=1 in scripts/test.sh) because pytest already uses both cores."""
+    from engine.diagrams import read_directory
+    from engine.scenarios import run_suite
+
+    files = read_directory(PROJECT / "processes")
+    names = ["geen_vermoeden_afsluiten.json", "acuut_melden_en_hulp.json", "hulp_een_evaluatieronde.json"]
+    suite = [(name, json.loads((PROJECT / "tests" / "scenarios" / name).read_text())) for name in names]
+    broken = dict(suite[0][1], expect={**suite[0][1]["expect"], "milestones": ["melding_veilig_thuis"]})
+    suite.append(("kapot.json", broken))  # a failing scenario must fail the same way in a worker process
+    one = run_suite(files, suite, processes=1)
+    spread = run_suite(files, suite, processes=2)
+    assert [(n, r.passed) for n, r in spread] == [(n, r.passed) for n, r in one] == \
+        [(n, n != "kapot.json") for n, _ in suite]
+    assert spread[-1][1].error == one[-1][1].error and one[-1][1].error
