@@ -23,4 +23,4 @@ if [ $# -eq 0 ]; then
   floor=(--cov-fail-under="${COVERAGE_FLOOR:-55}")
 fi
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile \
-  --cov=engine --cov=web --cov=workers --cov-branch --cov-report=term "${floor[@]}" "$@"
+  --durations=25 --cov=engine --cov=web --cov=workers --cov-branch --cov-report=term "${floor[@]}" "$@"

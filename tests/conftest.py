@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from engine.cases import Actor, CaseEngine
-from engine.db import make_engine, make_sessionmaker, upgrade
+from engine.db import make_sessionmaker
 from engine.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -56,8 +56,9 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def db(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
+    from tests.migrated import migrated_engine
+
+    engine = migrated_engine(database_url)
     yield engine
     engine.dispose()
 
