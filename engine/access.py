@@ -27,9 +27,9 @@ from typing import Any, overload
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from .errors import NotAllowedError
+from .errors import NotAllowedError, NotFoundError
 from .involvement import MELDING_MILESTONES, TRANSFER_MILESTONES, VEILIG_THUIS
-from .models import AccessGrant, Case, CaseInvolvement, CaseRestriction
+from .models import AccessGrant, Case, CaseInvolvement, CaseRestriction, CaseTask
 from .states import CaseStatus
 from .views import Actor, CaseInfo
 
@@ -182,6 +182,17 @@ def case_filter(actor: Actor, now: datetime) -> ColumnElement[bool]:
 
 
 OPEN_CASE_STATUSES = (CaseStatus.RUNNING, CaseStatus.SUSPENDED)
+
+
+def task_with_access(session: Session, actor: Actor, task_id: int, now: datetime) -> tuple[CaseTask, Case, Decision]:
+    """A task, its case and `actor`'s access to it (for the use cases about one task: drafts, context,
+    corrections). NotFoundError for an unknown task; AccessDenied when the policy refuses."""
+    found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                            .where(CaseTask.id == task_id)).first()
+    if found is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    row, case = found
+    return row, case, check_task(session, actor, case, row.lane, row.id, now)
 
 
 def task_lane_filter(actor: Actor, lane_column: Any, now: datetime) -> ColumnElement[bool]:

@@ -145,12 +145,7 @@ _MISSING = object()
 
 
 def _load(session: Session, task_id: int, actor: Actor) -> tuple[CaseTask, Case, access.Decision]:
-    found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                            .where(CaseTask.id == task_id)).first()
-    if found is None:
-        raise NotFoundError(f"task {task_id} does not exist")
-    row, case = found
-    decision = access.check_task(session, actor, case, row.lane, row.id, clock.now())
+    row, case, decision = access.task_with_access(session, actor, task_id, clock.now())
     if row.state != CaseTaskState.COMPLETED:
         raise TaskNotReadyError(f"task {row.id} is {row.state}: only a completed step can be corrected")
     return row, case, decision

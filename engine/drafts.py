@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, audit, clock, text_input
 from .concurrency import RACE_ERRORS, conflict, is_lost_race
-from .errors import CaseNotRunningError, NotAllowedError, NotFoundError, TaskNotReadyError, ValidationError
+from .errors import CaseNotRunningError, NotAllowedError, TaskNotReadyError, ValidationError
 from .models import Case, CaseTask, ProcessVersion, TaskDraft
 from .states import CaseStatus, CaseTaskState
 from .views import Actor
@@ -83,12 +83,7 @@ def clean(data: Any, schema: Mapping[str, Any] | None,
 
 def _workable_task(session: Session, task_id: int, actor: Actor) -> tuple[CaseTask, Case, access.Decision]:
     """The task and its case if `actor` may work on it now: open, on a running case, not claimed by another."""
-    found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                            .where(CaseTask.id == task_id)).first()
-    if found is None:
-        raise NotFoundError(f"task {task_id} does not exist")
-    row, case = found
-    decision = access.check_task(session, actor, case, row.lane, row.id, clock.now())
+    row, case, decision = access.task_with_access(session, actor, task_id, clock.now())
     if row.state != CaseTaskState.READY:
         raise TaskNotReadyError(f"task {row.id} is {row.state}; drafts are kept for open tasks only")
     if case.status != CaseStatus.RUNNING:
@@ -147,12 +142,7 @@ def load_draft(sessions: sessionmaker[Session], task_id: int, actor: Actor) -> D
     """`actor`'s own draft of the task (None: none, or the task is no longer open). Reading one is audited."""
     try:
         with sessions.begin() as session:
-            found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                                    .where(CaseTask.id == task_id)).first()
-            if found is None:
-                raise NotFoundError(f"task {task_id} does not exist")
-            row, case = found
-            decision = access.check_task(session, actor, case, row.lane, row.id, clock.now())
+            row, case, decision = access.task_with_access(session, actor, task_id, clock.now())
             draft = session.scalar(select(TaskDraft).where(TaskDraft.task_id == row.id,
                                                            TaskDraft.username == actor.username))
             if draft is None or row.state != CaseTaskState.READY:
@@ -169,12 +159,7 @@ def discard_draft(sessions: sessionmaker[Session], task_id: int, actor: Actor) -
     """Delete `actor`'s draft of the task; False when there was none. Audited when one was deleted."""
     try:
         with sessions.begin() as session:
-            found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                                    .where(CaseTask.id == task_id)).first()
-            if found is None:
-                raise NotFoundError(f"task {task_id} does not exist")
-            row, case = found
-            decision = access.check_task(session, actor, case, row.lane, row.id, clock.now())
+            row, case, decision = access.task_with_access(session, actor, task_id, clock.now())
             draft = session.scalar(select(TaskDraft).where(TaskDraft.task_id == row.id,
                                                            TaskDraft.username == actor.username))
             if draft is None:

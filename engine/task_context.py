@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, audit, clock
-from .errors import NotFoundError
 from .involvement import VEILIG_THUIS
 from .models import Case, CaseTask, ProcessVersion
 from .states import CaseTaskState
@@ -144,12 +143,7 @@ def task_view(sessions: sessionmaker[Session], task_id: int, actor: Actor) -> li
     who may work on the task. One `task.view` audit event names the steps shown; a refusal is audited."""
     try:
         with sessions.begin() as session:
-            found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                                    .where(CaseTask.id == task_id)).first()
-            if found is None:
-                raise NotFoundError(f"task {task_id} does not exist")
-            row, case = found
-            decision = access.check_task(session, actor, case, row.lane, row.id, clock.now())
+            row, case, decision = access.task_with_access(session, actor, task_id, clock.now())
             forms = session.scalar(select(ProcessVersion.forms)
                                    .where(ProcessVersion.id == case.process_version_id)) or {}
             schema = forms.get(row.form) if row.form else None
