@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.engine import Engine
 
 from engine import access
-from engine.access import GLASS_ROLES, RESTRICTED_READERS, TEAM_LANES, VEILIG_THUIS
-from engine.models import AccessGrant, Case, CaseInvolvement, CaseRestriction
+from engine.access import GLASS_ROLES, TEAM_LANES, VEILIG_THUIS
+from engine.models import AccessGrant, Case
 from engine.states import CaseStatus
 from engine.views import Actor
 
@@ -45,16 +45,11 @@ def case_filter(actor: Actor, now: datetime, granted: Sequence[int]):
     conditions = []
     lanes = roles & TEAM_LANES
     if lanes and actor.team is not None:
-        own = Case.team == actor.team
-        if not roles & RESTRICTED_READERS:
-            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
-        conditions.append(own)
+        conditions.append(access.own_team(actor))
     if lanes and granted:
         conditions.append(Case.id.in_(list(granted)))
     if VEILIG_THUIS in roles and actor.team is not None:
-        conditions.append(and_(Case.team == actor.team,
-                               exists().where(CaseInvolvement.case_id == Case.id,
-                                              CaseInvolvement.party == VEILIG_THUIS)))
+        conditions.append(access.veilig_thuis_involved(actor))
     return or_(*conditions) if conditions else false()
 
 
@@ -64,16 +59,11 @@ def task_lane_filter(actor: Actor, lane_column, now: datetime, granted: Sequence
     lanes = roles & TEAM_LANES
     full_lanes = sorted(r for r in roles if actor.may_work_in(r))
     if lanes and actor.team is not None:
-        own = Case.team == actor.team
-        if not roles & RESTRICTED_READERS:
-            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
-        conditions.append(and_(own, lane_column.in_(full_lanes)))
+        conditions.append(and_(access.own_team(actor), lane_column.in_(full_lanes)))
     if lanes and granted:
         conditions.append(and_(lane_column.in_(full_lanes), Case.id.in_(list(granted))))
     if VEILIG_THUIS in roles and actor.team is not None:
-        conditions.append(and_(Case.team == actor.team, lane_column == VEILIG_THUIS,
-                               exists().where(CaseInvolvement.case_id == Case.id,
-                                              CaseInvolvement.party == VEILIG_THUIS)))
+        conditions.append(and_(access.veilig_thuis_involved(actor), lane_column == VEILIG_THUIS))
     if not conditions:
         return false()
     return and_(Case.status.in_(list(OPEN_CASE_STATUSES)), or_(*conditions))

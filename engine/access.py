@@ -159,6 +159,20 @@ def check_task(session: Session, actor: Actor, case: Case, lane: str | None, tas
     return decision
 
 
+def own_team(actor: Actor) -> ColumnElement[bool]:
+    """The cases of the actor's team it may read as a team member (a restricted case only for its readers)."""
+    own = Case.team == actor.team
+    if not actor.roles & RESTRICTED_READERS:
+        own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
+    return own
+
+
+def veilig_thuis_involved(actor: Actor) -> ColumnElement[bool]:
+    """The cases of the actor's (Veilig Thuis) region in which Veilig Thuis is involved."""
+    return and_(Case.team == actor.team, exists().where(CaseInvolvement.case_id == Case.id,
+                                                        CaseInvolvement.party == VEILIG_THUIS))
+
+
 def case_filter(actor: Actor, now: datetime) -> ColumnElement[bool]:
     """`decide_case(...).allowed` as a condition on `Case`, for lists."""
     roles = actor.roles
@@ -167,17 +181,12 @@ def case_filter(actor: Actor, now: datetime) -> ColumnElement[bool]:
     conditions = []
     lanes = roles & TEAM_LANES
     if lanes and actor.team is not None:
-        own = Case.team == actor.team
-        if not roles & RESTRICTED_READERS:
-            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
-        conditions.append(own)
+        conditions.append(own_team(actor))
     if lanes:
         conditions.append(exists().where(AccessGrant.case_id == Case.id, AccessGrant.username == actor.username,
                                          AccessGrant.expires_at > now))
     if VEILIG_THUIS in roles and actor.team is not None:
-        conditions.append(and_(Case.team == actor.team,
-                               exists().where(CaseInvolvement.case_id == Case.id,
-                                              CaseInvolvement.party == VEILIG_THUIS)))
+        conditions.append(veilig_thuis_involved(actor))
     return or_(*conditions) if conditions else false()
 
 
@@ -202,18 +211,13 @@ def task_lane_filter(actor: Actor, lane_column: Any, now: datetime) -> ColumnEle
     lanes = roles & TEAM_LANES
     full_lanes = sorted(r for r in roles if actor.may_work_in(r))
     if lanes and actor.team is not None:
-        own = Case.team == actor.team
-        if not roles & RESTRICTED_READERS:
-            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
-        conditions.append(and_(own, lane_column.in_(full_lanes)))
+        conditions.append(and_(own_team(actor), lane_column.in_(full_lanes)))
     if lanes:
         conditions.append(and_(lane_column.in_(full_lanes),
                                exists().where(AccessGrant.case_id == Case.id,
                                               AccessGrant.username == actor.username, AccessGrant.expires_at > now)))
     if VEILIG_THUIS in roles and actor.team is not None:
-        conditions.append(and_(Case.team == actor.team, lane_column == VEILIG_THUIS,
-                               exists().where(CaseInvolvement.case_id == Case.id,
-                                              CaseInvolvement.party == VEILIG_THUIS)))
+        conditions.append(and_(veilig_thuis_involved(actor), lane_column == VEILIG_THUIS))
     if not conditions:
         return false()
     # An open task exists only on a running or suspended case; as an IN list this makes a team's open cases one
