@@ -79,6 +79,19 @@ _CONTAINERS = frozenset({list, tuple, set, frozenset, *_VIEWS})
 _ITEMS_VIEW: type = type({}.items())
 _JUST_STR = {str}
 
+
+def _children(item: Any) -> list[Any] | tuple[Any, ...] | None:
+    """The values a container holds (a dict's keys and values), or None for anything that holds none."""
+    kind = type(item)
+    if kind is list or kind is tuple:
+        return item  # type: ignore[no-any-return]
+    if kind is dict:
+        return [*item.keys(), *item.values()]
+    if kind in _CONTAINERS:
+        return list(item)
+    return None
+
+
 # Binary operators by index (the sandbox rewrites `a + b` into `binop(a, ADD, b)`).
 BINOPS: tuple[Callable[[Any, Any], Any], ...] = (
     operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod, operator.pow,
@@ -148,45 +161,69 @@ class Guards:
         """(nodes, characters) of `value` expanded as a tree: what ==, hash, repr and JSON traverse.
 
         Shared references count each time they occur (so [[x] * 1000] * 1000 is a million nodes, as it is for
-        repr), and a cycle never ends, so both exceed MAX_WALK_NODES and are refused. The walk stops as soon as
-        the cap is passed: its own cost is bounded by the cap.
+        repr), and a cycle never ends, so both exceed MAX_WALK_NODES and are refused. Each distinct container is
+        visited once and its expanded size remembered, so the walk costs the objects that exist, not the tree
+        they expand to: t = [t, t] sixty times over is 61 lists, refused at once.
         """
         kind = type(value)
         if kind is str:
             return 1, len(value)
         if kind in _FLAT:
             return 1, 0
-        nodes, chars = 1, 0
-        stack = [value]
+        root = _children(value)
+        if root is None:
+            return 1, 0
         check_time = self.limits.check_time
+        sizes: dict[int, tuple[int, int]] = {}  # id of a finished container -> its expanded (nodes, chars)
+        on_path = {id(value)}
+        # Each frame: the container's id, its children, the index of the next child to look at.
+        stack: list[list[Any]] = [[id(value), root, 0]]
         while stack:
-            item = stack.pop()
-            kind = type(item)
-            if kind is str:
-                chars += len(item)
+            frame = stack[-1]
+            children: list[Any] = frame[1]
+            index: int = frame[2]
+            pushed = False
+            while index < len(children):
+                child = children[index]
+                index += 1
+                if type(child) in _FLAT or id(child) in sizes:
+                    continue
+                grandchildren = _children(child)
+                if grandchildren is None:
+                    continue
+                if id(child) in on_path:
+                    raise ScriptError(f"{what} too large: more than {MAX_WALK_NODES} values (or a cycle)")
+                frame[2] = index
+                on_path.add(id(child))
+                stack.append([id(child), grandchildren, 0])
+                pushed = True
+                break
+            if pushed:
                 continue
-            if kind is list or kind is tuple:
-                children = item
-            elif kind is dict:
-                children = [*item.keys(), *item.values()]
-            elif kind in _CONTAINERS:
-                children = list(item)
+            check_time()
+            nodes, chars = len(children), 0
+            kinds = set(map(type, children))
+            if kinds <= _FLAT:  # flat children (the common case) are counted at C speed
+                if kinds == _JUST_STR:
+                    chars = sum(map(len, children))
+                elif str in kinds:
+                    chars = sum(len(child) for child in children if type(child) is str)
             else:
-                continue
-            nodes += len(children)
+                for child in children:
+                    if type(child) is str:
+                        chars += len(child)
+                    else:
+                        below = sizes.get(id(child))
+                        if below is not None:
+                            nodes += below[0]
+                            chars += below[1]
             if nodes > MAX_WALK_NODES:
                 raise ScriptError(f"{what} too large: more than {MAX_WALK_NODES} values (or a cycle)")
-            check_time()
-            # Flat children (the common case) are counted at C speed instead of one by one.
-            kinds = set(map(type, children))
-            if kinds <= _FLAT:
-                if kinds == _JUST_STR:
-                    chars += sum(map(len, children))
-                elif str in kinds:
-                    chars += sum(len(child) for child in children if type(child) is str)
-                continue
-            stack.extend(children)
-        return nodes, chars
+            stack.pop()
+            on_path.discard(frame[0])
+            sizes[frame[0]] = (nodes, chars)
+        nodes, chars = sizes[id(value)]
+        return nodes + 1, chars
 
     def value(self, value: Any) -> Any:
         """Guard for an operand of a comparison and for anything hashed: bounded expanded size."""

@@ -638,3 +638,32 @@ def test_helper_arguments_are_bounded():
         env.execute("t = []\nfor i in range(60):\n    t = [t, t]\nn = tekst(t)", {})
     with pytest.raises(ScriptError, match="memory limit exceeded"):
         env.execute("a = 'x' * 1000000\nn = tekst([a] * 1000000)", {})
+
+
+class _CountingLimits(Limits):
+    def __init__(self) -> None:
+        super().__init__(2 ** 20, 3600.0, read_only=True)
+        self.checks = 0
+
+    def check_time(self) -> None:
+        self.checks += 1
+        super().check_time()
+
+
+def test_shared_data_is_measured_by_the_objects_that_exist_not_the_tree_they_expand_to():
+    # Found by CI under load: walking t = [t, t] (sixty levels) node by node took two million steps and hit the
+    # time limit before the size bound. Each distinct list is now measured once, so it is refused straight away.
+    t: list = []
+    for _ in range(60):
+        t = [t, t]
+    limits = _CountingLimits()
+    with pytest.raises(ScriptError, match="too large"):
+        Guards(limits).measure(t)
+    assert limits.checks <= 61
+    # The expanded size is still what repr and == traverse: shared strings count each time they occur.
+    shared = ["abc", ["de"]]
+    assert Guards(_CountingLimits()).measure([shared, shared, {"k": shared}]) == (1 + 3 + 3 + 3 + 2 + 3, 5 + 5 + 1 + 5)
+    cycle: list = [1]
+    cycle.append([cycle])
+    with pytest.raises(ScriptError, match="or a cycle"):
+        Guards(_CountingLimits()).measure(cycle)
