@@ -208,14 +208,26 @@ def test_authorization_matrix(app, services):
            "grant_id": grant.id}
     users = [(role, USERNAMES[role] if role else None, False) for role in (None, *ROLES)] + \
         [(role, f"zuid-{USERNAMES[role]}", True) for role in ROLES]
+    # One signed-in client per user, reused across routes; a POST to an auth route may end or change its
+    # session (sign-out, end sessions, enrolment), so that user signs in afresh for the next route.
+    signed_in: dict[str | None, tuple] = {}
+
+    def client_of(username: str | None) -> tuple:
+        if username not in signed_in:
+            client = app.test_client()
+            token = login(client, username) if username else csrf_from(client.get("/inloggen").text)
+            signed_in[username] = (client, token)
+        return signed_in[username]
+
     wrong = []
     for (endpoint, method), rule in sorted(ROUTES.items()):
         url = _url(app, endpoint, ids)
         bound = _case_bound(app, endpoint)
         for role, username, other_team in users:
-            client = app.test_client()
-            token = login(client, username) if username else csrf_from(client.get("/inloggen").text)
+            client, token = client_of(username)
             response = _request(client, method, url, token)
+            if method == "POST" and endpoint.startswith("auth."):
+                signed_in.pop(username)
             got, want = _outcome(response), _expected(rule, role, case_bound=bound, other_team=other_team)
             if got == "allowed" and endpoint == "api.case" and response.json["access"] != SCOPES.get(role, "full"):
                 wrong.append(f"GET {url} as {username}: access {response.json['access']!r}")
