@@ -1,43 +1,23 @@
 """Finding cases (engine/case_search.py): search by client reference, filters, sorting, paging, need-to-know."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 
-from engine import clock
 from engine.case_search import CaseQuery, CaseSort, case_overviews, like_pattern, search_cases
 from engine.views import Actor
+from tests.engine.fixtures_proef import (
+    KLAAS,
+    PIET,
+    STAP1,
+    T0,
+    complete,
+    proef_engine,  # noqa: F401 - the `engine` fixture
+    start,
+)
 
-PROEF = Path(__file__).resolve().parents[1] / "web" / "diagrams"
-STAP1 = {"signalen": "Blauwe plek", "betreft_beroepskracht": False, "zorg": "hoog",
-         "datum_signalering": "2026-02-03"}
-STAP2 = {"geraadpleegd": "Aandachtsfunctionaris", "advies": "Gesprek voeren", "advies_veilig_thuis": False}
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-
-PIET = Actor("piet", frozenset({"professional"}), team="noord")
-KLAAS = Actor("klaas", frozenset({"professional"}), team="noord")
-ANNA = Actor("anna", frozenset({"aandachtsfunctionaris"}), team="noord")
 ZOE = Actor("zoe", frozenset({"professional"}), team="zuid")
-
-
-@pytest.fixture
-def engine(case_engine):
-    case_engine.deploy_directory(PROEF, "tester")
-    return case_engine
-
-
-def start(engine, ref: str, actor: Actor, at: datetime) -> int:
-    with clock.frozen_at(at):
-        return engine.start_case("proef", ref, actor, team=actor.team,
-                                 data={"levensbedreigend": False, "aanleiding": "test"})
-
-
-def complete(engine, case_id: int, element_id: str, actor: Actor, data: dict, at: datetime) -> None:
-    task = next(t for t in engine.open_tasks(case_id=case_id) if t.element_id == element_id)
-    with clock.frozen_at(at):
-        engine.complete_task(task.id, actor, data)
 
 
 def refs(page) -> list[str]:

@@ -2,43 +2,26 @@
 found by the reminder sweep in engine/reminders.py and at read time by the inbox)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import pytest
-
-from engine import clock, notifications, reminders
+from engine import notifications, reminders
 from engine.views import Actor
 from engine.workdays import WorkdayCalendar
-
-PROEF = Path(__file__).resolve().parents[1] / "web" / "diagrams"
-STAP1 = {"signalen": "Blauwe plek", "betreft_beroepskracht": False, "zorg": "hoog",
-         "datum_signalering": "2026-02-03"}
-STAP2 = {"geraadpleegd": "Aandachtsfunctionaris", "advies": "Gesprek voeren", "advies_veilig_thuis": False}
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-PIET = Actor("piet", frozenset({"professional"}), team="noord")
-KLAAS = Actor("klaas", frozenset({"professional"}), team="noord")
-ANNA = Actor("anna", frozenset({"aandachtsfunctionaris"}), team="noord")
-
-
-@pytest.fixture
-def engine(case_engine):
-    case_engine.deploy_directory(PROEF, "tester")
-    return case_engine
-
-
-def complete(engine, case_id: int, element_id: str, actor: Actor, data: dict, at: datetime) -> int:
-    task = next(t for t in engine.open_tasks(case_id=case_id) if t.element_id == element_id)
-    with clock.frozen_at(at):
-        engine.complete_task(task.id, actor, data)
-    return task.id
+from tests.engine.fixtures_proef import (
+    ANNA,
+    KLAAS,
+    PIET,
+    STAP1,
+    STAP2,
+    T0,
+    complete,
+    proef_engine,  # noqa: F401 - the `engine` fixture
+    start,
+)
 
 
 def walk_to_stap4(engine, stap1_by: Actor = PIET) -> int:
-    with clock.frozen_at(T0):
-        case_id = engine.start_case("proef", "CL-TERUG", PIET, team="noord",
-                                    data={"levensbedreigend": False, "aanleiding": "test"})
+    case_id = start(engine, "CL-TERUG", PIET, T0)
     complete(engine, case_id, "stap1", stap1_by, STAP1, T0 + timedelta(hours=1))
     complete(engine, case_id, "stap2", ANNA, STAP2, T0 + timedelta(hours=2))
     return case_id
@@ -80,9 +63,7 @@ def test_the_sweep_stores_it_once_for_the_responsible_professional(engine):
 
 
 def test_no_notification_when_the_responsible_did_the_step_before_or_the_task_is_elsewhere(engine):
-    with clock.frozen_at(T0):
-        case_id = engine.start_case("proef", "CL-EIGEN", PIET, team="noord",
-                                    data={"levensbedreigend": False, "aanleiding": "test"})
+    case_id = start(engine, "CL-EIGEN", PIET, T0)
     now = T0 + timedelta(hours=3)
     # stap1 is open in the professional lane, but nobody else completed a step: not "back"
     assert notifications.returned_for_user(engine.sessions, PIET, now) == []
