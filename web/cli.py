@@ -39,6 +39,17 @@ def _schema_hint(exc: Exception) -> str:
     return f"database not ready ({exc.__class__.__name__}); run `meldcode db upgrade` first"
 
 
+def _account(operation, *args, **kwargs):
+    """Run an operation of web/auth/service.py on the configured database; its refusal (AccountError) becomes the
+    command's error message."""
+    from .auth.service import AccountError
+
+    try:
+        return operation(_sessions(Settings.from_env()), *args, **kwargs)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.group("user")
 def user():
     """Users of the web app (roles: professional, aandachtsfunctionaris, leidinggevende, veilig_thuis,
@@ -58,14 +69,12 @@ def user_add(username, roles, team, display_name, email, team_title, password_st
     """Create a user with ROLE(s) in TEAM (the password is asked, or read with --password-stdin)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .auth.service import AccountError, create_user
+    from .auth.service import create_user
 
     password = _read_password(password_stdin)
     try:
-        created = create_user(_sessions(Settings.from_env()), username, password, roles, team,
-                              display_name=display_name, team_title=team_title, email=email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+        created = _account(create_user, username, password, roles, team,
+                           display_name=display_name, team_title=team_title, email=email)
     except SQLAlchemyError as exc:
         raise click.ClickException(_schema_hint(exc)) from None
     click.echo(f"user {created.username} created in team {created.team} with roles {', '.join(sorted(created.roles))}")
@@ -76,12 +85,9 @@ def user_add(username, roles, team, display_name, email, team_title, password_st
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def user_password(username, password_stdin):
     """Set a new password for USERNAME (ends the user's open sessions)."""
-    from .auth.service import AccountError, set_password
+    from .auth.service import set_password
 
-    try:
-        set_password(_sessions(Settings.from_env()), username, _read_password(password_stdin))
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+    _account(set_password, username, _read_password(password_stdin))
     click.echo(f"password of {username} changed; open sessions ended")
 
 
@@ -92,14 +98,10 @@ def user_password(username, password_stdin):
               help="Days the token is valid (default MELDCODE_TOKEN_DAYS, 90).")
 def user_token(username, label, days):
     """Create an API token for USERNAME and print it (shown once; stored only as a hash)."""
-    from .auth.service import AccountError, create_token
+    from .auth.service import create_token
     from .settings import WebSettings
 
-    try:
-        click.echo(create_token(_sessions(Settings.from_env()), username, label,
-                                days or WebSettings.from_env().token_days))
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+    click.echo(_account(create_token, username, label, days or WebSettings.from_env().token_days))
 
 
 @user.command("roles")
@@ -108,12 +110,9 @@ def user_token(username, label, days):
               help="A role; repeat for several. Replaces the current roles.")
 def user_roles(username, roles):
     """Replace the roles of USERNAME (ends the user's open sessions at once)."""
-    from .auth.service import AccountError, set_roles
+    from .auth.service import set_roles
 
-    try:
-        new = set_roles(_sessions(Settings.from_env()), username, roles)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+    new = _account(set_roles, username, roles)
     click.echo(f"roles of {username}: {', '.join(sorted(new))}; open sessions ended")
 
 
@@ -121,12 +120,9 @@ def user_roles(username, roles):
 @click.argument("username")
 def user_sign_out(username):
     """End every open session of USERNAME (a lost laptop, a suspected break-in)."""
-    from .auth.service import AccountError, end_sessions
+    from .auth.service import end_sessions
 
-    try:
-        count = end_sessions(_sessions(Settings.from_env()), username, "ended by operator")
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+    count = _account(end_sessions, username, "ended by operator")
     click.echo(f"{count} open session(s) of {username} ended")
 
 
