@@ -11,6 +11,7 @@ from engine.cases import Actor
 from engine.decisions import decision_of
 from engine.errors import TaskNotReadyError, ValidationError
 from engine.models import AuditEvent, CaseTask, TaskCorrection
+from tests.engine.fixtures_audit import audit_unavailable
 
 TEAM = "wijkteam-noord"
 PIET = Actor("piet", frozenset({"professional"}), TEAM)
@@ -102,19 +103,11 @@ def test_an_open_step_is_completed_not_corrected(deployed):
         corrections.add(deployed.sessions, task.id, PIET, {"toelichting": "x"}, "reden")
 
 
-def test_the_correction_and_its_audit_event_are_one_transaction(deployed, monkeypatch):
-    from engine import audit
-
+def test_the_correction_and_its_audit_event_are_one_transaction(deployed):
     _, task_id = completed(deployed)
     before = stored(deployed, task_id)
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("audit log unavailable")
-
-    monkeypatch.setattr(audit, "record", broken)
-    with pytest.raises(RuntimeError):
+    with audit_unavailable(), pytest.raises(RuntimeError):
         corrections.add(deployed.sessions, task_id, PIET, {"toelichting": "anders"}, "reden")
-    monkeypatch.undo()
     assert stored(deployed, task_id) == before
 
 

@@ -10,6 +10,7 @@ from engine.access import AccessDenied
 from engine.cases import Actor
 from engine.errors import ValidationError
 from engine.models import AuditEvent, Case, CaseHandover, CaseRestriction, CaseTask
+from tests.engine.fixtures_audit import audit_unavailable
 
 TEAM = "wijkteam-noord"
 PIET = Actor("piet", frozenset({"professional"}), TEAM)
@@ -162,21 +163,15 @@ def test_nothing_is_handed_over_on_a_finished_case(deployed):
     assert state(deployed, case_id) == before
 
 
-def test_the_handover_and_its_audit_event_are_one_transaction(deployed, monkeypatch):
+def test_the_handover_and_its_audit_event_are_one_transaction(deployed):
     """When the audit event cannot be written, the handover is not made either."""
-    from engine import audit
-
     case_id, task = started(deployed)
     before = state(deployed, case_id)
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("audit log unavailable")
-
-    monkeypatch.setattr(audit, "record", broken)
-    with pytest.raises(RuntimeError):
-        handover.hand_over_case(deployed.sessions, case_id, PIET, KEES, "overdracht")
-    with pytest.raises(RuntimeError):
-        handover.hand_over_task(deployed.sessions, task.id, PIET, KEES, "overdracht")
+    with audit_unavailable():
+        with pytest.raises(RuntimeError):
+            handover.hand_over_case(deployed.sessions, case_id, PIET, KEES, "overdracht")
+        with pytest.raises(RuntimeError):
+            handover.hand_over_task(deployed.sessions, task.id, PIET, KEES, "overdracht")
     assert state(deployed, case_id) == before
 
 
