@@ -29,6 +29,9 @@ ZUID_AF = Actor("zeno", frozenset({"aandachtsfunctionaris"}), team="zuid")
 STAP1 = {"signalen": "Blauwe plek.", "betreft_beroepskracht": False, "zorg": "laag", "datum_signalering": "2026-01-05"}
 STAP2 = {"geraadpleegd": "Collega", "advies": "Gesprek voeren", "advies_veilig_thuis": False}
 STAP4 = {"vermoeden": True, "toelichting": "Vermoeden blijft"}
+ROUTE = (("stap1", "professional", STAP1), ("stap2", "aandachtsfunctionaris", STAP2), ("stap4", "professional", STAP4))
+NOORD = {"professional": PIET, "aandachtsfunctionaris": ANNA}
+ZUID = {"professional": ZUID_PROF, "aandachtsfunctionaris": ZUID_AF}
 
 
 def at(text: str) -> datetime:
@@ -49,6 +52,13 @@ class Driver:
         with clock.frozen_at(at(when)):
             self.engine.complete_task(task.id, actor, data)
 
+    def walk(self, ref: str, team: dict[str, Actor], started: str, completed: tuple[str, ...]) -> int:
+        """A case of `team` started at `started`, its first steps of ROUTE completed at the moments `completed`."""
+        case_id = self.start(ref, started, team["professional"])
+        for (element_id, lane, data), when in zip(ROUTE, completed):
+            self.complete(case_id, element_id, when, team[lane], data)
+        return case_id
+
 
 @pytest.fixture
 def team_cases(case_engine):
@@ -62,27 +72,17 @@ def team_cases(case_engine):
        December 2025; Terugkoppeling open
     Team zuid: D through to a melding in March 2026 and an advice in June 2026 (never counted for noord)."""
     case_engine.deploy_directory(WEB_DIAGRAMS, "tester")
+    started_and_steps = {  # case: its team, when it started, when each of its steps of ROUTE was completed
+        "A": (NOORD, "2026-06-10T09:00", ()),
+        "B": (NOORD, "2026-06-01T09:00", ("2026-06-03T09:00",)),
+        "C": (NOORD, "2026-03-02T09:00", ("2026-03-06T09:00", "2026-03-09T09:00", "2026-03-10T09:00")),
+        "F": (NOORD, "2026-01-05T09:00", ("2026-01-14T09:00",)),
+        "G": (NOORD, "2025-04-28T09:00", ("2025-05-01T09:00",)),
+        "H": (NOORD, "2025-11-03T09:00", ("2025-11-04T09:00", "2025-11-10T09:00", "2025-11-30T23:30")),
+        "D": (ZUID, "2026-03-02T09:00", ("2026-03-03T09:00", "2026-03-04T09:00", "2026-03-05T09:00")),
+    }
     d = Driver(case_engine)
-    ids = {}
-    ids["A"] = d.start("CL-A", "2026-06-10T09:00")
-    ids["B"] = d.start("CL-B", "2026-06-01T09:00")
-    d.complete(ids["B"], "stap1", "2026-06-03T09:00", PIET, STAP1)
-    ids["C"] = d.start("CL-C", "2026-03-02T09:00")
-    d.complete(ids["C"], "stap1", "2026-03-06T09:00", PIET, STAP1)
-    d.complete(ids["C"], "stap2", "2026-03-09T09:00", ANNA, STAP2)
-    d.complete(ids["C"], "stap4", "2026-03-10T09:00", PIET, STAP4)
-    ids["F"] = d.start("CL-F", "2026-01-05T09:00")
-    d.complete(ids["F"], "stap1", "2026-01-14T09:00", PIET, STAP1)
-    ids["G"] = d.start("CL-G", "2025-04-28T09:00")
-    d.complete(ids["G"], "stap1", "2025-05-01T09:00", PIET, STAP1)
-    ids["H"] = d.start("CL-H", "2025-11-03T09:00")
-    d.complete(ids["H"], "stap1", "2025-11-04T09:00", PIET, STAP1)
-    d.complete(ids["H"], "stap2", "2025-11-10T09:00", ANNA, STAP2)
-    d.complete(ids["H"], "stap4", "2025-11-30T23:30", PIET, STAP4)
-    ids["D"] = d.start("CL-D", "2026-03-02T09:00", ZUID_PROF)
-    d.complete(ids["D"], "stap1", "2026-03-03T09:00", ZUID_PROF, STAP1)
-    d.complete(ids["D"], "stap2", "2026-03-04T09:00", ZUID_AF, STAP2)
-    d.complete(ids["D"], "stap4", "2026-03-05T09:00", ZUID_PROF, STAP4)
+    ids = {key: d.walk(f"CL-{key}", *case) for key, case in started_and_steps.items()}
     # The proef diagram has no Veilig Thuis lane: its advice involvement is written as the engine writes it.
     with case_engine.sessions.begin() as session:
         for key, since in (("B", "2026-06-01T10:00"), ("F", "2025-06-20T10:00"), ("D", "2026-06-05T10:00")):
