@@ -17,7 +17,7 @@ from ..services import services
 from . import bp
 
 PER_PAGE = 50
-ACTIONS = {  # url part -> (Oversight method, message)
+ACTIONS = {  # url part -> (Oversight method, also the endpoint; message)
     "pauzeren": ("suspend", "De zaak is gepauzeerd: er kunnen geen taken worden afgerond en timers gaan niet af."),
     "hervatten": ("resume", "De zaak is hervat."),
     "beeindigen": ("terminate", "De zaak is beëindigd; open taken en timers zijn geannuleerd."),
@@ -93,38 +93,18 @@ def _done_or_error(action, success: str, case_id: int):
     return redirect(url_for("admin.instance", case_id=case_id))
 
 
-def _act(case_id: int, action: str):
-    method, success = ACTIONS[action]
-    reason = request.form.get("reden", "")
-    return _done_or_error(lambda: getattr(_ops(), method)(case_id, current_user.actor, reason), success, case_id)
+def _oversight_action(method: str, success: str):
+    """The view of one of ACTIONS: the Oversight method, with the reason from the form."""
+    def view(case_id: int):
+        reason = request.form.get("reden", "")
+        return _done_or_error(lambda: getattr(_ops(), method)(case_id, current_user.actor, reason), success, case_id)
+    view.__name__ = view.__qualname__ = method
+    return login_required(roles_required(BEHEERDER)(view))
 
 
-@bp.post("/beheer/zaken/<int:case_id>/pauzeren")
-@login_required
-@roles_required(BEHEERDER)
-def suspend(case_id: int):
-    return _act(case_id, "pauzeren")
-
-
-@bp.post("/beheer/zaken/<int:case_id>/hervatten")
-@login_required
-@roles_required(BEHEERDER)
-def resume(case_id: int):
-    return _act(case_id, "hervatten")
-
-
-@bp.post("/beheer/zaken/<int:case_id>/beeindigen")
-@login_required
-@roles_required(BEHEERDER)
-def terminate(case_id: int):
-    return _act(case_id, "beeindigen")
-
-
-@bp.post("/beheer/zaken/<int:case_id>/timers-opnieuw")
-@login_required
-@roles_required(BEHEERDER)
-def retry_timers(case_id: int):
-    return _act(case_id, "timers-opnieuw")
+# The four actions with only a reason: one rule each, the endpoint named after the method (admin.suspend, ...).
+for _part, (_method, _success) in ACTIONS.items():
+    bp.post(f"/beheer/zaken/<int:case_id>/{_part}", endpoint=_method)(_oversight_action(_method, _success))
 
 
 @bp.post("/beheer/zaken/<int:case_id>/bewaarplicht")
