@@ -12,6 +12,7 @@ import pytest
 from engine import clock
 from engine.scenarios import SCENARIO_ACTOR, ThrowawayEngine
 from tests.conftest import PROJECT
+from tests.schema_answers import form_answers
 
 START = datetime.fromisoformat("2026-04-02T09:00:00+02:00")
 HELP_ROUTE = {
@@ -29,27 +30,10 @@ def engine():
         yield engine
 
 
-def _fill(prop: dict, now: datetime):
-    if "enum" in prop:
-        return prop["enum"][0]
-    kind = prop.get("type")
-    if kind == "boolean":
-        return False
-    if kind == "array":
-        return [_fill(prop.get("items", {}), now)] if prop.get("minItems") else []
-    if prop.get("format") == "date":
-        return now.date().isoformat()
-    if prop.get("format") == "date-time":
-        return now.isoformat()
-    return "vastgelegd"
-
-
 def _answer(engine, task, answers: dict, now: datetime) -> None:
-    schema = engine.task(task.id, SCENARIO_ACTOR, audit_read=False).form_schema or {}
-    data = {name: answers[name] if name in answers else _fill(prop, now)
-            for name, prop in schema.get("properties", {}).items()}
+    schema = engine.task(task.id, SCENARIO_ACTOR, audit_read=False).form_schema
     with clock.frozen_at(now):
-        engine.complete_task(task.id, SCENARIO_ACTOR, data)
+        engine.complete_task(task.id, SCENARIO_ACTOR, form_answers(schema, answers, now))
 
 
 def _run_until(engine, case_id, answers: dict, stop, now: datetime = START, max_steps: int = 200):
@@ -93,26 +77,26 @@ def test_without_aggression_the_leidinggevende_gets_no_task(engine):
     assert "leidinggevende" not in seen
 
 
-def test_the_monitoring_period_ends_with_a_reminder_on_its_end_date(engine):
+def _wait_for_the_planned_date(engine, route: dict, planning_step: str, planned: str):
+    """Drive a case to `planning_step`, plan the date `planned` there; returns (case id, due moment) after checking
+    that the case then waits for that date with no task open."""
     case_id = _start(engine)
-    answers = dict(HELP_ROUTE)
+    answers = dict(HELP_ROUTE, **route)
     open_tasks, now = _run_until(engine, case_id, answers,
-                                 lambda tasks: any(t.element_id == "monitoring_afspreken" for t in tasks))
-    _answer(engine, open_tasks[0], dict(answers, evaluatiedatum="2026-11-02"), now)
+                                 lambda tasks: any(t.element_id == planning_step for t in tasks))
+    _answer(engine, open_tasks[0], dict(answers, evaluatiedatum=planned), now)
     assert engine.open_tasks(case_id=case_id) == []
     status, due = engine.case_progress(case_id)
-    assert status == "running" and due.date().isoformat() == "2026-11-02"
+    assert status == "running" and due.date().isoformat() == planned
+    return case_id, due
+
+
+def test_the_monitoring_period_ends_with_a_reminder_on_its_end_date(engine):
+    case_id, due = _wait_for_the_planned_date(engine, {}, "monitoring_afspreken", "2026-11-02")
     engine.fire_case_timers(case_id, due)
     [reminder] = engine.open_tasks(case_id=case_id)
     assert (reminder.element_id, reminder.lane) == ("monitoring_afronden", "professional")
 
 
 def test_the_next_evaluation_waits_for_the_date_planned_in_hulp_bijstellen(engine):
-    case_id = _start(engine)
-    answers = dict(HELP_ROUTE, duurzame_veiligheid=False)
-    open_tasks, now = _run_until(engine, case_id, answers,
-                                 lambda tasks: any(t.element_id == "stap6_hulp_bijstellen" for t in tasks))
-    _answer(engine, open_tasks[0], dict(answers, evaluatiedatum="2027-01-11"), now)
-    assert engine.open_tasks(case_id=case_id) == []
-    status, due = engine.case_progress(case_id)
-    assert status == "running" and due.date().isoformat() == "2027-01-11"
+    _wait_for_the_planned_date(engine, {"duurzame_veiligheid": False}, "stap6_hulp_bijstellen", "2027-01-11")

@@ -2,14 +2,13 @@
 the real meldcode diagram (processes/) fired by the workers' sweep, with reminders on the way."""
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from engine import clock, notifications
 from engine.cases import Actor
 from engine.contract import LANES
 from engine.settings import PROJECT_ROOT
+from tests.schema_answers import form_answers
 from workers.context import build_context
 from workers.settings import WorkerSettings
 from workers.sweep import run_sweep
@@ -24,29 +23,6 @@ ANSWERS = {  # the route of tests/scenarios/disclosure_acute_melding.json: strai
 EVERYONE = Actor("tester", frozenset(LANES), team="wijkteam-noord")
 
 
-def fill(schema: dict, today: date) -> dict:
-    """Answers from ANSWERS; the diagram's own documentation fields filled from their schema."""
-    return {name: ANSWERS[name] if name in ANSWERS else value_for(prop, today)
-            for name, prop in (schema or {}).get("properties", {}).items()}
-
-
-def value_for(prop: dict, today: date):
-    if "enum" in prop:
-        return prop["enum"][0]
-    kind = prop.get("type")
-    if kind == "boolean":
-        return False
-    if kind in ("integer", "number"):
-        return prop.get("minimum", 0)
-    if kind == "array":
-        return [value_for(prop.get("items", {"type": "string"}), today)] * prop.get("minItems", 0)
-    if prop.get("format") == "date":
-        return today.isoformat()
-    if prop.get("format") == "date-time":
-        return clock.now().isoformat()  # the melding was made now (the engine's clock)
-    return "vastgelegd"
-
-
 def drive_to_feedback(engine, moment):
     """Answer tasks until the case waits for Veilig Thuis' feedback; returns (case id, feedback task)."""
     with clock.frozen_at(moment):
@@ -58,7 +34,7 @@ def drive_to_feedback(engine, moment):
                 return case_id, feedback[0]
             assert tasks, f"the case stopped before the melding: {engine.milestones(case_id)}"
             task = engine.task(tasks[0].id, EVERYONE)
-            engine.complete_task(task.id, EVERYONE, fill(task.form_schema, moment.date()))
+            engine.complete_task(task.id, EVERYONE, form_answers(task.form_schema, ANSWERS, moment))
     raise AssertionError("no Veilig Thuis feedback task after 60 tasks")
 
 
