@@ -5,23 +5,21 @@ from typing import Any, cast
 
 from . import audit, clock, forms
 from .case_store import DECISION, OPEN_ROWS, CaseStore
-from .concurrency import RACE_ERRORS, conflict, is_lost_race
+from .concurrency import lost_race_as_conflict
 from .errors import CaseNotRunningError, NotAllowedError, TaskNotReadyError
 from .states import CaseStatus, CaseTaskState
 from .views import Actor, Completion
+from .workable import ensure_workable
 
 
 def complete_task(store: CaseStore, task_id: int, actor: Actor, data: dict[str, Any]) -> Completion:
     now = clock.now()
     try:
-        with store.sessions.begin() as session:
+        with lost_race_as_conflict(), store.sessions.begin() as session:
             row, case = store.task_row(session, task_id, actor, "task.complete")
-            if case.status != CaseStatus.RUNNING:
+            if case.status != CaseStatus.RUNNING:  # before the task's state: an ended case is named as such
                 raise CaseNotRunningError(f"case {case.id} is {case.status}; its tasks can no longer be completed")
-            if row.state != CaseTaskState.READY:
-                raise TaskNotReadyError(f"task {row.id} ({row.name}) is already {row.state}")
-            if row.claimed_by and row.claimed_by != actor.username:
-                raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
+            ensure_workable(row, case, actor)
             schema = store.forms(session, case.process_version_id).get(row.form) if row.form \
                 else {"type": "object"}
             forms.validate(cast(dict[str, Any], schema), data, store.settings.max_text_length)
@@ -36,10 +34,6 @@ def complete_task(store: CaseStore, task_id: int, actor: Actor, data: dict[str, 
                          fields=sorted(data), milestones=[m for m, _ in result.milestones])
             return Completion(case.id, case.status, [m for m, _ in result.milestones],
                               sorted(r.id for r in session.info.pop(OPEN_ROWS)))
-    except RACE_ERRORS as exc:
-        if not is_lost_race(exc):
-            raise
-        raise conflict() from None
     except NotAllowedError as exc:
         store.audit_denied(actor, "task.complete", task_id, str(exc))
         raise

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, audit, clock, text_input
-from .concurrency import RACE_ERRORS, conflict, is_lost_race
-from .errors import CaseNotRunningError, NotAllowedError, TaskNotReadyError, ValidationError
+from .concurrency import conflict, lost_race_as_conflict
+from .errors import ValidationError
 from .models import Case, CaseTask, ProcessVersion, TaskDraft
-from .states import CaseStatus, CaseTaskState
+from .states import CaseTaskState
 from .views import Actor
+from .workable import ensure_workable
 
 DraftValue = str | list[str]
 MAX_FIELDS = 200  # a form has a few dozen fields at most; more is not a form
@@ -84,12 +85,7 @@ def clean(data: Any, schema: Mapping[str, Any] | None,
 def _workable_task(session: Session, task_id: int, actor: Actor) -> tuple[CaseTask, Case, access.Decision]:
     """The task and its case if `actor` may work on it now: open, on a running case, not claimed by another."""
     row, case, decision = access.task_with_access(session, actor, task_id, clock.now())
-    if row.state != CaseTaskState.READY:
-        raise TaskNotReadyError(f"task {row.id} is {row.state}; drafts are kept for open tasks only")
-    if case.status != CaseStatus.RUNNING:
-        raise CaseNotRunningError(f"case {case.id} is {case.status}")
-    if row.claimed_by and row.claimed_by != actor.username:
-        raise NotAllowedError(f"task {row.id} is claimed by {row.claimed_by}")
+    ensure_workable(row, case, actor)  # drafts are kept for tasks that can still be completed
     return row, case, decision
 
 
@@ -113,7 +109,7 @@ def save_draft(sessions: sessionmaker[Session], task_id: int, actor: Actor, data
     """Keep `data` (the form's values as typed) as `actor`'s draft of the task, replacing an earlier one."""
     now = clock.now()
     try:
-        with sessions.begin() as session:
+        with lost_race_as_conflict(), sessions.begin() as session:
             row, case, decision = _workable_task(session, task_id, actor)
             values = clean(data, _schema(session, case, row), max_text_length)
             draft = session.scalar(select(TaskDraft).where(TaskDraft.task_id == row.id,
@@ -128,10 +124,6 @@ def save_draft(sessions: sessionmaker[Session], task_id: int, actor: Actor, data
                          **decision.audit_details())
             return Draft(row.id, actor.username, values, now)
     except IntegrityError:  # two saves of the same new draft at once: the other one won
-        raise conflict() from None
-    except RACE_ERRORS as exc:
-        if not is_lost_race(exc):
-            raise
         raise conflict() from None
     except access.AccessDenied as exc:
         _audit_refusal(sessions, actor, "task.draft.save", task_id, str(exc))

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 
 from . import access, audit, clock, forms
-from .concurrency import RACE_ERRORS, conflict, is_lost_race
+from .concurrency import lost_race_as_conflict
 from .errors import EngineError, NotAllowedError, NotFoundError
 from .models import Case, CaseTask
 from .states import CaseStatus, CaseTaskState
@@ -91,7 +91,7 @@ def raise_event(engine: CaseEngine, case_id: int, event: str, actor: Actor, data
 
     now = clock.now()
     try:
-        with engine.sessions.begin() as session:
+        with lost_race_as_conflict(), engine.sessions.begin() as session:
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFoundError(f"case {case_id} does not exist")
@@ -126,10 +126,6 @@ def raise_event(engine: CaseEngine, case_id: int, event: str, actor: Actor, data
                          fields=sorted(data), milestones=milestones)
             return Completion(case.id, case.status, milestones,
                               sorted(r.id for r in session.info.pop(_OPEN_ROWS)))
-    except RACE_ERRORS as exc:
-        if not is_lost_race(exc):
-            raise
-        raise conflict() from None
     except NotAllowedError as exc:
         engine.record_access(actor, "case.event", outcome="denied", case_id=case_id, event=event, reason=str(exc))
         raise

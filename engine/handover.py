@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, audit, clock, text_input
-from .concurrency import RACE_ERRORS, conflict, is_lost_race
+from .concurrency import lost_race_as_conflict
 from .errors import NotFoundError, ValidationError
 from .models import Case, CaseHandover, CaseTask
 from .states import CaseStatus, CaseTaskState
@@ -146,36 +146,32 @@ def hand_over_case(sessions: sessionmaker[Session], case_id: int, actor: Actor, 
     (None: no such colleague)."""
     note = _note(note)
     now = clock.now()
-    try:
-        with denials_audited(sessions, actor, "case.handover", case_id=case_id), sessions.begin() as session:
-            case = _case(session, case_id, lock=True)
-            decision = _require_full(session, actor, case)
-            if case.status != CaseStatus.RUNNING:
-                raise HandoverError(NOT_RUNNING, f"case {case.id} is {case.status}")
-            lead = leads_team(actor, case.team)
-            if not lead and (case.responsible is None or case.responsible != actor.username):
-                raise HandoverError(NOT_HOLDER, f"{actor.username} is not responsible for case {case.id} and does "
-                                                f"not lead its team")
-            if to is None:
-                raise HandoverError(UNKNOWN_COLLEAGUE, "no such colleague")
-            refusal = _case_refusal(session, case, to, now)
-            if refusal is not None:
-                raise refusal
-            previous = case.responsible
-            case.responsible = to.username
-            case.updated_at = now
-            record = CaseHandover(case_id=case.id, task_id=None, from_user=previous, to_user=to.username, note=note,
-                                  handed_by=actor.username, handed_at=now)
-            session.add(record)
-            session.flush()
-            audit.record(session, actor.username, "case.handover", case_id=case.id, client_ref=case.client_ref,
-                         **decision.audit_details(), from_user=previous, to_user=to.username,
-                         reassigned=previous != actor.username, with_note=note is not None)
-            return _view(record, None)
-    except RACE_ERRORS as exc:
-        if not is_lost_race(exc):
-            raise
-        raise conflict() from None
+    with (lost_race_as_conflict(), denials_audited(sessions, actor, "case.handover", case_id=case_id),
+          sessions.begin() as session):
+        case = _case(session, case_id, lock=True)
+        decision = _require_full(session, actor, case)
+        if case.status != CaseStatus.RUNNING:
+            raise HandoverError(NOT_RUNNING, f"case {case.id} is {case.status}")
+        lead = leads_team(actor, case.team)
+        if not lead and (case.responsible is None or case.responsible != actor.username):
+            raise HandoverError(NOT_HOLDER, f"{actor.username} is not responsible for case {case.id} and does "
+                                            f"not lead its team")
+        if to is None:
+            raise HandoverError(UNKNOWN_COLLEAGUE, "no such colleague")
+        refusal = _case_refusal(session, case, to, now)
+        if refusal is not None:
+            raise refusal
+        previous = case.responsible
+        case.responsible = to.username
+        case.updated_at = now
+        record = CaseHandover(case_id=case.id, task_id=None, from_user=previous, to_user=to.username, note=note,
+                              handed_by=actor.username, handed_at=now)
+        session.add(record)
+        session.flush()
+        audit.record(session, actor.username, "case.handover", case_id=case.id, client_ref=case.client_ref,
+                     **decision.audit_details(), from_user=previous, to_user=to.username,
+                     reassigned=previous != actor.username, with_note=note is not None)
+        return _view(record, None)
 
 
 def hand_over_task(sessions: sessionmaker[Session], task_id: int, actor: Actor, to: Actor | None,
@@ -183,38 +179,34 @@ def hand_over_task(sessions: sessionmaker[Session], task_id: int, actor: Actor, 
     """Give an open task (its claim) to `to`, a colleague who may work in its lane."""
     note = _note(note)
     now = clock.now()
-    try:
-        with denials_audited(sessions, actor, "task.handover", task_id=task_id), sessions.begin() as session:
-            found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                                    .where(CaseTask.id == task_id)).first()
-            if found is None:
-                raise NotFoundError(f"task {task_id} does not exist")
-            row, case = found
-            decision = _require_full(session, actor, case)
-            if case.status != CaseStatus.RUNNING or row.state != CaseTaskState.READY:
-                raise HandoverError(NOT_RUNNING, f"task {row.id} is {row.state} in a {case.status} case")
-            if not _may_hand_over_task(session, actor, case, row, now):
-                raise HandoverError(NOT_HOLDER, f"{actor.username} may not hand over task {row.id}")
-            if to is None:
-                raise HandoverError(UNKNOWN_COLLEAGUE, "no such colleague")
-            refusal = _task_refusal(session, case, row, to, now)
-            if refusal is not None:
-                raise refusal
-            previous = row.claimed_by
-            row.claimed_by = to.username
-            case.updated_at = now  # the case row's version moves: a concurrent handover or completion loses
-            record = CaseHandover(case_id=case.id, task_id=row.id, from_user=previous, to_user=to.username,
-                                  note=note, handed_by=actor.username, handed_at=now)
-            session.add(record)
-            session.flush()
-            audit.record(session, actor.username, "task.handover", case_id=case.id, task_id=row.id,
-                         client_ref=case.client_ref, **decision.audit_details(), from_user=previous,
-                         to_user=to.username, reassigned=previous != actor.username, with_note=note is not None)
-            return _view(record, row.name)
-    except RACE_ERRORS as exc:
-        if not is_lost_race(exc):
-            raise
-        raise conflict() from None
+    with (lost_race_as_conflict(), denials_audited(sessions, actor, "task.handover", task_id=task_id),
+          sessions.begin() as session):
+        found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                                .where(CaseTask.id == task_id)).first()
+        if found is None:
+            raise NotFoundError(f"task {task_id} does not exist")
+        row, case = found
+        decision = _require_full(session, actor, case)
+        if case.status != CaseStatus.RUNNING or row.state != CaseTaskState.READY:
+            raise HandoverError(NOT_RUNNING, f"task {row.id} is {row.state} in a {case.status} case")
+        if not _may_hand_over_task(session, actor, case, row, now):
+            raise HandoverError(NOT_HOLDER, f"{actor.username} may not hand over task {row.id}")
+        if to is None:
+            raise HandoverError(UNKNOWN_COLLEAGUE, "no such colleague")
+        refusal = _task_refusal(session, case, row, to, now)
+        if refusal is not None:
+            raise refusal
+        previous = row.claimed_by
+        row.claimed_by = to.username
+        case.updated_at = now  # the case row's version moves: a concurrent handover or completion loses
+        record = CaseHandover(case_id=case.id, task_id=row.id, from_user=previous, to_user=to.username,
+                              note=note, handed_by=actor.username, handed_at=now)
+        session.add(record)
+        session.flush()
+        audit.record(session, actor.username, "task.handover", case_id=case.id, task_id=row.id,
+                     client_ref=case.client_ref, **decision.audit_details(), from_user=previous,
+                     to_user=to.username, reassigned=previous != actor.username, with_note=note is not None)
+        return _view(record, row.name)
 
 
 @contextlib.contextmanager
@@ -259,26 +251,31 @@ def _own_team_reader(session: Session, case: Case, person: Actor, now: datetime)
 
 
 def _case_refusal(session: Session, case: Case, to: Actor, now: datetime) -> HandoverError | None:
-    if to.team is None or to.team != case.team:
-        return HandoverError(UNKNOWN_COLLEAGUE, f"{to.username} is not in team {case.team}")
-    if not to.roles & RESPONSIBLE_ROLES:
-        return HandoverError(LACKS_ROLE, f"{to.username} is not a {'/'.join(sorted(RESPONSIBLE_ROLES))}")
-    if not _own_team_reader(session, case, to, now):
-        return HandoverError(NO_ACCESS, f"{to.username} may not read case {case.id}")
-    if to.username == case.responsible:
-        return HandoverError(ALREADY_HOLDS, f"{to.username} is already responsible for case {case.id}")
-    return None
+    roles = "/".join(sorted(RESPONSIBLE_ROLES))
+    responsible = to.username == case.responsible
+    return _refusal(session, case, to, now,
+                    lacks_role=None if to.roles & RESPONSIBLE_ROLES else f"{to.username} is not a {roles}",
+                    holds=f"{to.username} is already responsible for case {case.id}" if responsible else None)
 
 
 def _task_refusal(session: Session, case: Case, row: CaseTask, to: Actor, now: datetime) -> HandoverError | None:
+    return _refusal(session, case, to, now,
+                    lacks_role=None if to.may_work_in(row.lane) else f"{to.username} does not work in lane {row.lane}",
+                    holds=f"{to.username} already holds task {row.id}" if to.username == row.claimed_by else None)
+
+
+def _refusal(session: Session, case: Case, to: Actor, now: datetime, *, lacks_role: str | None,
+             holds: str | None) -> HandoverError | None:
+    """The first reason `to` cannot receive: not in the case's team, `lacks_role` (the reason, or None when `to`
+    has the role), may not read the case, `holds` (the reason, or None when `to` does not hold it yet)."""
     if to.team is None or to.team != case.team:
         return HandoverError(UNKNOWN_COLLEAGUE, f"{to.username} is not in team {case.team}")
-    if not to.may_work_in(row.lane):
-        return HandoverError(LACKS_ROLE, f"{to.username} does not work in lane {row.lane}")
+    if lacks_role is not None:
+        return HandoverError(LACKS_ROLE, lacks_role)
     if not _own_team_reader(session, case, to, now):
         return HandoverError(NO_ACCESS, f"{to.username} may not read case {case.id}")
-    if to.username == row.claimed_by:
-        return HandoverError(ALREADY_HOLDS, f"{to.username} already holds task {row.id}")
+    if holds is not None:
+        return HandoverError(ALREADY_HOLDS, holds)
     return None
 
 
