@@ -23,7 +23,7 @@ from . import access, clock
 from .models import Case, CaseMilestone, CaseTask, CaseTimer
 from .progress import ELEMENT_STEPS, LAST_STEP, SUFFIX_STEPS, Progress, step_of
 from .states import ENDED_CASE_STATUSES, CaseTaskState, TimerState
-from .views import Actor
+from .views import Actor, CaseColumns
 
 MAX_QUERY_LENGTH = 100  # as long as a client reference can be
 MAX_PER_PAGE = 100
@@ -67,16 +67,9 @@ class CaseQuery:
 
 
 @dataclass(frozen=True)
-class CaseRow:
+class CaseRow(CaseColumns):
     """One case in a list: summary columns, its next deadline and where it stands."""
 
-    id: int
-    client_ref: str
-    team: str | None
-    status: str
-    started_by: str
-    started_at: datetime
-    updated_at: datetime
     responsible: str | None
     next_due: datetime | None
     overdue: bool

@@ -21,7 +21,7 @@ from . import access, audit, clock
 from .attachments import AttachmentView, case_attachments
 from .models import Case
 from .notes import NoteView, audit_denied, case_notes
-from .views import Actor, CaseInfo
+from .views import Actor, CaseInfo, CompletedStep
 
 T = TypeVar("T")
 EXPORT = "case.export"
@@ -59,13 +59,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Step:
-    task_id: int
-    element_id: str
-    name: str | None
-    lane: str | None
-    completed_by: str | None
-    completed_at: datetime | None
+class Step(CompletedStep):
     answers: list[Answer]
 
 

@@ -104,8 +104,9 @@ def list_cases(store: CaseStore, *, team: str | None = None, status: str | None 
             query = query.where(Case.team == team)
         if status is not None:
             query = query.where(Case.status == status)
-        return [CaseSummary(c.id, pv.process_id, pv.version, c.client_ref, c.team, c.status, c.started_by,
-                            c.started_at, c.updated_at) for c, pv in session.execute(query)]
+        return [CaseSummary(id=c.id, process_id=pv.process_id, process_version=pv.version, client_ref=c.client_ref,
+                            team=c.team, status=c.status, started_by=c.started_by, started_at=c.started_at,
+                            updated_at=c.updated_at) for c, pv in session.execute(query)]
 
 
 def case_team(store: CaseStore, case_id: int) -> str | None:

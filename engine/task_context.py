@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,7 +29,7 @@ from . import access, audit, clock
 from .involvement import VEILIG_THUIS
 from .models import Case, CaseTask, ProcessVersion
 from .states import CaseTaskState
-from .views import Actor
+from .views import Actor, CompletedStep
 
 CONTEXT_KEY = "x-context"
 
@@ -46,15 +45,9 @@ class ContextAnswer:
 
 
 @dataclass(frozen=True)
-class ContextStep:
+class ContextStep(CompletedStep):
     """An earlier step's completion, with the answers this step needs."""
 
-    task_id: int
-    element_id: str
-    name: str | None
-    lane: str | None
-    completed_by: str | None
-    completed_at: datetime | None
     answers: list[ContextAnswer]
 
 

@@ -43,16 +43,34 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
-class CaseSummary:
+class CompletedStep:
+    """A completed step of a case's history, as the dossier and a later task's context show it."""
+
+    task_id: int
+    element_id: str
+    name: str | None
+    lane: str | None
+    completed_by: str | None
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseColumns:
+    """The summary columns of a case, as every list of cases shows them (construct by keyword)."""
+
     id: int
-    process_id: str
-    process_version: int
     client_ref: str
     team: str | None
     status: str
     started_by: str
     started_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseSummary(CaseColumns):
+    process_id: str
+    process_version: int
 
 
 @dataclass(frozen=True)
