@@ -51,6 +51,15 @@ def problem(status: int, error: str, message: str, **extra):
     return jsonify(error=error, message=message, **extra), status
 
 
+def _read_or_403(read, key: int):
+    """An engine read of one task or case as the signed-in user; one it does not find or does not allow is the
+    same 403 as web/access.py gives (never tell which exists)."""
+    try:
+        return read(key, current_user.actor)
+    except (NotFoundError, NotAllowedError):
+        abort(403)
+
+
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(spec(request.host_url.rstrip("/")))
@@ -78,11 +87,7 @@ def tasks():
 @api_login_required
 def task(task_id: int):
     require_task(task_id, "task.view")
-    try:
-        info = services().cases.task(task_id, current_user.actor)
-    except (NotFoundError, NotAllowedError):
-        abort(403)
-    return jsonify(serialize.task(info, detail=True))
+    return jsonify(serialize.task(_read_or_403(services().cases.task, task_id), detail=True))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -108,19 +113,12 @@ def refused(refusal: actions.Refusal, **extra):
     return problem(refusal.status, refusal.kind, str(refusal.error), **extra)
 
 
-@bp.post("/tasks/<int:task_id>/claim")
+# One view for both; the rule says which (endpoints api.claim_task and api.release_task).
+@bp.post("/tasks/<int:task_id>/claim", endpoint="claim_task")
+@bp.post("/tasks/<int:task_id>/release", endpoint="release_task")
 @api_login_required
-def claim_task(task_id: int):
-    return _claim(task_id, release=False)
-
-
-@bp.post("/tasks/<int:task_id>/release")
-@api_login_required
-def release_task(task_id: int):
-    return _claim(task_id, release=True)
-
-
-def _claim(task_id: int, release: bool):
+def claim_or_release(task_id: int):
+    release = request.endpoint == "api.release_task"
     refusal = actions.claim(task_id, release=release)
     if refusal is not None:
         return refused(refusal)
@@ -227,10 +225,7 @@ def diagram(case_id: int):
 def case_events(case_id: int):
     """The case events I can raise on this case now (contract.md "Case events")."""
     require_case(case_id, "case.events")
-    try:
-        options = services().cases.available_events(case_id, current_user.actor)
-    except NotFoundError:
-        abort(403)
+    options = _read_or_403(services().cases.available_events, case_id)
     return jsonify(events=[{"name": o.name, "lane": o.lane, "form_schema": o.form_schema} for o in options])
 
 

@@ -229,19 +229,12 @@ def _back(task_id: int):
     return redirect(safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task_id))
 
 
-@bp.post("/<int:task_id>/claimen")
+# One view for both buttons; the rule says which (endpoints tasks.claim and tasks.release).
+@bp.post("/<int:task_id>/claimen", endpoint="claim")
+@bp.post("/<int:task_id>/vrijgeven", endpoint="release")
 @login_required
-def claim(task_id: int):
-    return _claim(task_id, release=False)
-
-
-@bp.post("/<int:task_id>/vrijgeven")
-@login_required
-def release(task_id: int):
-    return _claim(task_id, release=True)
-
-
-def _claim(task_id: int, release: bool):
+def claim_or_release(task_id: int):
+    release = request.endpoint == "tasks.release"
     refused = actions.claim(task_id, release=release)
     if refused is not None and refused.kind == "claimed":
         scope = refused.scope
