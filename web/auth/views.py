@@ -203,18 +203,27 @@ def account():
     return _account_page()
 
 
+def _require_button_form() -> None:
+    """A form of only a button: it carries nothing but its CSRF token, which must check out."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
 # -- second factor ------------------------------------------------------------------------------
+@bp.errorhandler(mfa.MfaError)
+def mfa_step_refused(exc: mfa.MfaError):
+    """A step of setting up the second factor that does not fit its state (already on, not begun): said on the
+    account page, nothing changed."""
+    flash(str(exc), "warning")
+    return redirect(url_for("auth.account"))
+
+
 @bp.post("/account/tweestapsverificatie")
 @login_required
 def mfa_begin():
     """Make a new secret and show it once, as a QR code and as text (never again after this response)."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        secret, uri = mfa.begin_enrolment(services().sessions, current_user.id)
-    except mfa.MfaError as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("auth.account"))
+    _require_button_form()
+    secret, uri = mfa.begin_enrolment(services().sessions, current_user.id)
     _audit(current_user.actor, "auth.mfa_enrolment", outcome="started")
     return _account_page(enrolment={"secret": secret, "qr": mfa.qr_data_uri(uri)})
 
@@ -231,12 +240,8 @@ def mfa_confirm():
                                          window_seconds=settings.login_window_seconds):
         flash("Te veel onjuiste codes. Wacht een minuut en begin dan opnieuw.", "error")
         return _account_page(429)
-    try:
-        codes = mfa.confirm_enrolment(services().sessions, service.HASHER, current_user.id, form.code.data,
-                                      keep_session_id=current_user.session_id)
-    except mfa.MfaError as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("auth.account"))
+    codes = mfa.confirm_enrolment(services().sessions, service.HASHER, current_user.id, form.code.data,
+                                  keep_session_id=current_user.session_id)
     if codes is None:
         flash("Die code klopt niet. Begin opnieuw en scan de nieuwe QR-code.", "error")
         _audit(current_user.actor, "auth.mfa_enrolment", outcome="denied", reason="wrong code")
@@ -251,13 +256,8 @@ def mfa_confirm():
 @bp.post("/account/herstelcodes")
 @login_required
 def mfa_recovery_codes():
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        codes = mfa.new_recovery_codes(services().sessions, service.HASHER, current_user.id)
-    except mfa.MfaError as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("auth.account"))
+    _require_button_form()
+    codes = mfa.new_recovery_codes(services().sessions, service.HASHER, current_user.id)
     _audit(current_user.actor, "auth.recovery_codes", outcome="success")
     return _account_page(recovery_codes=codes, recovery_left=len(codes))
 
@@ -267,8 +267,7 @@ def mfa_recovery_codes():
 @login_required
 def end_session():
     """End one of the user's own sessions (the id comes with the form; another user's id does nothing)."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    _require_button_form()
     try:
         session_id = int(request.form.get("session_id", ""))
     except ValueError:
@@ -290,8 +289,7 @@ def end_session():
 @login_required
 def end_all_sessions():
     """"Overal afmelden": every session of this user ends, this one too."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    _require_button_form()
     actor = current_user.actor
     count = service.end_sessions(services().sessions, current_user.username)
     _audit(actor, "auth.logout_everywhere", sessions=count)
@@ -348,15 +346,20 @@ def create_token():
     return _account_page(status, form=form, new_token=new_token)
 
 
-@bp.post("/account/tokens/<int:token_id>/intrekken")
-@login_required
-def revoke_token(token_id: int):
-    if EmptyForm().validate_on_submit() and service.revoke_token(services().sessions, current_user.id, token_id):
-        _audit(current_user.actor, "api_token.revoke", token_id=token_id)
+def _revoke_token(token_id: int, owner_id: int | None, back: str, **audit_details):
+    """Revoke a token of `owner_id` (None: of anyone, for the beheerder) and go back to the page `back`."""
+    if EmptyForm().validate_on_submit() and service.revoke_token(services().sessions, owner_id, token_id):
+        _audit(current_user.actor, "api_token.revoke", token_id=token_id, **audit_details)
         flash("Het token is ingetrokken.", "success")
     else:
         flash("Dit token bestaat niet of is al ingetrokken.", "warning")
-    return redirect(url_for("auth.account"))
+    return redirect(url_for(back))
+
+
+@bp.post("/account/tokens/<int:token_id>/intrekken")
+@login_required
+def revoke_token(token_id: int):
+    return _revoke_token(token_id, current_user.id, "auth.account")
 
 
 # -- beheerder: every user's tokens -----------------------------------------------------------------
@@ -380,9 +383,4 @@ def admin_tokens():
 @bp.post("/beheer/tokens/<int:token_id>/intrekken")
 @beheerder_only
 def admin_revoke_token(token_id: int):
-    if EmptyForm().validate_on_submit() and service.revoke_token(services().sessions, None, token_id):
-        _audit(current_user.actor, "api_token.revoke", token_id=token_id, by_beheerder=True)
-        flash("Het token is ingetrokken.", "success")
-    else:
-        flash("Dit token bestaat niet of is al ingetrokken.", "warning")
-    return redirect(url_for("auth.admin_tokens"))
+    return _revoke_token(token_id, None, "auth.admin_tokens", by_beheerder=True)
