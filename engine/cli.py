@@ -56,10 +56,7 @@ def deploy(directory: Path, deployed_by: str, scenario_paths: tuple[Path, ...]) 
     try:
         scenarios = load_scenarios(scenario_paths)
         versions = _engine(Settings.from_env()).deploy_directory(directory, deployed_by, scenarios)
-    except ScenarioError as exc:
-        click.echo(f"deploy failed: {exc}", err=True)
-        sys.exit(1)
-    except DiagramError as exc:
+    except (ScenarioError, DiagramError) as exc:
         click.echo(f"deploy failed: {exc}", err=True)
         sys.exit(1)
     for v in versions:

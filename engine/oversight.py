@@ -225,22 +225,22 @@ class Oversight:
                      reason=reason, **details)
 
     def suspend(self, case_id: int, actor: Actor, reason: str) -> None:
-        reason = _reason(reason)
-        with self.sessions.begin() as session:
-            case = self._case(session, case_id)
-            if case.status != RUNNING:
-                raise OversightError({"status": [f"case {case_id} is {case.status}, not running"]})
-            case.status, case.status_reason, case.updated_at = SUSPENDED, reason, clock.now()
-            self._audit(session, actor, "suspend", case, reason)
+        self._pause(case_id, actor, reason, "suspend", RUNNING, SUSPENDED)
 
     def resume(self, case_id: int, actor: Actor, reason: str) -> None:
+        self._pause(case_id, actor, reason, "resume", SUSPENDED, RUNNING)
+
+    def _pause(self, case_id: int, actor: Actor, reason: str, action: str, before: CaseStatus,
+               after: CaseStatus) -> None:
+        """Suspend or resume: from `before` to `after`. The reason stays on the case while it is suspended."""
         reason = _reason(reason)
         with self.sessions.begin() as session:
             case = self._case(session, case_id)
-            if case.status != SUSPENDED:
-                raise OversightError({"status": [f"case {case_id} is {case.status}, not suspended"]})
-            case.status, case.status_reason, case.updated_at = RUNNING, None, clock.now()
-            self._audit(session, actor, "resume", case, reason)
+            if case.status != before:
+                raise OversightError({"status": [f"case {case_id} is {case.status}, not {before}"]})
+            case.status, case.updated_at = after, clock.now()
+            case.status_reason = reason if after == SUSPENDED else None
+            self._audit(session, actor, action, case, reason)
 
     def terminate(self, case_id: int, actor: Actor, reason: str) -> None:
         """End the case for good: its open tasks and waiting timers are cancelled."""
