@@ -8,19 +8,18 @@ upload, `X-Content-Type-Options: nosniff`, never cached; each one is audited by 
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import attachments
-from engine.access import FULL
-from engine.errors import CaseNotRunningError, NotAllowedError, NotFoundError, ValidationError
+from engine.errors import NotAllowedError, NotFoundError
 
-from ..access import deny, require_case
 from ..extensions import csrf
 from ..services import services
-from . import bp
-from .notes import full_access
+from . import additions, bp
 
 # Room for the multipart envelope and the description next to the file itself.
 FORM_OVERHEAD = 256 * 1024
@@ -30,12 +29,7 @@ FORM_FIELDS = {"file": "bestand", "description": "omschrijving"}
 @bp.app_template_global("attachments_of_case")
 def attachments_of_case(case_id: int) -> list[attachments.AttachmentView] | None:
     """The case's attachments for the signed-in user; None when the user does not see them (not full access)."""
-    if not current_user.is_authenticated or not full_access(case_id):
-        return None
-    try:
-        return attachments.case_attachments(services().sessions, current_user.actor, case_id)
-    except (NotAllowedError, NotFoundError):
-        return None
+    return additions.panel(case_id, attachments.case_attachments)
 
 
 @bp.app_template_global("attachment_limit")
@@ -60,35 +54,20 @@ def add_attachment(case_id: int):
         description = request.form.get("omschrijving", "")
     except RequestEntityTooLarge:
         return _form(case_id, "", {"bestand": [attachments.too_large(settings.attachment_max_bytes)]}, 413)
-    decision = require_case(case_id, "case.attachment")
-    if decision.scope != FULL:
-        deny("case.attachment", case_id=case_id, reason=f"attachments need full access (has {decision.scope})")
+    additions.require_full_access(case_id, "case.attachment", "attachments")
     content = upload.read(settings.attachment_max_bytes + 1) if upload is not None else b""
-    try:
-        attachments.add_attachment(services().sessions, current_user.actor, case_id,
-                                   upload.filename if upload is not None else "", content, settings.attachments_dir,
-                                   description=description, max_bytes=settings.attachment_max_bytes)
-    except ValidationError as exc:
-        errors = {FORM_FIELDS.get(field, field): reasons for field, reasons in exc.errors.items()}
-        return _form(case_id, description, errors, 422)
-    except CaseNotRunningError:
-        return _form(case_id, description, {}, 409,
-                     problem="Deze zaak is afgesloten: er kunnen geen bijlagen meer bij. Er is niets opgeslagen.")
-    except NotAllowedError:
-        abort(403)  # audited by the engine
-    except NotFoundError:
-        abort(404)
-    flash("De bijlage is toegevoegd aan het dossier.", "success")
-    return redirect(url_for("cases.show", case_id=case_id) + "#bijlagen")
+    return additions.add(
+        case_id, lambda: attachments.add_attachment(
+            services().sessions, current_user.actor, case_id, upload.filename if upload is not None else "", content,
+            settings.attachments_dir, description=description, max_bytes=settings.attachment_max_bytes),
+        partial(_form, case_id, description), fields=FORM_FIELDS, done="De bijlage is toegevoegd aan het dossier.",
+        closed="Deze zaak is afgesloten: er kunnen geen bijlagen meer bij. Er is niets opgeslagen.", anchor="#bijlagen")
 
 
 @bp.get("/<int:case_id>/bijlagen/<int:attachment_id>")
 @login_required
 def download_attachment(case_id: int, attachment_id: int):
-    decision = require_case(case_id, "case.attachment.download")
-    if decision.scope != FULL:
-        deny("case.attachment.download", case_id=case_id,
-             reason=f"attachments need full access (has {decision.scope})")
+    additions.require_full_access(case_id, "case.attachment.download", "attachments")
     try:
         found = attachments.download(services().sessions, current_user.actor, case_id, attachment_id,
                                      services().settings.attachments_dir)

@@ -5,17 +5,16 @@ The panel (templates/cases/_notes.html, included by the case file) gets its note
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import render_template, request
 from flask_login import current_user, login_required
 
 from engine import notes
-from engine.access import FULL
-from engine.errors import CaseNotRunningError, NotAllowedError, NotFoundError, ValidationError
 from engine.states import HypothesisOutcome, NoteKind
 
-from ..access import deny, require_case
 from ..services import services
-from . import bp
+from . import additions, bp
 
 KIND_LABELS = {NoteKind.AANTEKENING: "Aantekening", NoteKind.HYPOTHESE: "Vervolg op een hypothese"}
 OUTCOME_LABELS = {HypothesisOutcome.BEVESTIGD: "bevestigd", HypothesisOutcome.WEERLEGD: "weerlegd"}
@@ -23,20 +22,10 @@ OUTCOME_LABELS = {HypothesisOutcome.BEVESTIGD: "bevestigd", HypothesisOutcome.WE
 FORM_FIELDS = {"text": "tekst", "kind": "soort", "outcome": "uitkomst"}
 
 
-def full_access(case_id: int) -> bool:
-    decision = services().cases.case_access(case_id, current_user.actor)
-    return decision is not None and decision.scope == FULL
-
-
 @bp.app_template_global("notes_of_case")
 def notes_of_case(case_id: int) -> list[notes.NoteView] | None:
     """The case's notes for the signed-in user; None when the user does not see notes (not full access)."""
-    if not current_user.is_authenticated or not full_access(case_id):
-        return None
-    try:
-        return notes.case_notes(services().sessions, current_user.actor, case_id)
-    except (NotAllowedError, NotFoundError):
-        return None
+    return additions.panel(case_id, notes.case_notes)
 
 
 @bp.app_template_global("note_choices")
@@ -57,28 +46,18 @@ def hypothesis_outcome_label(outcome: str | None) -> str:
 @bp.post("/<int:case_id>/aantekeningen")
 @login_required
 def add_note(case_id: int):
-    decision = require_case(case_id, "case.note")
-    if decision.scope != FULL:
-        deny("case.note", case_id=case_id, reason=f"notes need full access (has {decision.scope})")
+    additions.require_full_access(case_id, "case.note", "notes")
     values = {name: request.form.get(name, "") for name in FORM_FIELDS.values()}
     if values["soort"] != NoteKind.HYPOTHESE:
         values["uitkomst"] = ""  # the outcome belongs to a hypothesis only; a hidden choice is not an error
-    try:
-        notes.add_note(services().sessions, current_user.actor, case_id, values["tekst"],
-                       kind=values["soort"] or NoteKind.AANTEKENING, outcome=values["uitkomst"] or None,
-                       max_length=services().engine_settings.max_text_length)
-    except ValidationError as exc:
-        errors = {FORM_FIELDS.get(field, field): reasons for field, reasons in exc.errors.items()}
-        return _form(case_id, values, errors, 422)
-    except CaseNotRunningError:
-        return _form(case_id, values, {}, 409, problem="Deze zaak is afgesloten: er kunnen geen aantekeningen meer "
-                                                       "bij. Er is niets opgeslagen.")
-    except NotAllowedError:
-        abort(403)  # audited by the engine
-    except NotFoundError:
-        abort(404)
-    flash("Uw aantekening is toegevoegd aan het dossier.", "success")
-    return redirect(url_for("cases.show", case_id=case_id) + "#aantekeningen")
+    return additions.add(
+        case_id, lambda: notes.add_note(services().sessions, current_user.actor, case_id, values["tekst"],
+                                        kind=values["soort"] or NoteKind.AANTEKENING,
+                                        outcome=values["uitkomst"] or None,
+                                        max_length=services().engine_settings.max_text_length),
+        partial(_form, case_id, values), fields=FORM_FIELDS, done="Uw aantekening is toegevoegd aan het dossier.",
+        closed="Deze zaak is afgesloten: er kunnen geen aantekeningen meer bij. Er is niets opgeslagen.",
+        anchor="#aantekeningen")
 
 
 def _form(case_id: int, values: dict[str, str], errors: dict[str, list[str]], status: int,
