@@ -8,7 +8,6 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from engine.diagrams import read_directory
 from engine.errors import DiagramError, NotFoundError
 from engine.models import AuditEvent, StudioDraft
 from engine.studio import zipfiles
@@ -16,15 +15,7 @@ from engine.studio.service import Studio
 from engine.studio.versions import ScenariosFailed
 
 from .edits import PROCESSES, broken_afsluiten, renamed_task, scenario
-
-ATTACHED = ["geen_vermoeden_afsluiten.json", "acuut_melden_en_hulp.json"]
-
-
-@pytest.fixture
-def studio(case_engine):
-    case_engine.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED],
-                             comment="eerste versie")
-    return Studio(case_engine)
+from .fixtures_studio import ATTACHED, deploy_with_scenarios, deployed_studio  # noqa: F401 - the `studio` fixture
 
 
 def _zip(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
@@ -160,7 +151,7 @@ def test_scenarios_run_against_a_draft_and_compare_shows_the_change(studio):
 
 
 def test_four_eyes_rule_a_second_process_owner_approves_before_deploying(case_engine):
-    case_engine.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED], comment="v1")
+    deploy_with_scenarios(case_engine, "v1")
     studio = Studio(case_engine, four_eyes=True)
     draft = studio.new_draft("pb", "meldcode", 1)
     studio.save_file("pb", draft.id, "meldcode.bpmn", renamed_task())

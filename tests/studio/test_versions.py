@@ -4,22 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.diagrams import read_directory
 from engine.errors import DiagramError
 from engine.models import AuditEvent, Deployment, DeploymentScenario, ProcessVersion
-from engine.studio.service import Studio
 from engine.studio.versions import ScenariosFailed
 
 from .edits import PROCESSES, broken_afsluiten, renamed_task, scenario
-
-ATTACHED = ["geen_vermoeden_afsluiten.json", "acuut_melden_en_hulp.json"]
-
-
-@pytest.fixture
-def studio(case_engine):
-    case_engine.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED],
-                             comment="eerste versie")
-    return Studio(case_engine)
+from .fixtures_studio import ATTACHED, deployed_studio  # noqa: F401 - the `studio` fixture
 
 
 def _count(studio, model):
