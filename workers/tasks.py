@@ -11,19 +11,11 @@ from sqlalchemy import exc as sa_exc
 
 from engine import audit, clock, lookups
 
+from . import task_names as names
 from .celery_app import context_of, ledger_of
 from .delivery import deliver_due_mail
 from .scheduling import schedule_upcoming
 from .sweep import fire_timers, run_sweep
-from .task_names import (
-    AUDIT_CHECK,
-    DELIVER_MAIL,
-    FIRE_CASE_TIMERS,
-    FIRE_DUE_TIMERS,
-    RETENTION,
-    SCHEDULE_TIMERS,
-    SWEEP,
-)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +39,7 @@ class DatabaseTask(Task):
             return super().__call__(*args, **kwargs)
 
 
-@shared_task(bind=True, base=DatabaseTask, name=SWEEP)
+@shared_task(bind=True, base=DatabaseTask, name=names.SWEEP)
 def sweep(self):
     """Fire due timers and create due reminders/escalations (beat, every few seconds)."""
     ctx = context_of(self.app)
@@ -56,27 +48,28 @@ def sweep(self):
         backlog = ctx.cases.due_timer_cases(clock.now(), limit=BACKLOG_FOR_HELP)
         if len(backlog) >= BACKLOG_FOR_HELP:
             for _ in range(settings.sweep_parallelism - 1):
-                self.app.send_task(FIRE_DUE_TIMERS, queue=settings.queue, expires=60)
+                self.app.send_task(names.FIRE_DUE_TIMERS, queue=settings.queue, expires=60)
     result = run_sweep(ctx, deliver=False)
     if result.notifications and ctx.mailer is not None:
-        self.app.send_task(DELIVER_MAIL, queue=settings.queue)  # after the commit: mail goes out right away
+        self.app.send_task(names.DELIVER_MAIL, queue=settings.queue)  # after the commit: mail goes out right away
     return result.as_dict()
 
 
-@shared_task(bind=True, base=DatabaseTask, name=FIRE_DUE_TIMERS)
+@shared_task(bind=True, base=DatabaseTask, name=names.FIRE_DUE_TIMERS)
 def fire_due_timers(self):
     """Help a sweep with a backlog: fire due timers next to the other workers (SKIP LOCKED keeps them apart)."""
     return fire_timers(context_of(self.app))
 
 
-@shared_task(bind=True, base=DatabaseTask, name=FIRE_CASE_TIMERS)
+@shared_task(bind=True, base=DatabaseTask, name=names.FIRE_CASE_TIMERS)
 def fire_case_timers(self, case_id: int, due_at: str | None = None):
     """Fire one case's due timers at their exact due time (queued with an ETA)."""
     ctx = context_of(self.app)
     if due_at is not None:
         early = (datetime.fromisoformat(due_at) - clock.now()).total_seconds()
         if early > 0:  # delivered before its time (clock skew between hosts): come back then
-            self.app.send_task(FIRE_CASE_TIMERS, args=[case_id, due_at], countdown=early, queue=ctx.settings.queue)
+            self.app.send_task(names.FIRE_CASE_TIMERS, args=[case_id, due_at], countdown=early,
+                               queue=ctx.settings.queue)
             return 0
     fired = ctx.cases.fire_case_timers(case_id)
     if fired == 0 and self.request.retries < BUSY_RETRIES and _still_due(ctx, case_id):
@@ -85,14 +78,14 @@ def fire_case_timers(self, case_id: int, due_at: str | None = None):
     return fired
 
 
-@shared_task(bind=True, base=DatabaseTask, name=SCHEDULE_TIMERS)
+@shared_task(bind=True, base=DatabaseTask, name=names.SCHEDULE_TIMERS)
 def schedule_timers(self, force: bool = False):
     """Queue exact-time tasks for timers coming within the horizon (beat; and with force at worker start)."""
     ctx = context_of(self.app)
     return schedule_upcoming(self.app, ctx.settings, ctx.sessions, ledger_of(self.app), force=force)
 
 
-@shared_task(bind=True, base=DatabaseTask, name=DELIVER_MAIL)
+@shared_task(bind=True, base=DatabaseTask, name=names.DELIVER_MAIL)
 def deliver_mail(self):
     """Send the e-mails that are due: new notifications and retries whose backoff has passed."""
     result = deliver_due_mail(context_of(self.app))
@@ -104,7 +97,7 @@ def _still_due(ctx, case_id: int) -> bool:
     return lookups.has_due_timer(ctx.sessions, case_id, clock.now())
 
 
-@shared_task(bind=True, base=DatabaseTask, name=RETENTION)
+@shared_task(bind=True, base=DatabaseTask, name=names.RETENTION)
 def retention(self):
     """Daily: the retention report; destroys what expired only with MELDCODE_RETENTION_APPLY=1."""
     from .retention import apply_enabled, run_retention
@@ -113,7 +106,7 @@ def retention(self):
     return report.as_dict()
 
 
-@shared_task(bind=True, base=DatabaseTask, name=AUDIT_CHECK)
+@shared_task(bind=True, base=DatabaseTask, name=names.AUDIT_CHECK)
 def audit_check(self):
     """Daily: verify the audit chain and log its head."""
     from .audit_watch import check_chain
