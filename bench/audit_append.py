@@ -8,7 +8,6 @@ throwaway schema.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import threading
@@ -19,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from bench.throwaway import postgres_schema  # noqa: E402
+from bench.throwaway import database_parser, migrated_schema  # noqa: E402
 from engine import audit, clock  # noqa: E402
-from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from engine.db import make_sessionmaker  # noqa: E402
 from engine.models import AuditEvent  # noqa: E402
 
 
@@ -64,22 +63,17 @@ def concurrent(sessions, write, n, threads=8):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser = database_parser()
     parser.add_argument("--events", type=int, default=400)
     args = parser.parse_args()
-    with postgres_schema(args.database_url) as url:
-        db = make_engine(url, pool_size=10)
-        try:
-            upgrade(db)
-            sessions = make_sessionmaker(db)
-            print(f"{'':24}{'median ms/event (1 writer)':>28}{'events/s (8 writers)':>24}")
-            for name, write in (("bare insert", bare), ("hash chain (record)", chained)):
-                ms = sequential(sessions, write, args.events)
-                rate = concurrent(sessions, write, args.events)
-                print(f"{name:24}{ms:>28.2f}{rate:>24.0f}")
-        finally:
-            db.dispose()
+    with migrated_schema(args.database_url, pool_size=10) as db:
+        sessions = make_sessionmaker(db)
+        print(f"{'':24}{'median ms/event (1 writer)':>28}{'events/s (8 writers)':>24}")
+        for name, write in (("bare insert", bare), ("hash chain (record)", chained)):
+            ms = sequential(sessions, write, args.events)
+            rate = concurrent(sessions, write, args.events)
+            print(f"{name:24}{ms:>28.2f}{rate:>24.0f}")
+
 
 if __name__ == "__main__":
     main()

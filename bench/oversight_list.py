@@ -8,7 +8,6 @@ a deep page (keyset: continuing after an id in the middle) for each filter.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -20,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.throwaway import postgres_schema  # noqa: E402
+from bench.throwaway import database_parser, migrated_schema  # noqa: E402
 from engine.cases import CaseEngine  # noqa: E402
-from engine.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from engine.db import make_sessionmaker  # noqa: E402
 from engine.oversight import InstanceFilter, list_instances  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
@@ -63,36 +62,31 @@ def timed(sessions, f, after_id=None, repeat=5) -> float:
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser = database_parser()
     parser.add_argument("--cases", type=int, default=1_000_000)
     args = parser.parse_args()
-    with postgres_schema(args.database_url) as url:
-        db = make_engine(url)
-        try:
-            upgrade(db)
-            CaseEngine(make_sessionmaker(db), Settings()).deploy_directory(ROOT / "tests" / "engine" / "diagrams", "bench")
-            started = time.perf_counter()
-            fill(db, args.cases)
-            print(f"{args.cases:,} cases filled in {time.perf_counter() - started:.0f} s")
-            sessions = make_sessionmaker(db)
-            middle = args.cases // 2
-            filters = {
-                "no filter": InstanceFilter(),
-                "status=suspended": InstanceFilter(status="suspended"),
-                "team=team-7": InstanceFilter(team="team-7"),
-                "process=voorbeeld v1": InstanceFilter(process_id="voorbeeld", version=1),
-                "step=stap3": InstanceFilter(step="stap3"),
-                "overdue": InstanceFilter(overdue=True),
-                "started in one month": InstanceFilter(started_from=datetime(2023, 3, 1, tzinfo=UTC),
-                                                       started_until=datetime(2023, 4, 1, tzinfo=UTC)),
-                "team + step + overdue": InstanceFilter(team="team-7", step="stap1", overdue=True),
-            }
-            print(f"{'filter':28}{'first page ms':>16}{'deep page ms':>16}")
-            for name, f in filters.items():
-                print(f"{name:28}{timed(sessions, f):>16.1f}{timed(sessions, f, after_id=middle):>16.1f}")
-        finally:
-            db.dispose()
+    with migrated_schema(args.database_url) as db:
+        CaseEngine(make_sessionmaker(db), Settings()).deploy_directory(ROOT / "tests" / "engine" / "diagrams", "bench")
+        started = time.perf_counter()
+        fill(db, args.cases)
+        print(f"{args.cases:,} cases filled in {time.perf_counter() - started:.0f} s")
+        sessions = make_sessionmaker(db)
+        middle = args.cases // 2
+        filters = {
+            "no filter": InstanceFilter(),
+            "status=suspended": InstanceFilter(status="suspended"),
+            "team=team-7": InstanceFilter(team="team-7"),
+            "process=voorbeeld v1": InstanceFilter(process_id="voorbeeld", version=1),
+            "step=stap3": InstanceFilter(step="stap3"),
+            "overdue": InstanceFilter(overdue=True),
+            "started in one month": InstanceFilter(started_from=datetime(2023, 3, 1, tzinfo=UTC),
+                                                   started_until=datetime(2023, 4, 1, tzinfo=UTC)),
+            "team + step + overdue": InstanceFilter(team="team-7", step="stap1", overdue=True),
+        }
+        print(f"{'filter':28}{'first page ms':>16}{'deep page ms':>16}")
+        for name, f in filters.items():
+            print(f"{name:28}{timed(sessions, f):>16.1f}{timed(sessions, f, after_id=middle):>16.1f}")
+
 
 if __name__ == "__main__":
     main()

@@ -2,11 +2,23 @@
 touches real data (the tests do the same with their fixtures; the scenario runner with ThrowawayEngine)."""
 from __future__ import annotations
 
+import argparse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+
+from engine.db import make_engine, upgrade
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def database_parser() -> argparse.ArgumentParser:
+    """The command line of a benchmark on a throwaway schema: --database-url, plus what the benchmark adds."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default=DEFAULT_POSTGRES_URL)
+    return parser
 
 
 @contextmanager
@@ -22,3 +34,15 @@ def postgres_schema(database_url: str, prefix: str = "bench") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def migrated_schema(database_url: str, **engine_options) -> Iterator[Engine]:
+    """An engine on a throwaway schema (`postgres_schema`) with the migrations applied; disposed at the end."""
+    with postgres_schema(database_url) as url:
+        db = make_engine(url, **engine_options)
+        try:
+            upgrade(db)
+            yield db
+        finally:
+            db.dispose()

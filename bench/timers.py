@@ -126,26 +126,37 @@ def lateness_run(engine, settings, logdir, count: int, spread: float) -> list[fl
         app.close()
 
 
-def throughput_run(engine, settings, logdir, backlog: int, workers: int) -> tuple[float, float]:
+def sweep_run(engine, settings, logdir, name: str, workers: int, make_backlog, timeout: float, interval: float = 0.02,
+              legacy: bool = False) -> tuple[float, float]:
+    """Fired/s and total seconds for one `meldcode.sweep` over the due timers of `make_backlog()` (its case ids,
+    made once the `workers` real Celery workers are up)."""
     app = make_celery(settings)
-    started_workers = [Worker(settings, f"sweep{workers}_{i}", ["--pool=solo"], logdir, parallelism=workers)
-                       for i in range(workers)]
+    started_workers = [Worker(settings, f"{name}{workers}_{i}", ["--pool=solo"], logdir, parallelism=workers,
+                              legacy=legacy) for i in range(workers)]
     try:
         for worker in started_workers:
             worker.wait_ready(app)
         time.sleep(1.0)  # let the start-up re-scheduling (nothing waiting yet) settle
-        past = datetime.now(UTC) - timedelta(hours=1)
-        case_ids = start_cases(engine, [past] * backlog, frozen_at=past - timedelta(minutes=1))
-        assert waiting(engine) == backlog
+        case_ids = make_backlog()
         sent = time.monotonic()
         app.send_task(SWEEP, queue=settings.queue)
-        wait_until(lambda: len(fired(engine, case_ids)) == backlog, 300)
+        wait_until(lambda: len(fired(engine, case_ids)) == len(case_ids), timeout, interval)
         elapsed = time.monotonic() - sent
-        return backlog / elapsed, elapsed
+        return len(case_ids) / elapsed, elapsed
     finally:
         for worker in started_workers:
             worker.stop()
         app.close()
+
+
+def throughput_run(engine, settings, logdir, backlog: int, workers: int) -> tuple[float, float]:
+    def due_cases() -> list[int]:
+        past = datetime.now(UTC) - timedelta(hours=1)
+        case_ids = start_cases(engine, [past] * backlog, frozen_at=past - timedelta(minutes=1))
+        assert waiting(engine) == backlog
+        return case_ids
+
+    return sweep_run(engine, settings, logdir, "sweep", workers, due_cases, 300)
 
 
 def clone_due_cases(engine: CaseEngine, db, count: int, due: datetime) -> list[int]:
@@ -176,24 +187,9 @@ def clone_due_cases(engine: CaseEngine, db, count: int, due: datetime) -> list[i
 
 def backlog_run(engine, db, settings, logdir, backlog: int, workers: int, legacy: bool) -> tuple[float, float]:
     """Fired/s and total seconds for `backlog` timers due at once, with `workers` real Celery workers."""
-    app = make_celery(settings)
-    name = "legacy" if legacy else "new"
-    started_workers = [Worker(settings, f"{name}{workers}_{i}", ["--pool=solo"], logdir, parallelism=workers,
-                              legacy=legacy) for i in range(workers)]
-    try:
-        for worker in started_workers:
-            worker.wait_ready(app)
-        time.sleep(1.0)
-        case_ids = clone_due_cases(engine, db, backlog, datetime.now(UTC) - timedelta(hours=1))
-        sent = time.monotonic()
-        app.send_task(SWEEP, queue=settings.queue)
-        wait_until(lambda: len(fired(engine, case_ids)) == backlog, 1800, 0.5)
-        elapsed = time.monotonic() - sent
-        return backlog / elapsed, elapsed
-    finally:
-        for worker in started_workers:
-            worker.stop()
-        app.close()
+    return sweep_run(engine, settings, logdir, "legacy" if legacy else "new", workers,
+                     lambda: clone_due_cases(engine, db, backlog, datetime.now(UTC) - timedelta(hours=1)), 1800, 0.5,
+                     legacy=legacy)
 
 
 def main() -> None:
