@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -121,12 +122,21 @@ def serve(app):
     return server, thread, f"http://127.0.0.1:{server.server_port}"
 
 
+@contextmanager
+def served(app):
+    """`app` served on a free port in a thread (for Chromium); yields its base URL."""
+    server, thread, url = serve(app)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
 @pytest.fixture
 def live_server(app):
-    server, thread, url = serve(app)
-    yield url
-    server.shutdown()
-    thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from engine.diagrams import read_directory
 from tests.web.conftest import (  # noqa: F401
     PASSWORD,
-    TEAM,
     USERNAMES,
+    add_test_users,
     cheap_password_hashing,
     csrf_from,
     engine_settings,
@@ -16,7 +16,6 @@ from tests.web.conftest import (  # noqa: F401
     make_app,
     web_settings,
 )
-from web.auth import service as accounts
 
 from .edits import PROCESSES, scenario
 
@@ -29,8 +28,7 @@ def studio_app(make_app, web_settings):  # noqa: F811 - the fixtures imported ab
     services = app.extensions["meldcode"]
     services.cases.deploy_files(read_directory(PROCESSES), "cli", [(n, scenario(n)) for n in ATTACHED],
                                 comment="eerste versie")
-    for role, username in USERNAMES.items():
-        accounts.create_user(services.sessions, username, PASSWORD, [role], TEAM, display_name=f"Test {role}")
+    add_test_users(services)
     return app
 
 
@@ -42,9 +40,7 @@ def studio_services(studio_app):
 @pytest.fixture
 def studio_server(studio_app):
     """The studio app served on a free port for Chromium; yields its base URL."""
-    from tests.conftest import serve
+    from tests.conftest import served
 
-    server, thread, base = serve(studio_app)
-    yield base
-    server.shutdown()
-    thread.join(5)
+    with served(studio_app) as base:
+        yield base

@@ -55,10 +55,15 @@ def app(make_app):
     app = make_app()
     services = app.extensions["meldcode"]
     services.cases.deploy_directory(WEB_DIAGRAMS, "tester")
-    for role, username in USERNAMES.items():
-        accounts.create_user(services.sessions, username, PASSWORD, [role], TEAM, display_name=f"Test {role}")
+    add_test_users(services)
     accounts.create_user(services.sessions, "zuid", PASSWORD, ["professional"], OTHER_TEAM)
     return app
+
+
+def add_test_users(services) -> None:
+    """One user per role in TEAM, named as USERNAMES says, all with PASSWORD."""
+    for role, username in USERNAMES.items():
+        accounts.create_user(services.sessions, username, PASSWORD, [role], TEAM, display_name=f"Test {role}")
 
 
 @pytest.fixture

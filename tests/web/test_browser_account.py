@@ -7,10 +7,11 @@ import pyotp
 import pytest
 
 from engine import clock
+from tests.conftest import served
 from web.auth import mfa
 
 from .conftest import PASSWORD, start_case
-from .test_browser import ARGS, CHROMIUM, screenshot, serve
+from .test_browser import ARGS, CHROMIUM, screenshot
 
 
 def in_own_playwright(scenario, timeout: float = 120):
@@ -58,10 +59,8 @@ def new_page(browser):
 def mfa_server(make_app, web_settings, app):
     """The test users and diagrams of `app`, served by an app that requires the second factor."""
     required = make_app(web_settings.replace(mfa_required=True))
-    server, thread, url = serve(required)
-    yield url
-    server.shutdown()
-    thread.join(5)
+    with served(required) as url:
+        yield url
 
 
 def _code(secret: str, steps_back: int = 0) -> str:
