@@ -72,14 +72,25 @@ def _body() -> dict:
     return body
 
 
+def _or_404(use_case, *args):
+    """A use case of the studio as me; what it does not find (another user's draft among it) is a 404."""
+    try:
+        return use_case(_me(), *args)
+    except NotFoundError:
+        abort(404)
+
+
 def _draft_or_404(draft_id):
     draft_id = _int(draft_id)
     if draft_id is None:
         abort(404)
-    try:
-        return studio().draft(_me(), draft_id)
-    except NotFoundError:
-        abort(404)
+    return _or_404(studio().draft, draft_id)
+
+
+def _back_to(message: str, category: str, endpoint: str, **values):
+    """After a form: say how it went and go to the page `endpoint`."""
+    flash(message, category)
+    return redirect(url_for(endpoint, **values))
 
 
 def _problem(exc: DiagramError) -> dict:
@@ -147,8 +158,7 @@ def new_draft():
     try:
         draft = studio().new_draft(_me(), process_id, version or 0)
     except NotFoundError:
-        flash("Deze versie bestaat niet.", "error")
-        return redirect(url_for("studio.index"))
+        return _back_to("Deze versie bestaat niet.", "error", "studio.index")
     return redirect(url_for("studio.draft", id=draft.id, bestand=f"{process_id}.bpmn"))
 
 
@@ -158,18 +168,15 @@ def upload():
     upload = request.files.get("zip")
     data = upload.read(MAX_ZIP + 1) if upload else b""
     if not data:
-        flash("Kies een zip-bestand om te uploaden.", "error")
-        return redirect(url_for("studio.index"))
+        return _back_to("Kies een zip-bestand om te uploaden.", "error", "studio.index")
     if len(data) > MAX_ZIP:
-        flash(f"Het zip-bestand is groter dan {MAX_ZIP // 1000} kB; er is niets gewijzigd.", "error")
-        return redirect(url_for("studio.index"))
+        return _back_to(f"Het zip-bestand is groter dan {MAX_ZIP // 1000} kB; er is niets gewijzigd.", "error",
+                        "studio.index")
     try:
         draft = studio().upload_draft(_me(), request.form.get("titel") or (upload.filename or "Upload"), data)
     except DiagramError as exc:
-        flash(f"Upload geweigerd, er is niets gewijzigd: {exc}", "error")
-        return redirect(url_for("studio.index"))
-    flash("Het zip-bestand is als nieuw concept opgeslagen.", "success")
-    return redirect(url_for("studio.draft", id=draft.id))
+        return _back_to(f"Upload geweigerd, er is niets gewijzigd: {exc}", "error", "studio.index")
+    return _back_to("Het zip-bestand is als nieuw concept opgeslagen.", "success", "studio.draft", id=draft.id)
 
 
 # -- a draft ------------------------------------------------------------------------------------
@@ -285,8 +292,7 @@ def deploy():
         if wants_json:
             return jsonify(ok=False, message=f"Niet gedeployed, er is niets gewijzigd: {exc}",
                            failed_scenarios=[]), 422
-        flash(f"Niet gedeployed, er is niets gewijzigd: {exc}", "error")
-        return redirect(url_for("studio.draft", id=found.id))
+        return _back_to(f"Niet gedeployed, er is niets gewijzigd: {exc}", "error", "studio.draft", id=found.id)
     created = [f"{p} versie {v}" for p, v in result.versions.items() if result.created.get(p)]
     flash(("Gedeployed: " + ", ".join(created) + ".") if created else
           "Niets gedeployed: de inhoud is gelijk aan de laatste versie.", "success")
@@ -300,8 +306,7 @@ def deploy():
 def delete():
     found = _draft_or_404(request.form.get("id"))
     studio().delete_draft(_me(), found.id)
-    flash(f"Concept ‘{found.title}’ is verwijderd.", "success")
-    return redirect(url_for("studio.index"))
+    return _back_to(f"Concept ‘{found.title}’ is verwijderd.", "success", "studio.index")
 
 
 # -- migration of running cases ------------------------------------------------------------------
@@ -328,8 +333,8 @@ def migrate():
     target, source = _int(request.form.get("naar")), _int(request.form.get("van"))
     case_ids = [i for i in map(_int, request.form.getlist("zaak")) if i is not None][:1000]
     if process is None or target is None or not case_ids:
-        flash("Kies een proces, een doelversie en ten minste één zaak.", "error")
-        return redirect(url_for("studio.migration", proces=process_id, van=source or "", naar=target or ""))
+        return _back_to("Kies een proces, een doelversie en ten minste één zaak.", "error",
+                        "studio.migration", proces=process_id, van=source or "", naar=target or "")
     dry_run = request.form.get("actie") != "verplaatsen"
     results = studio().migrate(_me(), case_ids, target, dry_run=dry_run, process_id=process_id)
     if not dry_run:
@@ -347,10 +352,7 @@ def revert():
     case_id = _int(request.form.get("zaak"))
     if case_id is None:
         abort(400)
-    try:
-        result = studio().revert(_me(), case_id)
-    except NotFoundError:
-        abort(404)
+    result = _or_404(studio().revert, case_id)
     if result.ok:
         flash(f"Zaak #{case_id} staat weer op versie {result.to_version}.", "success")
     else:
@@ -364,28 +366,19 @@ def revert():
 def submit():
     found = _draft_or_404(request.form.get("id"))
     studio().submit_draft(_me(), found.id)
-    flash("Het concept is ter goedkeuring aangeboden aan de andere procesbeheerders.", "success")
-    return redirect(url_for("studio.draft", id=found.id))
+    return _back_to("Het concept is ter goedkeuring aangeboden aan de andere procesbeheerders.", "success",
+                    "studio.draft", id=found.id)
 
 
 @bp.get("/beoordelen")
 @process_owner
 def review():
-    draft_id = _int(request.args.get("id"))
-    try:
-        found, changes = studio().review_changes(_me(), draft_id or 0)
-    except NotFoundError:
-        abort(404)
+    found, changes = _or_404(studio().review_changes, _int(request.args.get("id")) or 0)
     return render_template("studio/review.html", draft=found, changes=changes)
 
 
 @bp.post("/beoordelen/goedkeuren")
 @process_owner
 def approve():
-    draft_id = _int(request.form.get("id"))
-    try:
-        found = studio().approve_draft(_me(), draft_id or 0)
-    except NotFoundError:
-        abort(404)
-    flash(f"Concept ‘{found.title}’ van {found.owner} is goedgekeurd.", "success")
-    return redirect(url_for("studio.index"))
+    found = _or_404(studio().approve_draft, _int(request.form.get("id")) or 0)
+    return _back_to(f"Concept ‘{found.title}’ van {found.owner} is goedgekeurd.", "success", "studio.index")
