@@ -9,13 +9,22 @@ import json
 
 from engine.contract import LANES
 from engine.views import Actor
-from tests.web.test_browser import screenshot, sign_in
+from tests.web.browser_steps import screenshot, send, sign_in
 
 from .edits import scenario
 
 WORKER = Actor("piet", frozenset(LANES), team="noord")
 BULK = 50
 NEW_NAME = "Stap 0 – Acuut levensgevaar?"
+SAVED = "#status:has-text('Opgeslagen')"
+
+
+def _new_draft_of_version_1(page, base: str) -> None:
+    """Signed in as the process owner, a new draft of the meldcode's version 1 open in the modeler."""
+    sign_in(page, base, "procesbeheerder")
+    page.goto(base + "/studio/")
+    page.click("#proces-meldcode button:has-text('Nieuw concept van versie 1')")
+    page.wait_for_selector("#status:has-text('Geopend: meldcode.bpmn')")
 
 
 def test_a_process_owner_changes_tests_deploys_and_migrates(studio_app, studio_services, page,  # noqa: F811
@@ -44,20 +53,16 @@ def test_a_process_owner_changes_tests_deploys_and_migrates(studio_app, studio_s
     page.keyboard.press("Control+a")
     page.keyboard.type(NEW_NAME)
     page.click(".djs-container svg", position={"x": 5, "y": 5})  # outside the label: editing ends
-    page.click("#save")
-    page.wait_for_selector("#status:has-text('Opgeslagen')")
+    send(page, {}, "#save", SAVED)
 
     # Add a scenario.
-    page.fill("#scenario-name", "disclosure.json")
-    page.fill("#scenario-json", json.dumps(scenario("disclosure_acute_melding.json"), ensure_ascii=False))
-    page.click("#scenario-save")
-    page.wait_for_selector("#scenario-status:has-text('Scenario opgeslagen')")
+    send(page, {"#scenario-name": "disclosure.json",
+                "#scenario-json": json.dumps(scenario("disclosure_acute_melding.json"), ensure_ascii=False)},
+         "#scenario-save", "#scenario-status:has-text('Scenario opgeslagen')")
     assert page.locator('#scenario-table tr[data-file="disclosure.json"]').count() == 1
 
     # A breaking change: the end event `afgesloten` is deleted. Deploying is refused, naming the scenario.
-    page.fill("#find-element", "afgesloten")
-    page.click("#find-form button")
-    page.wait_for_selector("#status:text-is('Gevonden: afgesloten')")
+    send(page, {"#find-element": "afgesloten"}, "#find-form button", "#status:text-is('Gevonden: afgesloten')")
     page.locator('.djs-element[data-element-id="afgesloten"]').click()
     page.click('.djs-context-pad .entry[data-action="delete"]')
     assert page.locator('.djs-element[data-element-id="afgesloten"]').count() == 0
@@ -114,22 +119,15 @@ def test_extension_properties_of_a_user_task_are_edited_in_the_panel(studio_app,
                                                                     page, database_url, studio_server):  # noqa: F811
     from engine.studio.service import Studio
 
-    base = studio_server
-    sign_in(page, base, "procesbeheerder")
-    page.goto(base + "/studio/")
-    page.click("#proces-meldcode button:has-text('Nieuw concept van versie 1')")
-    page.wait_for_selector("#status:has-text('Geopend: meldcode.bpmn')")
+    _new_draft_of_version_1(page, studio_server)
     page.locator('.djs-element[data-element-id="stap0_inschatting"]').click()
     assert page.input_value("#prop-id") == "stap0_inschatting"
     assert page.input_value("#prop-form") == "stap0_inschatting.json"
     assert "acuut" in page.input_value("#prop-instructions").lower()
-    page.fill("#prop-instructions", "**Nieuwe instructie** voor Stap 0.")
-    page.fill("#prop-due", "werkdagen(1)")
-    page.click("#prop-apply")
-    page.click("#save")
-    page.wait_for_selector("#status:has-text('Opgeslagen')")
-    page.click("#check")
-    page.wait_for_selector("#problems li.ok")  # the engine and bpmnlint accept it
+    send(page, {"#prop-instructions": "**Nieuwe instructie** voor Stap 0.", "#prop-due": "werkdagen(1)"},
+         "#prop-apply")
+    send(page, {}, "#save", SAVED)
+    send(page, {}, "#check", "#problems li.ok")  # the engine and bpmnlint accept it
     assert page.problems == []
     [draft] = Studio(studio_services.cases).drafts("procesbeheerder")
     xml = draft.files["meldcode.bpmn"]
@@ -144,18 +142,13 @@ def test_the_decision_table_opens_in_dmn_js_and_saves_back(studio_app, studio_se
                                                            database_url, studio_server):
     from engine.studio.service import Studio
 
-    base = studio_server
-    sign_in(page, base, "procesbeheerder")
-    page.goto(base + "/studio/")
-    page.click("#proces-meldcode button:has-text('Nieuw concept van versie 1')")
-    page.wait_for_selector("#status:has-text('Geopend: meldcode.bpmn')")
+    _new_draft_of_version_1(page, studio_server)
     page.select_option("#file-select", "afwegingskader.dmn")
     page.wait_for_selector("#status:has-text('Geopend: afwegingskader.dmn')")
     assert page.locator("#dmn-canvas .tjs-table tbody tr").count() >= 4  # the rules of the table
     assert "FIRST" in page.locator("#dmn-canvas .hit-policy").inner_text().upper()
     page.click("#save")
-    page.click("#check")
-    page.wait_for_selector("#problems li.ok")  # what dmn-js writes, the engine still accepts
+    send(page, {}, "#check", "#problems li.ok")  # what dmn-js writes, the engine still accepts
     # dmn-js bundles Inferno's development build, which says so on the console; anything else is a problem.
     assert [p for p in page.problems if "development build of Inferno" not in p] == []
     [draft] = Studio(studio_services.cases).drafts("procesbeheerder")

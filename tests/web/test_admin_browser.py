@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .browser_steps import screenshot, send, sign_in
 from .conftest import audit_rows, login, start_case
-from .test_browser import screenshot, sign_in
 
 
 def test_the_beheerder_pauses_and_resumes_a_case(app, services, live_server, page, database_url):  # noqa: F811
     case_id = start_case(services, "professional", client_ref="CL-BROWSER")
     sign_in(page, live_server, "beheerder")
-    page.click("nav >> text=Beheer")
-    page.wait_for_selector("h1:has-text('Procesinstanties')")
+    send(page, {}, "nav >> text=Beheer", "h1:has-text('Procesinstanties')")
     assert "CL-BROWSER" not in page.content()
     page.select_option("select[name=status]", "running")
     page.click("button:has-text('Filteren')")
@@ -26,15 +25,12 @@ def test_the_beheerder_pauses_and_resumes_a_case(app, services, live_server, pag
     page.click("#pauzeren button")
     assert page.locator("#pauzeren input[name=reden]:invalid").count() == 1
     assert services.cases.case_progress(case_id)[0] == "running"
-    page.fill("#pauzeren input[name=reden]", "Controle van de registratie")
-    page.click("#pauzeren button")
-    page.wait_for_selector("text=De zaak is gepauzeerd")
+    send(page, {"#pauzeren input[name=reden]": "Controle van de registratie"}, "#pauzeren button",
+         "text=De zaak is gepauzeerd")
     assert page.locator("h1 .status").inner_text() == "Gepauzeerd"
     assert page.locator("#status-reden").inner_text() == "Controle van de registratie"
     screenshot(page, "beheer-zaak-gepauzeerd", database_url)
-    page.fill("#hervatten input[name=reden]", "Registratie klopt")
-    page.click("#hervatten button")
-    page.wait_for_selector("text=De zaak is hervat")
+    send(page, {"#hervatten input[name=reden]": "Registratie klopt"}, "#hervatten button", "text=De zaak is hervat")
     assert services.cases.case_progress(case_id)[0] == "running"
     assert [e.details["reason"] for e in audit_rows(services, actor="beheerder")
             if e.action in ("oversight.suspend", "oversight.resume")] == ["Controle van de registratie",
@@ -50,12 +46,9 @@ def test_the_logbeheerder_searches_and_downloads(app, services, live_server, pag
     viewer.get(f"/zaken/{case_id}")
 
     sign_in(page, live_server, "logbeheerder")
-    page.click("nav >> text=Auditlog")
-    page.wait_for_selector("h1:has-text('Auditlog')")
-    page.fill("form[role=search] input[name=client_ref]", "CL-INZAGE")
-    page.fill("form[role=search] input[name=action]", "case.view")
-    page.click("button:has-text('Zoeken')")
-    page.wait_for_selector("#auditlog")
+    send(page, {}, "nav >> text=Auditlog", "h1:has-text('Auditlog')")
+    send(page, {"form[role=search] input[name=client_ref]": "CL-INZAGE",
+                "form[role=search] input[name=action]": "case.view"}, "button:has-text('Zoeken')", "#auditlog")
     rows = page.locator("#auditlog tbody tr")
     assert rows.count() == 1 and "Test aandachtsfunctionaris" in rows.first.inner_text()
     screenshot(page, "auditlog-zoeken", database_url)

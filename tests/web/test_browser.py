@@ -7,7 +7,6 @@ it). Playwright never downloads a browser here. A missing browser fails the test
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from engine import clock
 from engine.cases import Actor
@@ -15,32 +14,18 @@ from tests.conftest import ARGS, CHROMIUM, VIEWER, serve  # noqa: F401 - the bro
 from web.auth import service as accounts
 from web.labels import milestone_label
 
+from .browser_steps import (
+    COMPLETE,
+    PROJECT,
+    open_case_file,
+    screenshot,
+    send,
+    served_page,
+    sign_in,
+    sign_out,
+    start_case_in_browser,
+)
 from .conftest import PASSWORD, start_case
-
-PROJECT = Path(__file__).resolve().parents[2]
-OUTPUT = PROJECT / "test-output"
-def start_case_in_browser(page, client_ref: str, reason: str, *, levensbedreigend: bool):
-    """Fill in and send the start form, as a professional does from the inbox."""
-    page.click("a.button:has-text('Meldcode starten')")
-    page.fill("#veld-client_ref", client_ref)
-    page.fill("#veld-aanleiding", reason)
-    page.check(f"input[name=levensbedreigend][value={'ja' if levensbedreigend else 'nee'}]")
-    page.click("button:has-text('Start de meldcode')")
-
-
-def sign_in(page, base: str, username: str):
-    page.goto(base + "/")
-    assert "/inloggen" in page.url
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Aanmelden')")
-    page.wait_for_selector("h1:has-text('Inbox')")
-
-
-def screenshot(page, name: str, database_url: str):
-    OUTPUT.mkdir(exist_ok=True)
-    suffix = "" if database_url.startswith("sqlite") else "-postgres"
-    page.screenshot(path=str(OUTPUT / f"{name}{suffix}.png"), full_page=True)
 
 
 def _name_team(services, name: str, title: str) -> None:
@@ -66,23 +51,16 @@ def test_a_professional_takes_a_case_through_stap_1_in_the_browser(app, services
     # Stap 1, first with a validation error: the documentation of the signals is missing.
     page.wait_for_selector("h1:has-text('Stap 1: signalen in kaart brengen')")
     assert "Wat heeft u" in page.inner_text(".instructions")
-    page.fill("#veld-bron", "De mentor")
-    page.fill("#veld-besproken_met", "Mentor\nIntern begeleider")
-    page.check("input[name=betreft_beroepskracht][value=nee]")
-    page.check("input[name=zorg][value=hoog]")
-    page.fill("#veld-datum_signalering", "2026-11-20")
-    page.click("button:has-text('Vastleggen en afronden')")
-    page.wait_for_selector("#veld-signalen-fout")
+    send(page, {"#veld-bron": "De mentor", "#veld-besproken_met": "Mentor\nIntern begeleider",
+                "input[name=betreft_beroepskracht][value=nee]": True, "input[name=zorg][value=hoog]": True,
+                "#veld-datum_signalering": "2026-11-20"}, COMPLETE, "#veld-signalen-fout")
     assert "Dit veld is verplicht" in page.inner_text("#veld-signalen-fout")
     assert page.input_value("#veld-bron") == "De mentor"
     assert page.input_value("#veld-datum_signalering") == "2026-11-20"
     assert page.is_checked("input[name=zorg][value=hoog]")
     screenshot(page, "task-validation", database_url)
-    page.fill("#veld-signalen", "Blauwe plekken op beide armen, gezien op 20 november in de gymles.")
-    page.click("button:has-text('Vastleggen en afronden')")
-
-    # Back in the inbox, with a confirmation and the next step named.
-    page.wait_for_selector("h1:has-text('Inbox')")
+    send(page, {"#veld-signalen": "Blauwe plekken op beide armen, gezien op 20 november in de gymles."}, COMPLETE,
+         "h1:has-text('Inbox')")  # back in the inbox, with a confirmation and the next step named
     confirmation = page.inner_text(".banner.success")
     assert "is afgerond" in confirmation and "Stap 2: collegiale consultatie" in confirmation
     rows = page.locator("table.inbox tbody tr")
@@ -106,9 +84,7 @@ def test_a_professional_takes_a_case_through_stap_1_in_the_browser(app, services
     assert "Blauwe plekken op beide armen" in timeline and "Intern begeleider" in timeline
     screenshot(page, "case-file", database_url)
 
-    # Sign out.
-    page.click("button:has-text('Afmelden')")
-    page.wait_for_selector("text=U bent afgemeld")
+    sign_out(page)
     page.goto(live_server + "/")
     assert "/inloggen" in page.url
     assert page.problems == [], page.problems  # no script errors, no CSP violations
@@ -122,9 +98,8 @@ def test_the_task_page_works_without_javascript(browser, app, services, live_ser
         start_case_in_browser(page, "CL-NOJS-1", "Zorgen", levensbedreigend=True)
         page.wait_for_selector("h1:has-text('Stap 0: acute actie')")
         assert page.input_value("#veld-aanleiding") == "Zorgen"  # from the start form
-        page.fill("#veld-acute_acties", "112 gebeld; kind bij oma ondergebracht.")
-        page.click("button:has-text('Vastleggen en afronden')")
-        page.wait_for_selector("text=Bereikt: Acute actie ondernomen (Stap 0)")
+        send(page, {"#veld-acute_acties": "112 gebeld; kind bij oma ondergebracht."}, COMPLETE,
+             "text=Bereikt: Acute actie ondernomen (Stap 0)")
     finally:
         context.close()
 
@@ -138,11 +113,7 @@ def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, we
     services = app.extensions["meldcode"]
     services.cases.deploy_directory(PROJECT / "processes", "tester")
     accounts.create_user(services.sessions, "professional", PASSWORD, ["professional"], "noord")
-    server, thread, base = serve(app)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    with served_page(browser, app, viewport={"width": 1280, "height": 900}) as (page, base):
         sign_in(page, base, "professional")
         start_case_in_browser(page, "CL-2026-100", "Moeder vertelt over geweld door partner.", levensbedreigend=False)
         page.wait_for_selector(".task-form")
@@ -156,14 +127,9 @@ def test_the_shipped_meldcode_starts_and_shows_its_diagram(browser, make_app, we
         [stap0] = [h for h in user.history if h["element_id"] == "stap0_inschatting"]
         assert stap0["data"]["aanleiding"] == "Moeder vertelt over geweld door partner."
         assert stap0["data"]["levensbedreigend"] is False
-        page.goto(f"{base}/zaken/{case.id}")
-        page.wait_for_selector("#diagram[data-state=ready]")
+        open_case_file(page, base, case.id)
         assert page.locator(f'g.djs-element.mc-active[data-element-id="{task.element_id}"]').count() == 1
         screenshot(page, "case-file-meldcode", database_url)
-    finally:
-        context.close()
-        server.shutdown()
-        thread.join(5)
 
 
 SCENARIO = PROJECT / "tests" / "scenarios" / "structurele_onveiligheid_melding.json"
@@ -219,10 +185,6 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
     services.cases.deploy_directory(PROJECT / "processes", "tester")
     seed_users(services.sessions)
     by_role = {u.roles[0]: u.username for u in DEMO_USERS if u.team == "wijkteam-noord"}
-    server, thread, base = serve(app)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
     signed_in = None
 
     def become(username):
@@ -230,8 +192,7 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
         if signed_in == username:
             return
         if signed_in:
-            page.click("button:has-text('Afmelden')")
-            page.wait_for_selector("text=U bent afgemeld")
+            sign_out(page)
         page.goto(base + "/inloggen")
         page.fill("#username", username)
         page.fill("#password", DEMO_PASSWORD)
@@ -239,7 +200,7 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
         page.wait_for_selector("h1:has-text('Inbox')")
         signed_in = username
 
-    try:
+    with served_page(browser, app, viewport={"width": 1280, "height": 900}) as (page, base):
         become(by_role["professional"])
         start_case_in_browser(page, "CL-2026-555", "Structurele verwaarlozing opgemerkt.", levensbedreigend=False)
         [case] = [c for c in services.cases.list_cases() if c.client_ref == "CL-2026-555"]
@@ -259,14 +220,9 @@ def test_demo_users_take_the_shipped_meldcode_from_stap_0_to_a_melding(browser, 
             page.wait_for_selector("h1:has-text('Inbox')")
             steps.append(f"{task.lane}: {task.name}")
         assert "melding_veilig_thuis" in services.cases.milestones(case.id), steps
-        page.goto(f"{base}/zaken/{case.id}")
-        page.wait_for_selector("#diagram[data-state=ready]")
+        open_case_file(page, base, case.id)
         assert "Melding gedaan bij Veilig Thuis" in page.inner_text(".milestones")
         screenshot(page, "case-file-melding", database_url)
-    finally:
-        context.close()
-        server.shutdown()
-        thread.join(5)
 
 
 # -- case events on the shipped meldcode (issue 9): each button on a case in follow-up, the route reacts --------
@@ -309,11 +265,7 @@ def test_each_case_event_on_a_waiting_shipped_meldcode_case(browser, make_app, w
                          display_name="Pim Professional", team_title="Wijkteam Noord")
     driver = Actor("professional", frozenset(LANES), "noord")
     cases = {event: _into_follow_up(services, driver, f"CL-EV-{n}") for n, event in enumerate(EVENTS, 1)}
-    server, thread, base = serve(app)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    with served_page(browser, app, viewport={"width": 1280, "height": 900}, locale="nl-NL") as (page, base):
         sign_in(page, base, "professional")
         for event, (task_name, answers, milestone) in EVENTS.items():
             case_id = cases[event]
@@ -358,7 +310,3 @@ def test_each_case_event_on_a_waiting_shipped_meldcode_case(browser, make_app, w
             else:  # afweging 5 answered "no": the follow-up goes on towards a new melding
                 assert services.cases.open_tasks(case_id=case_id), event
         assert page.problems == [] if hasattr(page, "problems") else True
-    finally:
-        context.close()
-        server.shutdown()
-        thread.join(5)

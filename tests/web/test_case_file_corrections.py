@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .axe import assert_accessible
+from .browser_steps import screenshot, send, sign_in
 from .conftest import audit_rows, login, open_task, start_case, user_of
-from .test_browser import screenshot, sign_in
 
 STAP1 = {"signalen": "Blauwe plek op de arm.", "betreft_beroepskracht": False, "zorg": "midden",
          "datum_signalering": "2026-02-03"}
+ADD = "button:has-text('Correctie toevoegen')"  # sends the correction form
 
 
 def _completed_stap1(services, client_ref="CL-CORR-1"):
@@ -37,21 +38,16 @@ def test_a_correction_is_added_from_the_timeline_and_shown_with_the_step(app, se
     page.wait_for_selector("h1:has-text('Correctie toevoegen')")
     assert page.input_value("#veld-signalen") == "Blauwe plek op de arm."  # the answers as they stand
     # Nothing changed: refused, nothing stored.
-    page.fill("#veld-reden", "Verkeerd overgenomen.")
-    page.click("button:has-text('Correctie toevoegen')")
-    page.wait_for_selector("#probleem:has-text('Er is niets gewijzigd')")
+    send(page, {"#veld-reden": "Verkeerd overgenomen."}, ADD, "#probleem:has-text('Er is niets gewijzigd')")
     # Without a reason: refused, what was typed stays.
-    page.fill("#veld-reden", "")
-    page.fill("#veld-signalen", "Blauwe plekken op beide armen.")
-    page.check("input[name=zorg][value=hoog]")
-    page.click("button:has-text('Correctie toevoegen')")
-    page.wait_for_selector("#veld-reden-fout:has-text('Geef de reden van de correctie.')")
+    send(page, {"#veld-reden": "", "#veld-signalen": "Blauwe plekken op beide armen.",
+                "input[name=zorg][value=hoog]": True}, ADD,
+         "#veld-reden-fout:has-text('Geef de reden van de correctie.')")
     assert_accessible(page, "correctie met fouten")
     assert page.input_value("#veld-signalen") == "Blauwe plekken op beide armen."
     assert _recorded(services, task_id) == (STAP1, [])
-    page.fill("#veld-reden", "Bij het overnemen van mijn aantekeningen ging het mis: het waren beide armen.")
-    page.click("button:has-text('Correctie toevoegen')")
-    page.wait_for_selector("text=De correctie op")
+    send(page, {"#veld-reden": "Bij het overnemen van mijn aantekeningen ging het mis: het waren beide armen."}, ADD,
+         "text=De correctie op")
     correction = page.locator(f"#stap-{task_id} aside.correction")
     assert correction.count() == 1
     text = correction.inner_text()

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from contextlib import contextmanager
 
 from engine import clock
 from engine.cases import Actor
 from web.auth import service as accounts
 
 from .axe import assert_accessible
+from .browser_steps import PROJECT, open_case_file, screenshot, served_page, sign_in
 from .conftest import PASSWORD
-from .test_browser import PROJECT, SCENARIO, screenshot, serve, sign_in
+from .test_browser import SCENARIO
 
 AFWEGING_3_4 = "stap5_afweging3_4"
 
@@ -49,17 +51,22 @@ def _past_the_afwegingen(services, client_ref: str) -> int:
     raise AssertionError("the case did not reach the afwegingskader")
 
 
-def test_the_decision_appears_in_the_timeline_after_the_afwegingen(browser, make_app, web_settings, database_url):
+@contextmanager
+def _case_file_after_the_decision(browser, make_app, web_settings, client_ref: str, **context_options):
+    """The professional's case file of a shipped-meldcode case past the afwegingskader, in Chromium; yields
+    (page, services, case id)."""
     app, services = _shipped(make_app, web_settings)
-    case_id = _past_the_afwegingen(services, "CL-BESLUIT-1")
-    server, thread, base = serve(app)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
+    case_id = _past_the_afwegingen(services, client_ref)
+    with served_page(browser, app, **context_options) as (page, base):
         sign_in(page, base, "professional")
-        page.goto(f"{base}/zaken/{case_id}")
-        page.wait_for_selector("#diagram[data-state=ready]")
+        open_case_file(page, base, case_id)
+        yield page, services, case_id
+
+
+def test_the_decision_appears_in_the_timeline_after_the_afwegingen(browser, make_app, web_settings, database_url):
+    with _case_file_after_the_decision(browser, make_app, web_settings, "CL-BESLUIT-1",
+                                       viewport={"width": 1280, "height": 900}, locale="nl-NL") as opened:
+        page, services, case_id = opened
         entries = page.locator("ol.timeline > li")
         ids = [entries.nth(i).get_attribute("id") for i in range(entries.count())]
         decision = page.locator("#besluit")
@@ -88,24 +95,12 @@ def test_the_decision_appears_in_the_timeline_after_the_afwegingen(browser, make
             const drawn = document.querySelector('#diagram .djs-container svg .viewport').getBoundingClientRect();
             return [box.width, drawn.width]; }""")
         assert abs(widths[0] - widths[1]) < 0.1 * widths[0], widths
-    finally:
-        context.close()
-        server.shutdown()
-        thread.join(5)
 
 
 def test_the_case_file_on_a_phone_has_a_one_column_timeline(browser, make_app, web_settings, database_url):
-    app, services = _shipped(make_app, web_settings)
-    case_id = _past_the_afwegingen(services, "CL-MOBIEL-1")
-    server, thread, base = serve(app)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="nl-NL", is_mobile=True,
-                                  has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        sign_in(page, base, "professional")
-        page.goto(f"{base}/zaken/{case_id}")
-        page.wait_for_selector("#diagram[data-state=ready]")
+    with _case_file_after_the_decision(browser, make_app, web_settings, "CL-MOBIEL-1",
+                                       viewport={"width": 390, "height": 844}, locale="nl-NL", is_mobile=True,
+                                       has_touch=True) as (page, _, _):
         overflow = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert overflow[0] <= overflow[1], f"the page scrolls sideways: {overflow}"
         # One column: each entry's time stands above its content, and the content uses the full width.
@@ -119,7 +114,3 @@ def test_the_case_file_on_a_phone_has_a_one_column_timeline(browser, make_app, w
         assert dt["y"] + dt["height"] <= dd["y"] + 1  # the answers too: question above answer
         assert_accessible(page, "dossier op een telefoon")
         screenshot(page, "dossier-mobiel", database_url)
-    finally:
-        context.close()
-        server.shutdown()
-        thread.join(5)

@@ -100,7 +100,7 @@ def test_api_searches_by_client_reference(app, services, client):
 
 def test_a_professional_searches_filters_and_sorts_in_the_browser(app, services, live_server, page, database_url):
     from .axe import assert_accessible
-    from .test_browser import screenshot, sign_in
+    from .browser_steps import screenshot, send, sign_in
 
     first = start_case(services, client_ref="CL-2026-042")
     start_case(services, client_ref="CL-2026-043")
@@ -109,12 +109,9 @@ def test_a_professional_searches_filters_and_sorts_in_the_browser(app, services,
     _complete_stap1(services, first)
 
     sign_in(page, live_server, "professional")
-    page.click("nav a:has-text('Zaken')")
-    page.wait_for_selector("h1:has-text('Zaken van')")
+    send(page, {}, "nav a:has-text('Zaken')", "h1:has-text('Zaken van')")
     assert page.locator("table.cases tbody tr").count() == 4
-    page.fill("#veld-q", "cl-2026-04")
-    page.click("button:has-text('Zoeken')")
-    page.wait_for_selector("#aantal-zaken:has-text('2 zaken gevonden')")
+    send(page, {"#veld-q": "cl-2026-04"}, "button:has-text('Zoeken')", "#aantal-zaken:has-text('2 zaken gevonden')")
     assert _rows(page.content()) == ["CL-2026-043", "CL-2026-042"]
     # The step filter keeps the search term
     page.select_option("#veld-stap", "2")
@@ -150,7 +147,7 @@ def test_a_professional_searches_filters_and_sorts_in_the_browser(app, services,
 
 def test_the_case_list_fits_a_phone(app, services, live_server, page, database_url):
     from .axe import assert_accessible
-    from .test_browser import screenshot, sign_in
+    from .browser_steps import screenshot, sign_in
 
     for n in range(3):
         start_case(services, client_ref=f"CL-2026-LANGE-REFERENTIE-{n:03d}")

@@ -85,7 +85,8 @@ def test_termijn_nadert_is_shown_with_its_title(app, services, client):
 
 def test_the_inbox_shows_terug_bij_u_in_the_browser(app, services, live_server, page, database_url):
     from .axe import assert_accessible
-    from .test_browser import _name_team, screenshot, sign_in
+    from .browser_steps import COMPLETE, screenshot, send, sign_in, sign_out
+    from .test_browser import _name_team
 
     _name_team(services, "noord", "Wijkteam Noord")
     case_id = _to_stap2(services, "CL-2026-042")
@@ -97,13 +98,9 @@ def test_the_inbox_shows_terug_bij_u_in_the_browser(app, services, live_server, 
     assert "Test professional" in row.inner_text() and "Stap 2" in row.inner_text()
     row.locator("a.task-link").click()
     page.wait_for_selector("h1:has-text('Stap 2')")
-    page.fill("#veld-geraadpleegd", "Aandachtsfunctionaris")
-    page.fill("#veld-advies", "Gesprek met de ouders voeren.")
-    page.check("input[name=advies_veilig_thuis][value=nee]")
-    page.click("button:has-text('Vastleggen en afronden')")
-    page.wait_for_selector(".banner.success")
-    page.click("button:has-text('Afmelden')")
-    page.wait_for_selector("text=U bent afgemeld")
+    send(page, {"#veld-geraadpleegd": "Aandachtsfunctionaris", "#veld-advies": "Gesprek met de ouders voeren.",
+                "input[name=advies_veilig_thuis][value=nee]": True}, COMPLETE, ".banner.success")
+    sign_out(page)
 
     # The responsible professional sees it in the inbox's Meldingen
     sign_in(page, live_server, "professional")

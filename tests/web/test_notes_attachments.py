@@ -8,8 +8,8 @@ import pytest
 from web.settings import WebSettings
 
 from .axe import assert_accessible
+from .browser_steps import screenshot, send, sign_in
 from .conftest import audit_rows, csrf_from, login, open_task, start_case, user_of
-from .test_browser import screenshot, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
@@ -146,24 +146,21 @@ def test_a_professional_writes_a_note_and_uploads_and_downloads_a_pdf_in_the_bro
     page.goto(f"{live_server}/zaken/{case_id}")
     page.wait_for_selector("#aantekeningen")
     # First as a hypothesis follow-up without its outcome: refused in Dutch, the text kept, nothing saved.
-    page.check("input[name=soort][value=hypothese]")
-    page.fill("#notitie-tekst", "Moeder belde: zij wil graag een gesprek op school, volgende week dinsdag.")
-    page.click("#aantekeningen button:has-text('Aantekening toevoegen')")
-    page.wait_for_selector("#notitie-uitkomst-fout")
+    send(page, {"input[name=soort][value=hypothese]": True,
+                "#notitie-tekst": "Moeder belde: zij wil graag een gesprek op school, volgende week dinsdag."},
+         "#aantekeningen button:has-text('Aantekening toevoegen')", "#notitie-uitkomst-fout")
     assert "bevestigd of weerlegd" in page.inner_text("#notitie-uitkomst-fout")
     assert page.input_value("#notitie-tekst").startswith("Moeder belde")
     assert_accessible(page, "the note form with an error")
-    page.check("input[name=soort][value=aantekening]")
-    page.click("button:has-text('Aantekening toevoegen')")
-    page.wait_for_selector(".banner.success:has-text('aantekening is toegevoegd')")
+    send(page, {"input[name=soort][value=aantekening]": True}, "button:has-text('Aantekening toevoegen')",
+         ".banner.success:has-text('aantekening is toegevoegd')")
     assert "Moeder belde" in page.inner_text("#aantekeningen ol.notes")
 
     upload = tmp_path / "verslag-school.pdf"
     upload.write_bytes(PDF)
     page.set_input_files("#bijlage-bestand", str(upload))
-    page.fill("#bijlage-omschrijving", "Verslag van de intern begeleider")
-    page.click("#bijlagen button:has-text('Bijlage toevoegen')")
-    page.wait_for_selector(".banner.success:has-text('bijlage is toegevoegd')")
+    send(page, {"#bijlage-omschrijving": "Verslag van de intern begeleider"},
+         "#bijlagen button:has-text('Bijlage toevoegen')", ".banner.success:has-text('bijlage is toegevoegd')")
     assert "verslag-school.pdf" in page.inner_text("#bijlagen table")
     page.locator("#aantekeningen").scroll_into_view_if_needed()
     screenshot(page, "dossier-aantekeningen", database_url)

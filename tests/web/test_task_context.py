@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from .axe import assert_accessible
+from .browser_steps import COMPLETE, screenshot, send, sign_in
 from .conftest import audit_rows, login, user_of
-from .test_browser import screenshot, sign_in
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 STAP1 = {"signalen": "Leerling had striemen op de rug, gezien bij de gymles op 12 november.",
@@ -79,12 +79,10 @@ def test_in_the_browser_context_required_fields_a_cleared_radio_and_the_dossier_
     page.check("input[name=deskundigheid][value=letsel_vertrouwensarts]")
     page.check("input[name=deskundigheid][value=vgv]")  # several kinds of expertise at once
 
-    page.check("input[name=geraadpleegd_type][value=aandachtsfunctionaris]")
-    page.fill("#veld-geraadpleegd", "Anna de Vries, aandachtsfunctionaris")
-    page.fill("#veld-advies", "Gesprek met de ouders voorbereiden.")
-    page.check("input[name=advies_veilig_thuis][value=nee]")
-    page.click("button:has-text('Vastleggen en afronden')")
-    page.wait_for_selector("h1:has-text('Inbox')")
+    send(page, {"input[name=geraadpleegd_type][value=aandachtsfunctionaris]": True,
+                "#veld-geraadpleegd": "Anna de Vries, aandachtsfunctionaris",
+                "#veld-advies": "Gesprek met de ouders voorbereiden.",
+                "input[name=advies_veilig_thuis][value=nee]": True}, COMPLETE, "h1:has-text('Inbox')")
     [done] = [h for h in services.cases.case(case_id, user_of(services, "professional").actor).history
               if h["element_id"] == "stap2_consultatie"]
     assert "politie_contact" not in done["data"]
