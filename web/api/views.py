@@ -118,8 +118,7 @@ def refused(refusal: actions.Refusal, **extra):
 @bp.post("/tasks/<int:task_id>/release", endpoint="release_task")
 @api_login_required
 def claim_or_release(task_id: int):
-    release = request.endpoint == "api.release_task"
-    refusal = actions.claim(task_id, release=release)
+    refusal = actions.claim(task_id, release=request.endpoint == "api.release_task")
     if refusal is not None:
         return refused(refusal)
     scope = lookups.task_scope(services().sessions, task_id)

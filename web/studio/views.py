@@ -354,10 +354,8 @@ def revert():
         abort(400)
     result = _or_404(studio().revert, case_id)
     if result.ok:
-        flash(f"Zaak #{case_id} staat weer op versie {result.to_version}.", "success")
-    else:
-        flash(f"Zaak #{case_id} is niet teruggezet: {result.reason}.", "error")
-    return redirect(url_for("studio.migration"))
+        return _back_to(f"Zaak #{case_id} staat weer op versie {result.to_version}.", "success", "studio.migration")
+    return _back_to(f"Zaak #{case_id} is niet teruggezet: {result.reason}.", "error", "studio.migration")
 
 
 # -- four-eyes rule ------------------------------------------------------------------------------
