@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import serve
+from tests.conftest import served
 
 from .conftest import PASSWORD
 
@@ -69,13 +69,11 @@ def served_page(browser, app, **context_options) -> Iterator[tuple]:
     """`app` served for one test and a fresh browser context on it (options as `browser.new_context` takes them);
     yields (page, base URL). For an app of the test's own; the `live_server` and `page` fixtures serve the `app`
     fixture."""
-    server, thread, base = serve(app)
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page, base
-    finally:
-        context.close()
-        server.shutdown()
-        thread.join(5)
+    with served(app) as base:
+        context = browser.new_context(**context_options)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page, base
+        finally:
+            context.close()

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from engine import clock
 from engine.cases import Actor
-from tests.conftest import ARGS, CHROMIUM, VIEWER, serve  # noqa: F401 - the browser fixtures live in tests/conftest.py
+from tests.conftest import ARGS, CHROMIUM, VIEWER  # noqa: F401 - the browser fixtures live in tests/conftest.py
 from web.auth import service as accounts
 from web.labels import milestone_label
 
