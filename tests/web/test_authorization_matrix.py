@@ -1,4 +1,5 @@
-"""Every route × every role: who may use what. A route missing from ROUTES fails the suite.
+"""Every route × every role: who may use what (the rules: tests/web/authorization/*.toml). A route missing from
+the rules fails the suite.
 
 PUBLIC: anyone, signed in or not. SIGNED_IN: any signed-in user. A set of roles: only users with one of those
 roles (each test user has exactly one role, in team `noord`); everyone else gets 403, and anonymous users are
@@ -12,8 +13,7 @@ such routes as far as ROUTES allows it, in any team, and sees metadata only ther
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,117 +24,39 @@ from .conftest import OTHER_TEAM, PASSWORD, USERNAMES, csrf_from, login, open_ta
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
-CASE_READERS = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende", "veilig_thuis", "beheerder"})
-PROFESSIONAL = frozenset({"professional"})
-TEAM_LANES = frozenset({"professional", "aandachtsfunctionaris", "leidinggevende"})
-AANDACHTSFUNCTIONARIS = frozenset({"aandachtsfunctionaris"})
-PROCESBEHEERDER = frozenset({"procesbeheerder"})
 # Route arguments that name one case (directly or through a task or a break-the-glass grant).
 CASE_BOUND = frozenset({"case_id", "task_id", "grant_id"})
 SCOPES = {"beheerder": "metadata"}  # what a case file shows (engine/access.py); everyone else allowed: "full"
 
-ROUTES = {
-    # H6: the logbeheerder's audit log, the beheerder's instance console, monitoring
-    ("auditlog.stylesheet", "GET"): PUBLIC,
-    ("auditlog.index", "GET"): frozenset({"logbeheerder"}),
-    ("auditlog.export_csv", "GET"): frozenset({"logbeheerder"}),
-    ("auditlog.seen_by_report", "GET"): frozenset({"logbeheerder"}),
-    ("auditlog.api_audit", "GET"): frozenset({"logbeheerder"}),
-    ("admin.instances", "GET"): frozenset({"beheerder"}),
-    ("admin.instance", "GET"): frozenset({"beheerder"}),
-    ("admin.suspend", "POST"): frozenset({"beheerder"}),
-    ("admin.resume", "POST"): frozenset({"beheerder"}),
-    ("admin.terminate", "POST"): frozenset({"beheerder"}),
-    ("admin.retry_timers", "POST"): frozenset({"beheerder"}),
-    ("admin.legal_hold", "POST"): frozenset({"beheerder"}),
-    ("admin.reassign", "POST"): frozenset({"beheerder"}),
-    ("admin.healthz", "GET"): PUBLIC,
-    ("admin.readyz", "GET"): PUBLIC,
-    ("admin.metrics", "GET"): PUBLIC,  # counts only; restrict to the monitoring network at the proxy
-    ("static", "GET"): PUBLIC,
-    ("vendor.asset", "GET"): PUBLIC,
-    ("health", "GET"): PUBLIC,
-    ("auth.login", "GET"): PUBLIC,
-    ("auth.login", "POST"): PUBLIC,
-    ("auth.logout", "POST"): PUBLIC,  # signing out when not signed in is harmless
-    ("auth.account", "GET"): SIGNED_IN,
-    ("auth.keepalive", "GET"): SIGNED_IN,
-    ("auth.create_token", "POST"): SIGNED_IN,
-    ("auth.revoke_token", "POST"): SIGNED_IN,
-    # issue 10 (sessions, second factor, tokens): the code step and enrolment answer only a signed-in or
-    # half-signed-in browser; anonymous users are sent to the sign-in page.
-    ("auth.second_factor", "GET"): SIGNED_IN,
-    ("auth.second_factor", "POST"): SIGNED_IN,
-    ("auth.mfa_begin", "POST"): SIGNED_IN,
-    ("auth.mfa_confirm", "POST"): SIGNED_IN,
-    ("auth.mfa_recovery_codes", "POST"): SIGNED_IN,
-    ("auth.end_session", "POST"): SIGNED_IN,  # only the user's own sessions
-    ("auth.end_all_sessions", "POST"): SIGNED_IN,
-    ("auth.change_password", "POST"): SIGNED_IN,
-    ("auth.admin_tokens", "GET"): frozenset({"beheerder"}),
-    ("auth.admin_revoke_token", "POST"): frozenset({"beheerder"}),
-    ("inbox.index", "GET"): SIGNED_IN,
-    ("inbox.mark_read", "POST"): SIGNED_IN,  # only the recipient's own notifications change
-    ("cases.index", "GET"): CASE_READERS,
-    ("cases.new", "GET"): PROFESSIONAL,
-    ("cases.new", "POST"): PROFESSIONAL,
-    ("cases.show", "GET"): CASE_READERS,
-    ("tasks.show", "GET"): PROFESSIONAL,
-    ("tasks.complete", "POST"): PROFESSIONAL,
-    ("tasks.claim", "POST"): PROFESSIONAL,
-    ("tasks.release", "POST"): PROFESSIONAL,
-    ("api.openapi", "GET"): PUBLIC,
-    ("api.me", "GET"): SIGNED_IN,
-    ("api.tasks", "GET"): SIGNED_IN,
-    ("api.task", "GET"): PROFESSIONAL,
-    ("api.complete_task", "POST"): PROFESSIONAL,
-    ("api.claim_task", "POST"): PROFESSIONAL,
-    ("api.release_task", "POST"): PROFESSIONAL,
-    ("api.cases", "GET"): CASE_READERS,
-    ("api.start", "POST"): PROFESSIONAL,
-    ("api.case", "GET"): CASE_READERS,
-    ("api.diagram", "GET"): CASE_READERS,
-    # H5: break-the-glass (noodtoegang) for the team lanes; its review by the aandachtsfunctionaris
-    ("glass.request_access", "GET"): TEAM_LANES,
-    ("glass.request_access", "POST"): TEAM_LANES,
-    ("glass.review", "GET"): AANDACHTSFUNCTIONARIS,
-    ("glass.mark_reviewed", "POST"): AANDACHTSFUNCTIONARIS,
-    ("cases.event", "GET"): PROFESSIONAL,  # case events: the lane of the catching event (professional)
-    ("cases.event", "POST"): PROFESSIONAL,
-    ("api.case_events", "GET"): CASE_READERS,
-    ("api.raise_event", "POST"): PROFESSIONAL,
-    # H7: the process owners' studio (issue 11)
-    ("api.processes", "GET"): PROCESBEHEERDER,
-    ("api.deploy", "POST"): PROCESBEHEERDER,
-    ("api.migrate_cases", "POST"): PROCESBEHEERDER,
-    ("studio.vendor_asset", "GET"): PROCESBEHEERDER,
-    ("studio.index", "GET"): PROCESBEHEERDER,
-    ("studio.download", "GET"): PROCESBEHEERDER,
-    ("studio.new_draft", "POST"): PROCESBEHEERDER,
-    ("studio.upload", "POST"): PROCESBEHEERDER,
-    ("studio.draft", "GET"): PROCESBEHEERDER,
-    ("studio.save_file", "POST"): PROCESBEHEERDER,
-    ("studio.save_scenario", "POST"): PROCESBEHEERDER,
-    ("studio.check", "POST"): PROCESBEHEERDER,
-    ("studio.run_scenarios", "POST"): PROCESBEHEERDER,
-    ("studio.compare", "POST"): PROCESBEHEERDER,
-    ("studio.preview", "POST"): PROCESBEHEERDER,
-    ("studio.deploy", "POST"): PROCESBEHEERDER,
-    ("studio.delete", "POST"): PROCESBEHEERDER,
-    ("studio.migration", "GET"): PROCESBEHEERDER,
-    ("studio.migrate", "POST"): PROCESBEHEERDER,
-    ("studio.revert", "POST"): PROCESBEHEERDER,
-    ("studio.submit", "POST"): PROCESBEHEERDER,
-    ("studio.review", "GET"): PROCESBEHEERDER,
-    ("studio.approve", "POST"): PROCESBEHEERDER,
-    ("studio.compare_versions", "GET"): PROCESBEHEERDER,  # H8: two deployed versions compared
+# Named role sets the rule files may use.
+ROLE_SETS = {
+    "case readers": frozenset({"professional", "aandachtsfunctionaris", "leidinggevende", "veilig_thuis", "beheerder"}),
+    "team lanes": frozenset({"professional", "aandachtsfunctionaris", "leidinggevende"}),
 }
-# Each area may keep its rows in its own module under tests/web/matrix_rows/ (a dict named ROWS, with the rule
-# constants of this module), so that areas built side by side do not edit one file.
-for _module in pkgutil.iter_modules([str(Path(__file__).parent / "matrix_rows")]):
-    _rows = importlib.import_module(f"{__package__}.matrix_rows.{_module.name}").ROWS
-    assert not set(_rows) & set(ROUTES), f"matrix_rows/{_module.name}.py repeats rows of ROUTES"
-    ROUTES.update(_rows)
+RULE_FILES = Path(__file__).parent / "authorization"
+
+
+def _rule(value: str | list[str]) -> str | frozenset[str]:
+    if isinstance(value, list):
+        assert set(value) <= set(ROLES), f"unknown roles in {value}"
+        return frozenset(value)
+    assert value in (PUBLIC, SIGNED_IN) or value in ROLE_SETS, f"unknown rule {value!r}"
+    return ROLE_SETS.get(value, value)
+
+
+def read_routes() -> dict[tuple[str, str], str | frozenset[str]]:
+    """The rows of every rule file in RULE_FILES: one per area, so that areas built side by side edit one file each."""
+    routes: dict[tuple[str, str], str | frozenset[str]] = {}
+    for path in sorted(RULE_FILES.glob("*.toml")):
+        rows = tomllib.loads(path.read_text(encoding="utf-8"))["routes"]
+        for key, value in rows.items():
+            endpoint, method = key.split()
+            assert (endpoint, method) not in routes, f"{path.name} repeats {key!r}"
+            routes[endpoint, method] = _rule(value)
+    return routes
+
+
+ROUTES = read_routes()
 
 FILENAMES = {"static": "app.css", "vendor.asset": "bpmn-navigated-viewer.production.min.js",
              "studio.vendor_asset": "bpmn-js/assets/bpmn-js.css"}
