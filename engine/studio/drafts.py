@@ -88,6 +88,13 @@ def get(session: Session, owner: str, draft_id: int) -> StudioDraft:
     return row
 
 
+def view(session: Session, owner: str, draft_id: int) -> Draft:
+    """The owner's draft (an audited read)."""
+    row = get(session, owner, draft_id)
+    audit.record(session, owner, "studio.draft_view", draft_id=draft_id)
+    return _view(row)
+
+
 def create(session: Session, owner: str, title: str, files: dict[str, bytes], scenarios: dict[str, dict[str, Any]],
            *, base_deployment_id: int | None = None, source: str) -> Draft:
     now = clock.now()
@@ -165,6 +172,13 @@ def for_review(session: Session, reviewer: str, draft_id: int) -> StudioDraft:
     if row is None or row.submitted_at is None or row.owner == reviewer:
         raise NotFoundError(f"no draft {draft_id} to review")
     return row
+
+
+def review(session: Session, reviewer: str, draft_id: int) -> Draft:
+    """A draft offered for approval, read by a second process owner (audited)."""
+    row = for_review(session, reviewer, draft_id)
+    audit.record(session, reviewer, "studio.draft_review", draft_id=draft_id, owner=row.owner)
+    return _view(row)
 
 
 def approve(session: Session, reviewer: str, draft_id: int) -> Draft:

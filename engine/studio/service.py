@@ -4,19 +4,25 @@ Who may call them (role procesbeheerder) is decided by the caller; every call is
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
 
 from .. import audit
 from ..concurrency import RACE_ERRORS, is_lost_race
 from ..errors import DiagramError
-from . import migration, versions
+from . import drafts, migration, versions
+from .drafts import Draft
 
 if TYPE_CHECKING:
     from ..cases import CaseEngine
     from ..scenarios import ScenarioResult
     from .checks import Problem
     from .compare import FileChanges
-    from .drafts import Draft
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Studio:
@@ -25,6 +31,16 @@ class Studio:
         self.sessions = case_engine.sessions
         self.settings = case_engine.settings
         self.four_eyes = four_eyes  # a draft is deployed only after a second process owner approved it
+
+    def _read(self, use: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`use` on a session of its own, for a read that records nothing."""
+        with self.sessions() as session:
+            return use(session, *args, **kwargs)
+
+    def _write(self, use: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`use` in one transaction (with its audit event), committed when it returns."""
+        with self.sessions.begin() as session:
+            return use(session, *args, **kwargs)
 
     # -- versions --------------------------------------------------------------------------
     def processes(self, actor: str) -> list[versions.ProcessInfo]:
@@ -96,44 +112,30 @@ class Studio:
         return migration.revert_migration(self.engine, case_id, actor)
 
     def running_cases(self, process_id: str, version: int, step: str | None = None) -> list[int]:
-        with self.sessions() as session:
-            return migration.running_cases(session, process_id, version, step)
+        return self._read(migration.running_cases, process_id, version, step)
 
     def migrations_of(self, case_id: int) -> list[dict[str, Any]]:
-        with self.sessions() as session:
-            return migration.migrations_of(session, case_id)
+        return self._read(migration.migrations_of, case_id)
 
     # -- drafts ----------------------------------------------------------------------------
     def drafts(self, owner: str) -> list[Draft]:
-        from . import drafts
-
-        with self.sessions() as session:
-            return drafts.list_drafts(session, owner)
+        return self._read(drafts.list_drafts, owner)
 
     def draft(self, owner: str, draft_id: int) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            row = drafts.get(session, owner, draft_id)
-            audit.record(session, owner, "studio.draft_view", draft_id=draft_id)
-            return drafts._view(row)
+        return self._write(drafts.view, owner, draft_id)
 
     def new_draft(self, owner: str, process_id: str, version: int) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            return drafts.create_from_version(session, owner, process_id, version)
+        return self._write(drafts.create_from_version, owner, process_id, version)
 
     def upload_draft(self, owner: str, title: str, data: bytes) -> Draft:
         """A draft from an uploaded zip, after every check (zip safety, then the engine's deploy checks)."""
         from ..diagrams import compile_files
-        from . import drafts, zipfiles
+        from . import zipfiles
 
         try:
             files, scenarios = zipfiles.read_zip(data, self.settings.max_diagram_bytes)
             compile_files(files, self.settings.max_diagram_bytes, self.settings.max_text_length)
-            with self.sessions.begin() as session:
-                return drafts.create(session, owner, title, files, scenarios, source="zip")
+            return self._write(drafts.create, owner, title, files, scenarios, source="zip")
         except DiagramError as exc:
             with self.sessions.begin() as session:
                 audit.record(session, owner, "studio.draft_create", outcome="denied", source="zip",
@@ -141,22 +143,13 @@ class Studio:
             raise
 
     def save_file(self, owner: str, draft_id: int, name: str, text: str) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            return drafts.save_file(session, owner, draft_id, name, text, self.settings.max_diagram_bytes)
+        return self._write(drafts.save_file, owner, draft_id, name, text, self.settings.max_diagram_bytes)
 
     def save_scenario(self, owner: str, draft_id: int, name: str, scenario: dict[str, Any] | None) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            return drafts.save_scenario(session, owner, draft_id, name, scenario)
+        return self._write(drafts.save_scenario, owner, draft_id, name, scenario)
 
     def delete_draft(self, owner: str, draft_id: int) -> None:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            drafts.delete(session, owner, draft_id)
+        self._write(drafts.delete, owner, draft_id)
 
     def check_draft(self, owner: str, draft_id: int) -> list[Problem]:
         from .checks import check_files
@@ -200,24 +193,13 @@ class Studio:
 
     # -- four-eyes rule --------------------------------------------------------------------
     def submit_draft(self, owner: str, draft_id: int) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            return drafts.submit(session, owner, draft_id)
+        return self._write(drafts.submit, owner, draft_id)
 
     def drafts_to_review(self, reviewer: str) -> list[Draft]:
-        from . import drafts
-
-        with self.sessions() as session:
-            return drafts.pending(session, reviewer)
+        return self._read(drafts.pending, reviewer)
 
     def draft_for_review(self, reviewer: str, draft_id: int) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            row = drafts.for_review(session, reviewer, draft_id)
-            audit.record(session, reviewer, "studio.draft_review", draft_id=draft_id, owner=row.owner)
-            return drafts._view(row)
+        return self._write(drafts.review, reviewer, draft_id)
 
     def review_changes(self, reviewer: str, draft_id: int) -> tuple[Draft, list[FileChanges]]:
         """What the draft changes against the latest deployment, for the reviewer."""
@@ -230,7 +212,4 @@ class Studio:
         return draft, compare(files, draft.file_bytes())
 
     def approve_draft(self, reviewer: str, draft_id: int) -> Draft:
-        from . import drafts
-
-        with self.sessions.begin() as session:
-            return drafts.approve(session, reviewer, draft_id)
+        return self._write(drafts.approve, reviewer, draft_id)
