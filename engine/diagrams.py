@@ -158,6 +158,17 @@ def _compiled(process_id: str, spec: Any, subs: dict[str, Any], source_file: str
     return CompiledProcess(process_id, spec.description, source_file, spec_json, used, digest.hexdigest())
 
 
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(schema_json: str) -> str | None:
+    """Why a form schema is not valid JSON Schema, or None. Checking against the metaschema is most of a deploy's
+    work and a version's forms are mostly those of the last one, so the verdict is kept per schema text."""
+    try:
+        Draft202012Validator.check_schema(json.loads(schema_json))
+    except SchemaError as exc:
+        return str(exc.message)
+    return None
+
+
 def _load_forms(files: dict[str, bytes], max_bytes: int,
                 max_text_length: int = DEFAULT_MAX_LENGTH) -> dict[str, Any]:
     forms: dict[str, Any] = {}
@@ -175,10 +186,9 @@ def _load_forms(files: dict[str, bytes], max_bytes: int,
             raise DiagramError(name, None, "text that cannot be stored or shown: " + " | ".join(problems[:5]))
         key = name.split("/", 1)[1] if name.startswith(FORMS_DIR + "/") else name
         if not name.endswith(".uischema.json"):
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as exc:
-                raise DiagramError(name, None, f"not a valid JSON Schema: {exc.message}") from None
+            problem = _schema_problem(json.dumps(schema, sort_keys=True))
+            if problem:
+                raise DiagramError(name, None, f"not a valid JSON Schema: {problem}")
             if schema.get("type") != "object":
                 raise DiagramError(name, None, 'a form schema must have "type": "object"')
             # Unknown "x-" keywords are hints for the web form (x-confirm-past) and are kept as they are; every
