@@ -14,11 +14,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE = PROJECT_ROOT / "instance" / "meldcode.sqlite3"
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_SQLITE = INSTANCE_DIR / "meldcode.sqlite3"
 
 _READ_ENVIRONMENT: ContextVar[bool] = ContextVar("meldcode_read_environment", default=False)
 
@@ -61,7 +62,28 @@ class EnvSettings(BaseSettings):
         return type(self)(**{**{name: getattr(self, name) for name in type(self).model_fields}, **changes})
 
 
-class Settings(EnvSettings):
+class InstanceFolders(EnvSettings):
+    """Where an installation keeps its files: read by the web (uploads, the demo's secret key) and by the engine
+    and its workers (retention removes the attachments of destroyed cases), so both find the same folders."""
+
+    # the demo run keeps its generated secret key here
+    instance_dir: Path = Field(INSTANCE_DIR, validation_alias="MELDCODE_INSTANCE_DIR")
+    # Case attachments (issue 13): stored here, outside the web root (static/), under random keys.
+    # Default: `attachments` in the instance directory.
+    attachments_dir: Path = Field(INSTANCE_DIR / "attachments", validation_alias="MELDCODE_ATTACHMENTS_DIR")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attachments_in_the_instance_dir(cls, data: Any) -> Any:
+        """Without an attachments directory of its own: `attachments` in the instance directory."""
+        if isinstance(data, dict) and not ({"attachments_dir", "MELDCODE_ATTACHMENTS_DIR"} & data.keys()):
+            instance = data.get("instance_dir", data.get("MELDCODE_INSTANCE_DIR"))
+            if instance:
+                data = {**data, "attachments_dir": Path(instance) / "attachments"}
+        return data
+
+
+class Settings(InstanceFolders):
     """The engine's settings."""
 
     database_url: str = Field(f"sqlite:///{DEFAULT_SQLITE}", validation_alias="DATABASE_URL")

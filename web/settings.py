@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode
 
-from engine.settings import PROJECT_ROOT, EnvSettings
+from engine.settings import INSTANCE_DIR, PROJECT_ROOT, InstanceFolders
 
-INSTANCE_DIR = PROJECT_ROOT / "instance"
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 TRUE_WORDS = ("1", "true", "yes", "ja", "on")
 
@@ -31,7 +30,7 @@ def _names(value: Any) -> Any:
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-class WebSettings(EnvSettings):
+class WebSettings(InstanceFolders):
     secret_key: str | None = Field(None, validation_alias="SECRET_KEY")
     # Send the session cookie over HTTPS only. On by default; the local demo run (plain http on
     # 127.0.0.1) turns it off.
@@ -53,22 +52,8 @@ class WebSettings(EnvSettings):
     # Strict-Transport-Security max-age; 0 sends no HSTS header (plain-http demo)
     hsts_seconds: int = Field(0, validation_alias="MELDCODE_HSTS_SECONDS")
     node_modules: Path = Field(NODE_MODULES, validation_alias="MELDCODE_NODE_MODULES")
-    # the demo run keeps its generated secret key here
-    instance_dir: Path = Field(INSTANCE_DIR, validation_alias="MELDCODE_INSTANCE_DIR")
-    # Case attachments (issue 13): stored here, outside the web root (static/), under random keys; size limit.
-    # Default: `attachments` in the instance directory.
-    attachments_dir: Path = Field(INSTANCE_DIR / "attachments", validation_alias="MELDCODE_ATTACHMENTS_DIR")
+    # upload size limit of a case attachment (the folder: MELDCODE_ATTACHMENTS_DIR, engine/settings.py)
     attachment_max_bytes: int = Field(10 * 1024 * 1024, validation_alias="MELDCODE_ATTACHMENT_MAX_BYTES")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _attachments_in_the_instance_dir(cls, data: Any) -> Any:
-        """Without an attachments directory of its own: `attachments` in the instance directory."""
-        if isinstance(data, dict) and not ({"attachments_dir", "MELDCODE_ATTACHMENTS_DIR"} & data.keys()):
-            instance = data.get("instance_dir", data.get("MELDCODE_INSTANCE_DIR"))
-            if instance:
-                data = {**data, "attachments_dir": Path(instance) / "attachments"}
-        return data
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, secure_default: bool = True,

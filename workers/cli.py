@@ -95,7 +95,7 @@ def retention(do_apply):
 
     ctx = build_context(WorkerSettings.from_env())
     try:
-        report = run_retention(ctx.sessions, do_apply=do_apply)
+        report = run_retention(ctx.sessions, do_apply=do_apply, attachments_dir=ctx.cases.settings.attachments_dir)
     finally:
         ctx.close()
     click.echo(json.dumps(report.as_dict(), ensure_ascii=False))

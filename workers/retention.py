@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from engine import audit
 from engine.retention import RetentionPolicy, RetentionReport, apply, plan
@@ -18,8 +19,10 @@ def apply_enabled(env=None) -> bool:
     return (env.get("MELDCODE_RETENTION_APPLY") or "").strip().lower() in ("1", "true", "yes", "ja", "on")
 
 
-def run_retention(sessions, policy: RetentionPolicy | None = None, *, do_apply: bool = False) -> RetentionReport:
-    """Always the dry-run report first (logged); then, when asked, the destruction."""
+def run_retention(sessions, policy: RetentionPolicy | None = None, *, do_apply: bool = False,
+                  attachments_dir: Path | None = None) -> RetentionReport:
+    """Always the dry-run report first (logged); then, when asked, the destruction, with the stored bytes of the
+    destroyed cases' attachments under `attachments_dir` (the engine settings' MELDCODE_ATTACHMENTS_DIR)."""
     policy = policy or RetentionPolicy.from_env()
     with audit.context(channel="worker"), sessions() as session:
         report = plan(session, policy)
@@ -29,7 +32,7 @@ def run_retention(sessions, policy: RetentionPolicy | None = None, *, do_apply: 
     if not do_apply:
         return report
     with audit.context(channel="worker"):
-        report = apply(sessions, policy)
+        report = apply(sessions, policy, attachments_dir=attachments_dir)
     log.info("retention applied: %d case(s) %s, %d audit event(s) pruned%s", len(report.destroyed_cases),
              policy.case_action, report.pruned_events, f"; errors: {report.errors}" if report.errors else "")
     return report

@@ -102,7 +102,8 @@ def retention(self):
     """Daily: the retention report; destroys what expired only with MELDCODE_RETENTION_APPLY=1."""
     from .retention import apply_enabled, run_retention
 
-    report = run_retention(context_of(self.app).sessions, do_apply=apply_enabled())
+    ctx = context_of(self.app)
+    report = run_retention(ctx.sessions, do_apply=apply_enabled(), attachments_dir=ctx.cases.settings.attachments_dir)
     return report.as_dict()
 
 

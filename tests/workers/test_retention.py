@@ -160,6 +160,22 @@ def test_the_retention_command_prints_the_dry_run(history, database_url):
     assert held == {ids["B"]} and ids["A"] in expired and ids["D"] not in expired
 
 
+def test_the_retention_command_removes_the_attachment_files_of_the_cases_it_destroys(history, database_url,
+                                                                                     tmp_path):
+    """Found in review: the worker (command and daily task) destroyed the attachments' rows but not their files."""
+    from engine import attachments
+    from engine.cli import main
+
+    engine, ids = history
+    gone, held = _daily_work(engine, ids["A"], tmp_path), _daily_work(engine, ids["B"], tmp_path)
+    result = CliRunner().invoke(main, ["worker", "retention", "--apply"],
+                                env={"DATABASE_URL": database_url, "MELDCODE_ATTACHMENTS_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert ids["A"] in json.loads(result.output)["destroyed_cases"]
+    assert not attachments.stored_path(tmp_path, gone).exists()
+    assert attachments.stored_path(tmp_path, held).read_bytes() == b"%PDF-1.4 geheim"
+
+
 def _daily_work(engine, case_id: int, storage) -> str:
     """A note, a draft, a correction, a handover and an attachment (with its bytes) on a case, as the
     professionals' daily work leaves them; returns the attachment's storage key."""
