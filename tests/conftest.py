@@ -48,7 +48,27 @@ def _database_url(backend: str, tmp_path: Path, request) -> tuple[str, callable]
     return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", drop
 
 
-@pytest.fixture(params=BACKENDS)
+# The web and studio tests exercise the Flask layer, the browser and the studio's use cases; the database under
+# them is the engine's, which tests/engine and tests/workers run on both backends. So they run on SQLite (the
+# README's run command's database) unless their module says otherwise: one whose behaviour depends on the
+# database (concurrency, search, stored text, migrations, the demo walk) sets
+# `pytestmark = pytest.mark.backends("sqlite", "postgres")`.
+ONE_BACKEND_DIRS = {"web": ["sqlite"], "studio": ["sqlite"]}
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize `database_url` by the test's `backends` mark, its folder's default, or both backends."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    if any(mark.args and mark.args[0] == "database_url" for mark in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its backends itself
+    mark = metafunc.definition.get_closest_marker("backends")
+    backends = list(mark.args) if mark else ONE_BACKEND_DIRS.get(metafunc.definition.path.parent.name, BACKENDS)
+    assert set(backends) <= set(BACKENDS), backends
+    metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.fixture
 def database_url(request, tmp_path):
     url, drop = _database_url(request.param, tmp_path, request)
     yield url

@@ -20,6 +20,10 @@ from .edits import NEW_NAME, PROCESSES, changed_form, renamed_task, scenario
 BULK = 50
 
 
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+
 @pytest.fixture
 def worker():
     """Someone who may work in every lane of the case (need-to-know is not what these tests are about)."""

@@ -5,9 +5,14 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from engine import audit_chain, audit_search
 
 from .conftest import audit_rows, login, open_task, start_case
+
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def test_a_case_view_records_who_from_where_on_which_basis(app, services, client):

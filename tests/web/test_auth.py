@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from web.auth import service as accounts
 
 from .conftest import PASSWORD, audit_rows, csrf_from, login, open_task, start_case, user_of
+
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def _post_login(client, username, password, **environ):

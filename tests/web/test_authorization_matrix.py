@@ -36,6 +36,10 @@ ROLE_SETS = {
 RULE_FILES = Path(__file__).parent / "authorization"
 
 
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+
 def _rule(value: str | list[str]) -> str | frozenset[str]:
     if isinstance(value, list):
         assert set(value) <= set(ROLES), f"unknown roles in {value}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from engine import clock
 from engine.cases import Actor
 from tests.conftest import ARGS, CHROMIUM, VIEWER  # noqa: F401 - the browser fixtures live in tests/conftest.py
@@ -26,6 +28,9 @@ from .browser_steps import (
     start_case_in_browser,
 )
 from .conftest import PASSWORD, start_case
+
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def _name_team(services, name: str, title: str) -> None:

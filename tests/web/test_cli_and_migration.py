@@ -1,6 +1,7 @@
 """Operator commands (`meldcode user ...`, `seed-demo`) and the accounts migration going up and down."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
@@ -9,6 +10,9 @@ from web.auth import service as accounts
 from web.cli import web_commands
 
 from .conftest import WEB_DIAGRAMS
+
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def _env(database_url):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from .conftest import STAP1_ANSWERS, audit_rows, login, open_task, start_case, user_of
+
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def _rows(html: str) -> list[str]:

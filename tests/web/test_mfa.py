@@ -17,6 +17,9 @@ from web.auth.models import RecoveryCode, User, UserSession
 
 from .conftest import PASSWORD, audit_rows, csrf_from, login, start_case
 
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
 
 def _password_step(client, username="professional", password=PASSWORD, **environ):
     token = csrf_from(client.get("/inloggen", environ_base=environ).text)

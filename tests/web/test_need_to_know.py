@@ -25,6 +25,9 @@ from .conftest import (
     user_of,
 )
 
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
 
 def _stable_body(response) -> bytes:
     """The page less its CSRF tokens, which are signed with the second they are made in (found flaky in CI when

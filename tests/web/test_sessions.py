@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -15,6 +16,9 @@ from web.auth.models import UserSession
 from web.cli import web_commands
 
 from .conftest import PASSWORD, WEB_DIAGRAMS, audit_rows, csrf_from, login, start_case
+
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 def _saved_cookie(client) -> str:

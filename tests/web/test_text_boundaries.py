@@ -13,6 +13,10 @@ from .conftest import STAP1_ANSWERS, WEB_DIAGRAMS, csrf_from, login, open_task, 
 BAD_TEXTS = {"lone surrogate": "a\ud800b", "bell": "a\x07b", "escape": "rood\x1b[31m", "lone CR": "a\rb"}
 
 
+# The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+
 def _bearer(services, username="professional"):
     return {"Authorization": "Bearer " + accounts.create_token(services.sessions, username, "test")}
 
