@@ -8,7 +8,7 @@ events as completions succeeded (no lost update), and the audit chain must verif
 
     .venv/bin/python bench/throughput.py [--database-url URL] [--seconds S] [--processes 1,2,4]
 
-(Over HTTP with gunicorn — issue 14's second throughput figure — is not measured by this script.)
+(Over HTTP with gunicorn — issue 14's second throughput figure — see bench/http_throughput.py.)
 """
 from __future__ import annotations
 
