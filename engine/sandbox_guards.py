@@ -182,6 +182,8 @@ class Guards:
             frame = stack[-1]
             children: list[Any] = frame[1]
             index: int = frame[2]
+            if index == 0 and set(map(type, children)) <= _FLAT:
+                index = len(children)  # nothing below to visit (a long flat list is not looped over in Python)
             pushed = False
             while index < len(children):
                 child = children[index]
