@@ -46,8 +46,9 @@ class CaseEngine:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings | None = None) -> None:
         clock.install()  # SpiffWorkflow's timers read the engine clock from here on
         settings = settings or Settings.from_env()
-        calendar = calendar_from_settings(settings.extra_holidays, settings.extra_workdays, tz=settings.timezone)
-        script_engine = make_script_engine(make_helpers(calendar, settings.timezone),
+        # The one working-day calendar of this engine: diagram scripts and the workers' reminders count with it.
+        self.calendar = calendar_from_settings(settings.extra_holidays, settings.extra_workdays, tz=settings.timezone)
+        script_engine = make_script_engine(make_helpers(self.calendar, settings.timezone),
                                            time_limit=settings.script_time_limit,
                                            memory_limit_mb=settings.script_memory_limit_mb)
         self._store = CaseStore(sessions, settings, script_engine)
