@@ -19,7 +19,7 @@ from . import audit, clock
 from .errors import NotFoundError, ValidationError
 from .models import AuditEvent, Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
 from .states import CaseStatus, CaseTaskState, TimerState
-from .views import Actor
+from .views import Actor, CaseMetadata
 
 RUNNING, SUSPENDED, TERMINATED, COMPLETED = (CaseStatus.RUNNING, CaseStatus.SUSPENDED, CaseStatus.TERMINATED,
                                              CaseStatus.COMPLETED)
@@ -44,14 +44,9 @@ class InstanceFilter:
 
 
 @dataclass(frozen=True)
-class InstanceRow:
-    id: int
+class InstanceRow(CaseMetadata):
     process_id: str
     version: int
-    team: str | None
-    status: str
-    started_at: datetime
-    updated_at: datetime
     open_steps: list[str] = field(default_factory=list)
     overdue: bool = False
 
@@ -126,8 +121,9 @@ def list_instances(session: Session, f: InstanceFilter, *, after_id: int | None 
             steps.setdefault(case_id, []).append(name or element_id)
             if due_at is not None and due_at < now:
                 late.add(case_id)
-    found = [InstanceRow(r.id, *versions[r.process_version_id], r.team, r.status, r.started_at, r.updated_at,
-                         steps.get(r.id, []), r.id in late) for r in rows]
+    found = [InstanceRow(id=r.id, team=r.team, status=r.status, started_at=r.started_at, updated_at=r.updated_at,
+                         process_id=versions[r.process_version_id][0], version=versions[r.process_version_id][1],
+                         open_steps=steps.get(r.id, []), overdue=r.id in late) for r in rows]
     return found, (ids[-1] if more else None)
 
 

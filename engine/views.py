@@ -55,16 +55,22 @@ class CompletedStep:
 
 
 @dataclass(frozen=True)
-class CaseColumns:
-    """The summary columns of a case, as every list of cases shows them (construct by keyword)."""
+class CaseMetadata:
+    """What metadata access shows of a case (the beheerder's instance list): nothing that names the client."""
 
     id: int
-    client_ref: str
     team: str | None
     status: str
-    started_by: str
     started_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseColumns(CaseMetadata):
+    """The summary columns of a case, as every list of cases shows them (construct by keyword)."""
+
+    client_ref: str
+    started_by: str
 
 
 @dataclass(frozen=True)
