@@ -34,7 +34,12 @@ DEFAULT_TOKEN_DAYS = 90
 
 
 class AccountError(ValueError):
-    """A request about accounts that cannot be carried out (message in Dutch, for people)."""
+    """A request about accounts that cannot be carried out (message in Dutch, for people); `field` names the
+    form field it is about, where there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def set_password(sessions: sessionmaker, username: str, password: str, *, keep_s
     """Set a new password; the user's open sessions (but `keep_session_id`, the one changing it) and API tokens
     end at once."""
     if len(password or "") < MIN_PASSWORD:
-        raise AccountError(f"wachtwoord: minstens {MIN_PASSWORD} tekens")
+        raise AccountError(f"wachtwoord: minstens {MIN_PASSWORD} tekens", field="new")
     with sessions.begin() as session:
         user = session.scalar(select(User).where(User.username == normalise_username(username)))
         if user is None:
@@ -118,7 +123,7 @@ def change_own_password(sessions: sessionmaker, user_id: int, current: str, new:
     with sessions() as session:
         user = session.get(User, user_id)
         if user is None or not _verify(user.password_hash, current or ""):
-            raise AccountError("Het huidige wachtwoord klopt niet.")
+            raise AccountError("Het huidige wachtwoord klopt niet.", field="current")
         username = user.username
     set_password(sessions, username, new, keep_session_id=session_id)
 

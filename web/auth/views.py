@@ -203,6 +203,20 @@ def account():
     return _account_page()
 
 
+def _account_form(form_class, name: str):
+    """A form posted from the account page: the view gets it valid; otherwise the page again, with its errors
+    (400), under `name` in the page's context."""
+    def decorate(view):
+        @wraps(view)
+        def checked():
+            form = form_class()
+            if not form.validate_on_submit():
+                return _account_page(400, **{name: form})
+            return view(form)
+        return checked
+    return decorate
+
+
 def _require_button_form() -> None:
     """A form of only a button: it carries nothing but its CSRF token, which must check out."""
     if not EmptyForm().validate_on_submit():
@@ -230,10 +244,8 @@ def mfa_begin():
 
 @bp.post("/account/tweestapsverificatie/bevestigen")
 @login_required
-def mfa_confirm():
-    form = CodeForm()
-    if not form.validate_on_submit():
-        return _account_page(400, code_form=form)
+@_account_form(CodeForm, "code_form")
+def mfa_confirm(form: CodeForm):
     settings = services().settings
     if not service.second_factor_allowed(services().sessions, current_user.id, _client_ip(),
                                          max_failures=settings.login_max_failures,
@@ -300,16 +312,13 @@ def end_all_sessions():
 
 @bp.post("/account/wachtwoord")
 @login_required
-def change_password():
-    form = PasswordForm()
-    if not form.validate_on_submit():
-        return _account_page(400, password_form=form)
+@_account_form(PasswordForm, "password_form")
+def change_password(form: PasswordForm):
     try:
         service.change_own_password(services().sessions, current_user.id, form.current.data, form.new.data,
                                     current_user.session_id)
     except service.AccountError as exc:
-        form.current.errors = [str(exc)] if "huidige" in str(exc) else []
-        form.new.errors = [] if "huidige" in str(exc) else [str(exc)]
+        getattr(form, exc.field or "new").errors = [str(exc)]
         return _account_page(400, password_form=form)
     _audit(current_user.actor, "auth.password_change")
     flash("Uw wachtwoord is gewijzigd. Uw andere sessies en uw API-tokens zijn beëindigd.", "success")
