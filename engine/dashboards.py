@@ -91,7 +91,7 @@ def last_months(months: int = DEFAULT_MONTHS, *, tz: str, now: datetime | None =
 class StepRow:
     step: str
     open_cases: int
-    overdue_tasks: int
+    overdue_tasks: int = 0  # a step that waits (a timer, Veilig Thuis) has no task to be late with
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def open_steps(session: Session, team: str, now: datetime) -> list[StepRow]:
         Case.team == team, Case.status.in_(OPEN),
         ~exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))) or 0
     if waiting:
-        rows.append(StepRow(WAITING, int(waiting), 0))
+        rows.append(StepRow(WAITING, int(waiting)))
     return sorted(rows, key=lambda r: _step_order(r.step))
 
 
