@@ -3,6 +3,7 @@ SpiffWorkflow state is one column of it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, types
 from sqlalchemy import text as sql_text
@@ -31,13 +32,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict: JSON, bytes: LargeBinary}
 
 
+# The column kinds most tables share, declared once (SQLAlchemy's Annotated mapping).
+IntPk = Annotated[int, mapped_column(primary_key=True)]
+CaseRef = Annotated[int, mapped_column(ForeignKey("cases.id"), index=True)]
+Name = Annotated[str, mapped_column(String(100))]  # a username, team, role or process id
+
+
 class Deployment(Base):
     """One `meldcode deploy`: the files exactly as they were deployed."""
 
     __tablename__ = "deployment"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_by: Mapped[Name]
     deployed_at: Mapped[datetime]
     comment: Mapped[str | None] = mapped_column(String(1000))  # the process owner's words (revision 0008)
     files: Mapped[list[DeploymentFile]] = relationship(back_populates="deployment")
@@ -45,7 +52,7 @@ class Deployment(Base):
 
 class DeploymentFile(Base):
     __tablename__ = "deployment_file"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[str] = mapped_column(Text)
@@ -57,13 +64,13 @@ class ProcessVersion(Base):
 
     __tablename__ = "process_version"
     __table_args__ = (UniqueConstraint("process_id", "version"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     process_id: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64))
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
-    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_by: Mapped[Name]
     deployed_at: Mapped[datetime]
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # large; loaded once per process per engine
     forms: Mapped[dict]  # form filename -> JSON Schema, as deployed
@@ -76,11 +83,11 @@ class Case(Base):
         Index("ix_cases_team_status_id", "team", "status", "id"), Index("ix_cases_team_id", "team", "id"),
         Index("ix_cases_client_ref_trgm", "client_ref", postgresql_using="gin",
               postgresql_ops={"client_ref": "gin_trgm_ops"}).ddl_if(dialect="postgresql"))
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     client_ref: Mapped[str] = mapped_column(String(100), index=True)
     team: Mapped[str | None] = mapped_column(String(100), index=True)
-    started_by: Mapped[str] = mapped_column(String(100))
+    started_by: Mapped[Name]
     started_at: Mapped[datetime] = mapped_column(index=True)  # oversight: started between
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -105,8 +112,8 @@ class CaseTask(Base):
     __tablename__ = "case_task"
     __table_args__ = (Index("ix_case_task_open", "state", "lane"), Index("ix_case_task_case_state", "case_id", "state"),
                       Index("ix_case_task_open_step", "state", "element_id", "case_id"))  # oversight: step filter
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
@@ -123,10 +130,10 @@ class CaseTask(Base):
 
 class CaseMilestone(Base):
     __tablename__ = "case_milestone"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     seq: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[Name]
     element_id: Mapped[str] = mapped_column(String(255))
     reached_at: Mapped[datetime]
 
@@ -136,8 +143,8 @@ class CaseTimer(Base):
 
     __tablename__ = "case_timer"
     __table_args__ = (Index("ix_case_timer_due", "state", "due_at"), Index("ix_case_timer_case_state", "case_id", "state"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime]
@@ -155,10 +162,10 @@ class AuditEvent(Base):
         Index("ix_audit_event_actor_id", "actor", "id"),
         Index("ix_audit_event_listed_clients", sql_text("(CAST(details AS jsonb) -> 'client_refs')"), postgresql_using="gin",
               postgresql_where=sql_text("client_ref IS NULL")).ddl_if(dialect="postgresql"))
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(100), index=True)
-    action: Mapped[str] = mapped_column(String(100))
+    action: Mapped[Name]
     outcome: Mapped[str] = mapped_column(String(20))  # success | denied | error
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: denied attempts on unknown ids too
     task_id: Mapped[int | None] = mapped_column(Integer)
@@ -184,7 +191,7 @@ class AuditChainHead(Base):
     """One row: the newest event of the audit chain, and where retention cut the chain's start."""
 
     __tablename__ = "audit_chain_head"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
     pruned_through_seq: Mapped[int] = mapped_column(BigInteger)
@@ -200,8 +207,8 @@ class CaseInvolvement(Base):
     __tablename__ = "case_involvement"
     __table_args__ = (UniqueConstraint("case_id", "party", "reason"), Index("ix_case_involvement_party", "party",
                                                                               "case_id"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     party: Mapped[str] = mapped_column(String(30))  # veilig_thuis
     reason: Mapped[str] = mapped_column(String(30))  # advies | melding | overdracht
     element_id: Mapped[str | None] = mapped_column(String(255))
@@ -225,10 +232,10 @@ class AccessGrant(Base):
     __tablename__ = "access_grant"
     __table_args__ = (Index("ix_access_grant_user_case", "username", "case_id", "expires_at"),
                       Index("ix_access_grant_review", "team", "reviewed_at"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(100))
+    id: Mapped[IntPk]
+    username: Mapped[Name]
     user_team: Mapped[str | None] = mapped_column(String(100))
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[CaseRef]
     team: Mapped[str | None] = mapped_column(String(100))  # the case's team, whose aandachtsfunctionaris reviews
     reason: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime]
@@ -243,10 +250,10 @@ class DeploymentScenario(Base):
 
     __tablename__ = "deployment_scenario"
     __table_args__ = (UniqueConstraint("deployment_id", "filename"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    process_id: Mapped[str] = mapped_column(String(100))
+    process_id: Mapped[Name]
     content: Mapped[str] = mapped_column(Text)  # the scenario's JSON text
 
 
@@ -255,7 +262,7 @@ class StudioDraft(Base):
     server so that a refresh or a second tab loses nothing."""
 
     __tablename__ = "studio_draft"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     owner: Mapped[str] = mapped_column(String(100), index=True)
     title: Mapped[str] = mapped_column(String(200))
     base_deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
@@ -278,11 +285,11 @@ class CaseMigration(Base):
     that the move can be reverted."""
 
     __tablename__ = "case_migration"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     from_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
     to_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
-    migrated_by: Mapped[str] = mapped_column(String(100))
+    migrated_by: Mapped[Name]
     migrated_at: Mapped[datetime]
     state_before: Mapped[bytes]
     variables_before: Mapped[dict]
@@ -300,11 +307,11 @@ class Notification(Base):
         Index("ix_notification_recipient", "recipient", "created_at"),
         Index("ix_notification_delivery", "status", "next_attempt_at"),
     )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    recipient: Mapped[str] = mapped_column(String(100))  # username; NOBODY when no one holds the role
+    recipient: Mapped[Name]  # username; NOBODY when no one holds the role
     role: Mapped[str | None] = mapped_column(String(50))  # the lane/role the recipient was chosen by; None: assignee
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20))
@@ -321,13 +328,13 @@ class CaseHandover(Base):
     responsible when; the current holder is `Case.responsible` or `CaseTask.claimed_by`)."""
 
     __tablename__ = "case_handover"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     task_id: Mapped[int | None] = mapped_column(ForeignKey("case_task.id"))  # None: the case itself
     from_user: Mapped[str | None] = mapped_column(String(100))
-    to_user: Mapped[str] = mapped_column(String(100))
+    to_user: Mapped[Name]
     note: Mapped[str | None] = mapped_column(Text)
-    handed_by: Mapped[str] = mapped_column(String(100))  # the holder, or the leidinggevende who reassigned
+    handed_by: Mapped[Name]  # the holder, or the leidinggevende who reassigned
     handed_at: Mapped[datetime]
 
 
@@ -336,9 +343,9 @@ class TaskDraft(Base):
 
     __tablename__ = "task_draft"
     __table_args__ = (UniqueConstraint("task_id", "username"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"), index=True)
-    username: Mapped[str] = mapped_column(String(100))
+    username: Mapped[Name]
     data: Mapped[dict]
     saved_at: Mapped[datetime]
 
@@ -347,9 +354,9 @@ class CaseNote(Base):
     """Issue 13: a free note (aantekening) on a case, or the follow-up of a hypothesis (bevestigd/weerlegd)."""
 
     __tablename__ = "case_note"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    author: Mapped[str] = mapped_column(String(100))
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
+    author: Mapped[Name]
     created_at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(30))  # aantekening | hypothese
     text: Mapped[str] = mapped_column(Text)
@@ -360,12 +367,12 @@ class CaseAttachment(Base):
     """Issue 13: an uploaded PDF or image; the bytes live outside the web root under `storage_key`."""
 
     __tablename__ = "case_attachment"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    uploaded_by: Mapped[str] = mapped_column(String(100))
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
+    uploaded_by: Mapped[Name]
     uploaded_at: Mapped[datetime]
     filename: Mapped[str] = mapped_column(String(255))  # as the user named it, for display only
-    content_type: Mapped[str] = mapped_column(String(100))  # decided from the content, not the upload
+    content_type: Mapped[Name]  # decided from the content, not the upload
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -376,10 +383,10 @@ class TaskCorrection(Base):
     """Issue 13: an addendum to a completed step; the step's own record is never overwritten."""
 
     __tablename__ = "task_correction"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    id: Mapped[IntPk]
+    case_id: Mapped[CaseRef]
     task_id: Mapped[int] = mapped_column(ForeignKey("case_task.id"), index=True)
-    author: Mapped[str] = mapped_column(String(100))
+    author: Mapped[Name]
     created_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text)
     changes: Mapped[dict]  # field -> corrected value
