@@ -93,6 +93,24 @@ def test_paging(app, services, client):
     assert last.text.count("<tr>") == 1 + 21 and 'rel="prev"' in last.text
 
 
+def test_a_search_with_more_matches_than_the_count_cap_says_so_and_pages_on(app, services, client, monkeypatch):
+    from engine import audit
+
+    monkeypatch.setattr(audit_search, "COUNT_CAP", 60)  # the real cap is 10,000 events
+    with services.sessions.begin() as session:
+        for i in range(130):
+            audit.record(session, "piet", "case.view", client_ref="CL-Q", case_id=1, i=i)
+    login(client, "logbeheerder")
+    first = client.get("/auditlog?client_ref=CL-Q&pagina=2")
+    assert "Meer dan 60 gebeurtenissen gevonden, pagina 2." in first.text
+    assert 'rel="next"' in first.text and first.text.count("<tr>") == 1 + 50
+    last = client.get("/auditlog?client_ref=CL-Q&pagina=3")
+    assert last.text.count("<tr>") == 1 + 31 and 'rel="next"' not in last.text  # 130 views, the first search
+    with services.sessions() as session:
+        logged = audit_search.search(session, audit_search.AuditQuery(action="auditlog.search"))[0][-1]
+    assert logged.details["found"] == 60 and logged.details["found_capped"] is True
+
+
 def test_who_has_seen_the_file_as_pdf(app, services, client):
     case_id = start_case(services, "professional", client_ref="CL-AVG")
     other = start_case(services, "professional", client_ref="CL-OTHER")

@@ -65,18 +65,21 @@ def _log_reading(action: str, q: AuditQuery, **details) -> None:
 @roles_required(LOGBEHEERDER)
 def index():
     page = max(request.args.get("pagina", 1, type=int) or 1, 1)
-    error, events, total, q = None, [], 0, AuditQuery()
+    error, found, q = None, audit_search.AuditPage([], 0, False), AuditQuery()
     try:
         q = _query(request.args)
     except QueryError as exc:
         error = str(exc)
     if error is None:
+        # Counting stops at COUNT_CAP: at millions of events an exact count of a broad search costs seconds.
         with services().sessions() as session:
-            events, total = audit_search.search(session, q, page=page, per_page=PER_PAGE)
-        _log_reading("auditlog.search", q, page=page, found=total)
-    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    return render_template("auditlog/index.html", events=events, total=total, page=page, pages=pages,
-                           args=request.args, error=error,
+            found = audit_search.search_page(session, q, page=page, per_page=PER_PAGE)
+        _log_reading("auditlog.search", q, page=page, found=found.total, found_capped=found.total_capped)
+    pages = max((found.total + PER_PAGE - 1) // PER_PAGE, 1)
+    if found.total_capped and len(found.events) == PER_PAGE:
+        pages = max(pages, page + 1)  # beyond the count: there may be a next page
+    return render_template("auditlog/index.html", events=found.events, total=found.total,
+                           capped=found.total_capped, page=page, pages=pages, args=request.args, error=error,
                            paging_args={k: v for k, v in request.args.items() if k != "pagina"}), 400 if error else 200
 
 
