@@ -22,9 +22,9 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, literal, null, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowedError, NotFoundError
@@ -46,8 +46,9 @@ class AccessDenied(NotAllowedError):
     """The actor may not read this case or act on this task (audited as denied)."""
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
+    """The actor's active break-the-glass grant: its columns as `with_facts` selects them."""
+
     id: int
     reason: str
     expires_at: datetime
@@ -116,6 +117,33 @@ def decide_task(actor: Actor, facts: CaseFacts, lane: str | None) -> Decision:
     return decision
 
 
+FACT_COLUMNS = 5  # what `with_facts` adds: restriction, Veilig Thuis involved, grant id, reason, expires at
+
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def with_facts(query: AnySelect, actor: Actor, now: datetime) -> AnySelect:
+    """`query` (one case: it selects from `Case`) with `actor`'s access facts as its last FACT_COLUMNS columns,
+    so that a task or case and the facts its decision needs are one statement: the restriction by its primary
+    key, Veilig Thuis's involvement as EXISTS, and the newest active grant by a LEFT JOIN (the newest first)."""
+    vt = exists().where(CaseInvolvement.case_id == Case.id, CaseInvolvement.party == VEILIG_THUIS) \
+        if VEILIG_THUIS in actor.roles else literal(False)
+    query = query.outerjoin(CaseRestriction, CaseRestriction.case_id == Case.id).add_columns(CaseRestriction.kind, vt)
+    if not actor.roles & GLASS_ROLES:  # only the team lanes may break the glass
+        return query.add_columns(null(), null(), null())
+    return (query.outerjoin(AccessGrant, and_(AccessGrant.case_id == Case.id, AccessGrant.username == actor.username,
+                                              AccessGrant.expires_at > now))
+            .add_columns(AccessGrant.id, AccessGrant.reason, AccessGrant.expires_at)
+            .order_by(AccessGrant.expires_at.desc()).limit(1))
+
+
+def facts_of(row: Row[*tuple[Any, ...]], case_id: int, team: str | None) -> CaseFacts:
+    """The facts in the last FACT_COLUMNS columns of a row of a `with_facts` query."""
+    restricted, vt, *grant = row[-FACT_COLUMNS:]
+    return CaseFacts(case_id, team, restricted, bool(vt), Grant(*grant) if grant[0] is not None else None)
+
+
 @overload
 def load_facts(session: Session, case: Case, actor: Actor, now: datetime) -> CaseFacts: ...
 @overload
@@ -123,26 +151,10 @@ def load_facts(session: Session, case: int, actor: Actor, now: datetime) -> Case
 
 
 def load_facts(session: Session, case: Case | int, actor: Actor, now: datetime) -> CaseFacts | None:
-    """The facts of a case (by row or id) for `actor`; None when the case does not exist."""
-    if isinstance(case, int):
-        row = session.execute(select(Case.id, Case.team).where(Case.id == case)).first()
-        if row is None:
-            return None
-        case_id, team = row
-    else:
-        case_id, team = case.id, case.team
-    restricted = session.scalar(select(CaseRestriction.kind).where(CaseRestriction.case_id == case_id))
-    vt = VEILIG_THUIS in actor.roles and session.scalar(
-        select(CaseInvolvement.id).where(CaseInvolvement.case_id == case_id,
-                                         CaseInvolvement.party == VEILIG_THUIS).limit(1)) is not None
-    grant = None
-    if actor.roles & GLASS_ROLES:
-        found = session.execute(
-            select(AccessGrant.id, AccessGrant.reason, AccessGrant.expires_at)
-            .where(AccessGrant.username == actor.username, AccessGrant.case_id == case_id,
-                   AccessGrant.expires_at > now).order_by(AccessGrant.expires_at.desc()).limit(1)).first()
-        grant = Grant(*found) if found else None
-    return CaseFacts(case_id, team, restricted, vt, grant)
+    """The facts of a case (by row or id) for `actor`, in one statement; None when the case does not exist."""
+    case_id = case if isinstance(case, int) else case.id
+    row = session.execute(with_facts(select(Case.team).where(Case.id == case_id), actor, now)).first()
+    return None if row is None else facts_of(row, case_id, row[0])
 
 
 def check_case(session: Session, actor: Actor, case: Case, now: datetime) -> Decision:
@@ -152,8 +164,10 @@ def check_case(session: Session, actor: Actor, case: Case, now: datetime) -> Dec
     return decision
 
 
-def check_task(session: Session, actor: Actor, case: Case, lane: str | None, task_id: int, now: datetime) -> Decision:
-    decision = decide_task(actor, load_facts(session, case, actor, now), lane)
+def check_task(session: Session, actor: Actor, case: Case, lane: str | None, task_id: int, now: datetime,
+               facts: CaseFacts | None = None) -> Decision:
+    """`facts`: when the caller read them with the task (`task_with_facts`)."""
+    decision = decide_task(actor, facts or load_facts(session, case, actor, now), lane)
     if not decision.allowed:
         raise AccessDenied(f"{actor.username} may not work on task {task_id}: {decision.basis}")
     return decision
@@ -196,12 +210,18 @@ OPEN_CASE_STATUSES = (CaseStatus.RUNNING, CaseStatus.SUSPENDED)
 def task_with_access(session: Session, actor: Actor, task_id: int, now: datetime) -> tuple[CaseTask, Case, Decision]:
     """A task, its case and `actor`'s access to it (for the use cases about one task: drafts, context,
     corrections). NotFoundError for an unknown task; AccessDenied when the policy refuses."""
-    found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                            .where(CaseTask.id == task_id)).first()
+    row, case, facts = task_with_facts(session, actor, task_id, now)
+    return row, case, check_task(session, actor, case, row.lane, row.id, now, facts)
+
+
+def task_with_facts(session: Session, actor: Actor, task_id: int, now: datetime) -> tuple[CaseTask, Case, CaseFacts]:
+    """A task, its case and `actor`'s access facts, in one statement (NotFoundError for an unknown task)."""
+    found = session.execute(with_facts(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                                       .where(CaseTask.id == task_id), actor, now)).first()
     if found is None:
         raise NotFoundError(f"task {task_id} does not exist")
-    row, case = found
-    return row, case, check_task(session, actor, case, row.lane, row.id, now)
+    row, case = found[0], found[1]
+    return row, case, facts_of(found, case.id, case.team)
 
 
 def task_lane_filter(actor: Actor, lane_column: Any, now: datetime) -> ColumnElement[bool]:

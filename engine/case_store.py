@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 # drafts is imported for its effect: a task leaving the ready state drops its drafts in the same transaction, in
 # every process that changes tasks (web, workers firing timers, the CLI), not only where the web imported it.
 from . import access, audit, clock, drafts, involvement  # noqa: F401
-from .errors import NotFoundError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
 from .runtime import CaseRuntime, StepResult
 from .settings import Settings
@@ -79,12 +78,9 @@ class CaseStore:
     # -- access and its audit ---------------------------------------------------------------
     def task_row(self, session: Session, task_id: int, actor: Actor, action: str) -> tuple[CaseTask, Case]:
         """A task row and its case, if `actor` may work on it (the decision is kept in `session.info`)."""
-        found = session.execute(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                                .where(CaseTask.id == task_id)).first()
-        if found is None:
-            raise NotFoundError(f"task {task_id} does not exist")
-        row, case = found
-        session.info[DECISION] = access.check_task(session, actor, case, row.lane, row.id, clock.now())
+        now = clock.now()
+        row, case, facts = access.task_with_facts(session, actor, task_id, now)
+        session.info[DECISION] = access.check_task(session, actor, case, row.lane, row.id, now, facts)
         return row, case
 
     @contextlib.contextmanager

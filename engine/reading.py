@@ -83,14 +83,13 @@ def case_access(store: CaseStore, case_id: int, actor: Actor) -> access.Decision
 def task_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
     """(case id, whether `actor` may work on the task) — None: no such task. Not audited: a decision."""
     with store.sessions() as session:
-        found = session.execute(select(CaseTask.lane, Case).join(Case, Case.id == CaseTask.case_id)
-                                .where(CaseTask.id == task_id)).first()
+        found = session.execute(access.with_facts(select(CaseTask.lane, Case.id, Case.team)
+                                                  .join(Case, Case.id == CaseTask.case_id)
+                                                  .where(CaseTask.id == task_id), actor, clock.now())).first()
         if found is None:
             return None
-        lane, row = found
-        facts = access.load_facts(session, row, actor, clock.now())
-        assert facts is not None, "the facts of a case row that was just read"
-        return row.id, access.decide_task(actor, facts, lane)
+        lane, case_id, team = found[:3]
+        return case_id, access.decide_task(actor, access.facts_of(found, case_id, team), lane)
 
 
 def list_cases(store: CaseStore, *, team: str | None = None, status: str | None = None, limit: int = 200,
