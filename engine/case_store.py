@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 # drafts is imported for its effect: a task leaving the ready state drops its drafts in the same transaction, in
@@ -166,12 +166,11 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
                                   due_at=timer.due_at, state=TimerState.WAITING, created_at=now))
             session.info.setdefault(NEW_TIMERS, []).append((case.id, timer.due_at))
 
-    if result.milestones:
-        seq = 1 + (session.scalar(select(func.max(CaseMilestone.seq)).where(CaseMilestone.case_id == case.id))
-                   or 0)
-        for offset, (name, element_id) in enumerate(result.milestones):
-            session.add(CaseMilestone(case_id=case.id, seq=seq + offset, name=name, element_id=element_id,
-                                      reached_at=now))
+    # Numbered from the case row, whose optimistic lock makes two steps of one case never number alike.
+    for name, element_id in result.milestones:
+        case.last_milestone_seq = (case.last_milestone_seq or 0) + 1
+        session.add(CaseMilestone(case_id=case.id, seq=case.last_milestone_seq, name=name, element_id=element_id,
+                                  reached_at=now))
     return fired
 
 

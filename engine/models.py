@@ -101,6 +101,8 @@ class Case(Base):
     # Issue 13 (revision 0009): the responsible professional, by default who started the case
     responsible: Mapped[str | None] = mapped_column(String(100), index=True)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Revision 0011: the seq of the newest milestone, so a step numbers its milestones without a max() select
+    last_milestone_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     process_version: Mapped[ProcessVersion] = relationship()
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -194,6 +196,7 @@ class AuditChainHead(Base):
     id: Mapped[IntPk]
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0011: the hash before the newest event
     pruned_through_seq: Mapped[int] = mapped_column(BigInteger)
     pruned_through_hash: Mapped[str] = mapped_column(String(64))
     pruned_at: Mapped[datetime | None]
