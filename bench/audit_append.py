@@ -1,8 +1,8 @@
 """Benchmark: what the audit hash chain costs per event on the completion path.
 
-Per transaction, one audit event: a bare INSERT (what 0006 did) against `engine.audit.record` (flush, lock the
-chain head row, hash, insert, move the head), sequentially and from 8 threads at once, on PostgreSQL in a
-throwaway schema.
+Per transaction, one audit event: a bare INSERT (what 0006 did) against `engine.audit.record` (flush, hash the
+content, lock and move the chain head in one UPDATE … RETURNING, insert), sequentially and from 8 threads at
+once, on PostgreSQL in a throwaway schema.
 
     .venv/bin/python bench/audit_append.py [--database-url URL] [--events N]
 """

@@ -16,17 +16,19 @@ event at seq - 1 (64 zeros for the first). The chain covers the content only thr
 can destroy an expired prefix of the chain and keep the hash of its last event in `audit_chain_head`
 (`pruned_through_seq`, `pruned_through_hash`) as the new starting point: the remaining events verify unchanged.
 
-`audit_chain_head` (one row) holds the seq and hash of the newest event. Appending locks that row (see
-engine.audit), so concurrent writers on PostgreSQL form one linear chain; and it lets verification see events
-removed at the end of the chain or a truncated table, which a chain alone cannot show.
+`audit_chain_head` (one row) holds the seq and hash of the newest event (and, since revision 0011, the hash before
+it). Appending locks that row (see engine.audit), so concurrent writers on PostgreSQL form one linear chain; and it
+lets verification see events removed at the end of the chain or a truncated table, which a chain alone cannot show.
 
 Why a lock at append time rather than sealing later: a sealer that chains events after they commit must
 update rows of an append-only table (the app role could then rewrite them), and ids from a sequence commit
 out of order, so it can never be sure an older id will not still appear; the log is also unsealed, so
 unprotected, until it runs. Holding the head row until commit serialises only the appends: every writer
 flushes its other changes first and takes no lock after the head, so no two writers can wait for each other.
-Cost (bench/audit_append.py, PostgreSQL on this 2-core machine): about 2 ms more per event (two statements),
-and appends from 8 writers at once are bounded at a few hundred per second, far above what people can click.
+Appending is one statement besides the event's INSERT (`advance_head`): the content hash does not depend on the
+event's place, so the database locks the head and computes the new link hash from the row it locked (SHA-256:
+PostgreSQL's sha256(), on SQLite a function engine/db.py registers on every connection); Python checks the result
+against `link_hash`. Cost: bench/audit_append.py.
 """
 from __future__ import annotations
 
@@ -34,9 +36,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, bindparam, cast, literal, select, update
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from .models import AuditChainHead, AuditEvent
 
@@ -73,19 +79,44 @@ def seal(event: AuditEvent, seq: int, prev_hash: str) -> None:
     event.hash = link_hash(seq, prev_hash, event.content_hash)
 
 
-def lock_head(session: Session) -> tuple[int, str]:
-    """Take the chain's lock (the head row, until the transaction ends) and reserve the next seq.
+class sha256_hex(FunctionElement[str]):  # noqa: N801  # a SQL function, named as in SQL
+    """SHA-256 of a text (UTF-8), as 64 hex digits, computed by the database."""
 
-    One UPDATE: on PostgreSQL it waits for the writer that holds the row, and then sees that writer's head;
-    on SQLite it takes the database's single write lock."""
-    row = session.execute(update(AuditChainHead).where(AuditChainHead.id == 1)
-                          .values(seq=AuditChainHead.seq + 1)
-                          .returning(AuditChainHead.seq, AuditChainHead.hash)).one()
-    return row.seq, row.hash
+    type = String()
+    inherit_cache = True
 
 
-def set_head(session: Session, seq: int, digest: str) -> None:
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=digest))
+@compiles(sha256_hex)
+def _sha256_hex_sqlite(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sha256_hex({compiler.process(element.clauses, **kw)})"  # engine/db.py registers it
+
+
+@compiles(sha256_hex, "postgresql")
+def _sha256_hex_postgresql(element: sha256_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"encode(sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')), 'hex')"
+
+
+_head = AuditChainHead.__table__.c
+# Built once: what differs per event is its content hash, a parameter ("\n" + digest).
+_ADVANCE = (update(AuditChainHead).where(_head.id == 1)
+            .values(seq=_head.seq + 1, prev_hash=_head.hash,
+                    hash=sha256_hex(literal(f"{PREFIX}\n").concat(cast(_head.seq + 1, String)).concat("\n")
+                                    .concat(_head.hash).concat(bindparam("tail", type_=String))))
+            .returning(_head.seq, _head.prev_hash, _head.hash))
+
+
+def advance_head(session: Session, digest: str) -> tuple[int, str, str]:
+    """Take the chain's lock (the head row, until the transaction ends) and move the head past an event whose
+    content hash is `digest`; returns that event's (seq, prev_hash, hash).
+
+    One UPDATE … RETURNING: on PostgreSQL it waits for the writer that holds the row and then works on that
+    writer's head; on SQLite it takes the database's single write lock. The database computes the link hash
+    from the row it locked (the SET expressions see the row before the update), and keeps the hash it replaced
+    as prev_hash, since RETURNING shows only new values."""
+    seq, prev_hash, digest_hash = session.connection().execute(_ADVANCE, {"tail": f"\n{digest}"}).one()
+    if prev_hash is None or link_hash(seq, prev_hash, digest) != digest_hash:
+        raise RuntimeError("the database's link hash differs from link_hash(): the chain would not verify")
+    return seq, prev_hash, digest_hash
 
 
 @dataclass(frozen=True)

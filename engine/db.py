@@ -1,6 +1,7 @@
 """Database engine, sessions and schema migrations."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The audit chain's link hash is computed in its UPDATE of the head (engine/audit_chain.py advance_head)
+    dbapi_connection.create_function("sha256_hex", 1, _sha256_hex, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
