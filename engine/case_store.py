@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-# drafts is imported for its effect: a task leaving the ready state drops its drafts in the same transaction, in
+# Importing drafts has an effect: a task leaving the ready state drops its drafts in the same transaction, in
 # every process that changes tasks (web, workers firing timers, the CLI), not only where the web imported it.
-from . import access, audit, clock, drafts, involvement  # noqa: F401
-from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion
+from . import access, audit, clock, drafts, involvement
+from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion, TaskDraft
 from .runtime import CaseRuntime, StepResult
 from .settings import Settings
 from .spiff_state import dump_state, load_specs, load_state
@@ -126,10 +126,7 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
     if runtime.completed:
         case.status, case.ended_at = CaseStatus.COMPLETED, now
 
-    # Re-check the state in Python: rows changed earlier in this unit of work are not flushed yet.
-    open_rows = {r.spiff_task_id: r for r in session.scalars(
-        select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == CaseTaskState.READY))
-        if r.state == CaseTaskState.READY}
+    open_rows, waiting_rows = _open_rows(session, case)
     ready = {t.spiff_task_id: t for t in runtime.ready_tasks()}
     for spiff_id, row in open_rows.items():
         if spiff_id not in ready:
@@ -144,9 +141,6 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
             still_open.append(row)
     session.info[OPEN_ROWS] = still_open  # their ids exist after the flush
 
-    waiting_rows = {r.spiff_task_id: r for r in session.scalars(
-        select(CaseTimer).where(CaseTimer.case_id == case.id, CaseTimer.state == TimerState.WAITING))
-        if r.state == TimerState.WAITING}
     waiting = {t.spiff_task_id: t for t in runtime.waiting_timers()}
     fired = []
     for spiff_id, timer_row in waiting_rows.items():
@@ -172,6 +166,33 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
         session.add(CaseMilestone(case_id=case.id, seq=case.last_milestone_seq, name=name, element_id=element_id,
                                   reached_at=now))
     return fired
+
+
+def _open_rows(session: Session, case: Case) -> tuple[dict[str, CaseTask], dict[str, CaseTimer]]:
+    """The case's open task rows and waiting timers by SpiffWorkflow id, in one statement (two outer joins: a
+    case has a few of each, so their product stays small). Tasks read without a draft are noted for
+    engine/drafts.py, which then deletes none when they finish."""
+    if case.id is None:  # a case being started has neither
+        return {}, {}
+    found = session.execute(
+        select(CaseTask, exists().where(TaskDraft.task_id == CaseTask.id), CaseTimer).select_from(Case)
+        .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))
+        .outerjoin(CaseTimer, and_(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING))
+        .where(Case.id == case.id))
+    tasks: dict[str, CaseTask] = {}
+    timers: dict[str, CaseTimer] = {}
+    draftless: set[int] = set()
+    for task, drafted, timer in found:
+        # Re-check the state in Python: rows changed earlier in this unit of work are not flushed yet.
+        if task is not None:
+            if not drafted:  # also the task being completed (in Python no longer ready)
+                draftless.add(task.id)
+            if task.state == CaseTaskState.READY:
+                tasks[task.spiff_task_id] = task
+        if timer is not None and timer.state == TimerState.WAITING:
+            timers[timer.spiff_task_id] = timer
+    drafts.note_draftless(session, draftless)
+    return tasks, timers
 
 
 def task_info(row: CaseTask, case: Case, **extra: Any) -> TaskInfo:

@@ -173,11 +173,25 @@ def has_draft(sessions: sessionmaker[Session], task_id: int, username: str) -> b
 
 
 # -- a finished task takes its drafts with it, in the same transaction ------------------------------------------
+# Tasks that a use case read, in this transaction, together with the fact that they have no draft
+# (engine/case_store.py): finishing them needs no DELETE. A draft saved by someone else between that read and
+# the commit stays behind, as one saved between the DELETE and the commit always could; it is never shown (a
+# draft is only read for a ready task) and retention removes it.
+NO_DRAFTS = "meldcode.tasks_without_drafts"
+
+
+def note_draftless(session: Session, task_ids: set[int]) -> None:
+    """Note that the tasks `task_ids` had no draft when this transaction read them."""
+    session.info[NO_DRAFTS] = (session.get_transaction(), task_ids)
+
+
 def drop_drafts_of_finished_tasks(session: Session, _flush_context: object = None, _instances: object = None) -> None:
     """Before a flush: delete the drafts of every task whose state changes from ready to anything else."""
+    noted = session.info.get(NO_DRAFTS)
+    draftless = noted[1] if noted is not None and noted[0] is session.get_transaction() else set()
     finished = [obj.id for obj in session.dirty
                 if isinstance(obj, CaseTask) and obj.id is not None and obj.state != CaseTaskState.READY
-                and inspect(obj).attrs.state.history.has_changes()]
+                and obj.id not in draftless and inspect(obj).attrs.state.history.has_changes()]
     if finished:
         session.execute(delete(TaskDraft).where(TaskDraft.task_id.in_(finished)))
 
@@ -187,5 +201,5 @@ if not event.contains(Session, "before_flush", drop_drafts_of_finished_tasks):
     event.listen(Session, "before_flush", drop_drafts_of_finished_tasks)
 
 
-__all__ = ["Draft", "clean", "discard_draft", "drop_drafts_of_finished_tasks", "has_draft",
-           "load_draft", "save_draft"]
+__all__ = ["NO_DRAFTS", "Draft", "clean", "discard_draft", "drop_drafts_of_finished_tasks", "has_draft",
+           "load_draft", "note_draftless", "save_draft"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine import drafts, task_context
 from engine.cases import Actor
@@ -100,6 +100,22 @@ def test_a_draft_is_not_in_the_dossier_and_goes_with_the_completion(deployed, pr
         drafts.save_draft(deployed.sessions, task.id, professional, {"toelichting": "te laat"})
     info = deployed.case(case_id, professional)
     assert "Concepttekst 4711" not in repr(info)
+
+
+def test_a_completion_without_drafts_deletes_none_and_one_with_a_draft_deletes_it(db, deployed, professional):
+    """The open task rows are read with whether they have a draft; only then is a DELETE sent."""
+    sent = []
+    event.listen(db, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    case_id = deployed.start_case("lus", "CL-LUS", professional)
+    deployed.complete_task(deployed.open_tasks(case_id=case_id)[0].id, professional, {"duurzame_veiligheid": False})
+    assert not [s for s in sent if "task_draft" in s and s.lstrip().upper().startswith("DELETE")]
+    [task] = deployed.open_tasks(case_id=case_id)
+    drafts.save_draft(deployed.sessions, task.id, professional, {"duurzame_veiligheid": "nee"})
+    sent.clear()
+    deployed.complete_task(task.id, professional, {"duurzame_veiligheid": False})
+    assert [s for s in sent if "task_draft" in s and s.lstrip().upper().startswith("DELETE")]
+    with deployed.sessions() as session:
+        assert session.scalars(select(TaskDraft)).all() == []
 
 
 def test_a_discarded_draft_is_gone(deployed, professional):
