@@ -1,0 +1,45 @@
+"""Pooled PostgreSQL connections (engine/db.py): pinged before use only after sitting idle, so a lost connection
+that sat idle is replaced without the use case noticing, and one used moments ago costs no round trip."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from engine.db import make_engine
+
+pytestmark = pytest.mark.backends("postgres")
+
+
+def _terminate_pooled_backend(db, postgres_admin):
+    with db.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with postgres_admin.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    time.sleep(0.2)  # the server closes the socket
+
+
+def test_an_idle_connection_that_was_lost_is_replaced_before_use(database_url, postgres_admin):
+    db = make_engine(database_url, ping_after_idle=0.1)
+    try:
+        _terminate_pooled_backend(db, postgres_admin)
+        with db.connect() as conn:  # the ping finds it gone; the pool connects anew
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        db.dispose()
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(database_url, postgres_admin):
+    """Had it been pinged, the lost connection would have been replaced as above; instead its first use fails
+    once (the price of the saved round trip), and the pool then starts afresh."""
+    db = make_engine(database_url, ping_after_idle=3600)
+    try:
+        _terminate_pooled_backend(db, postgres_admin)
+        with pytest.raises(OperationalError), db.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        with db.connect() as conn:
+            assert conn.execute(text("SELECT 2")).scalar_one() == 2
+    finally:
+        db.dispose()
