@@ -66,15 +66,16 @@ def fire_one(store: CaseStore, now: datetime, case_id: int | None, passed: set[i
     (the case claimed or None, how many timers fired)."""
     if case_id is not None:
         # One case: its own timers through ix_case_timer_case_state (an IN over every due timer would read the
-        # whole backlog for each case a sweep fires)
+        # whole backlog for each case a sweep fires). No NOT IN of the passed cases here: the sweep skips those
+        # before it asks, and a list that grows with every firing made a backlog quadratic again.
         query = select(Case).where(Case.id == case_id, Case.status == CaseStatus.RUNNING, exists().where(
             CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now))
     else:
         due_cases = select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now)
         query = (select(Case).where(Case.status == CaseStatus.RUNNING, Case.id.in_(due_cases))
                  .order_by(Case.id).limit(1))
-    if passed:
-        query = query.where(Case.id.not_in(passed))
+        if passed:
+            query = query.where(Case.id.not_in(passed))
     claimed = None
     try:
         # SpiffWorkflow fires a timer only when strictly past due; we promise "due <= now".

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine import clock
 from engine.models import CaseTimer
@@ -96,6 +96,26 @@ def test_sweep_limit_and_several_cases(deployed, professional):
     assert deployed.fire_due_timers(DUE, limit=2) == 2
     assert deployed.fire_due_timers(DUE) == 1
     assert all(timers(deployed, i)[0][1] == "fired" for i in ids)
+
+
+def test_a_sweep_asks_the_same_small_statements_however_many_cases_it_already_fired(deployed, professional):
+    """A sweep once added every case it had passed to each claim (NOT IN): quadratic in a backlog of 10,000."""
+    ids = [melding_case(deployed, professional) for _ in range(12)]
+    widest: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            widest.append(len(parameters))
+
+    engine = deployed.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert deployed.fire_due_timers(DUE) == 12
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert all(timers(deployed, i)[0][1] == "fired" for i in ids)
+    # Every read carries its few filters (before: the 12th claim also carried the 11 cases passed until then).
+    assert len(widest) >= 12 and max(widest) <= 5
 
 
 def test_cycle_timer_fires_each_occurrence_and_leaves_the_task_open(case_engine, professional):
