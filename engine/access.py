@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, overload
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, literal, null, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, false, literal, null, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowedError, NotFoundError
@@ -123,19 +123,41 @@ FACT_COLUMNS = 5  # what `with_facts` adds: restriction, Veilig Thuis involved, 
 AnySelect = Select[*tuple[Any, ...]]
 
 
-def with_facts(query: AnySelect, actor: Actor, now: datetime) -> AnySelect:
+def with_facts(query: AnySelect, actor: Actor) -> AnySelect:
     """`query` (one case: it selects from `Case`) with `actor`'s access facts as its last FACT_COLUMNS columns,
     so that a task or case and the facts its decision needs are one statement: the restriction by its primary
-    key, Veilig Thuis's involvement as EXISTS, and the newest active grant by a LEFT JOIN (the newest first)."""
+    key, Veilig Thuis's involvement as EXISTS, and the newest active grant by a LEFT JOIN (the newest first).
+    Who and when are parameters (`facts_params`), so that one statement serves every actor with these roles."""
     vt = exists().where(CaseInvolvement.case_id == Case.id, CaseInvolvement.party == VEILIG_THUIS) \
         if VEILIG_THUIS in actor.roles else literal(False)
     query = query.outerjoin(CaseRestriction, CaseRestriction.case_id == Case.id).add_columns(CaseRestriction.kind, vt)
     if not actor.roles & GLASS_ROLES:  # only the team lanes may break the glass
         return query.add_columns(null(), null(), null())
-    return (query.outerjoin(AccessGrant, and_(AccessGrant.case_id == Case.id, AccessGrant.username == actor.username,
-                                              AccessGrant.expires_at > now))
+    return (query.outerjoin(AccessGrant, and_(AccessGrant.case_id == Case.id,
+                                              AccessGrant.username == bindparam("facts_user"),
+                                              AccessGrant.expires_at > bindparam("facts_now")))
             .add_columns(AccessGrant.id, AccessGrant.reason, AccessGrant.expires_at)
             .order_by(AccessGrant.expires_at.desc()).limit(1))
+
+
+def facts_params(actor: Actor, now: datetime, **more: Any) -> dict[str, Any]:
+    """The parameters of a `with_facts` statement (and `more` of the caller's)."""
+    return {"facts_user": actor.username, "facts_now": now, **more}
+
+
+_built: dict[tuple[str, bool, bool], AnySelect] = {}
+
+
+def _statement(kind: str, actor: Actor) -> AnySelect:
+    """A case's team, or a task and its case, with the facts: built once per kind and per the roles that change
+    its shape, since building a statement costs more than running it."""
+    key = (kind, VEILIG_THUIS in actor.roles, bool(actor.roles & GLASS_ROLES))
+    statement = _built.get(key)
+    if statement is None:
+        base = select(Case.team).where(Case.id == bindparam("case_id")) if kind == "case" else \
+            select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id).where(CaseTask.id == bindparam("task_id"))
+        statement = _built[key] = with_facts(base, actor)
+    return statement
 
 
 def facts_of(row: Row[*tuple[Any, ...]], case_id: int, team: str | None) -> CaseFacts:
@@ -153,7 +175,7 @@ def load_facts(session: Session, case: int, actor: Actor, now: datetime) -> Case
 def load_facts(session: Session, case: Case | int, actor: Actor, now: datetime) -> CaseFacts | None:
     """The facts of a case (by row or id) for `actor`, in one statement; None when the case does not exist."""
     case_id = case if isinstance(case, int) else case.id
-    row = session.execute(with_facts(select(Case.team).where(Case.id == case_id), actor, now)).first()
+    row = session.execute(_statement("case", actor), facts_params(actor, now, case_id=case_id)).first()
     return None if row is None else facts_of(row, case_id, row[0])
 
 
@@ -216,8 +238,7 @@ def task_with_access(session: Session, actor: Actor, task_id: int, now: datetime
 
 def task_with_facts(session: Session, actor: Actor, task_id: int, now: datetime) -> tuple[CaseTask, Case, CaseFacts]:
     """A task, its case and `actor`'s access facts, in one statement (NotFoundError for an unknown task)."""
-    found = session.execute(with_facts(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                                       .where(CaseTask.id == task_id), actor, now)).first()
+    found = session.execute(_statement("task", actor), facts_params(actor, now, task_id=task_id)).first()
     if found is None:
         raise NotFoundError(f"task {task_id} does not exist")
     row, case = found[0], found[1]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 # Importing drafts has an effect: a task leaving the ready state drops its drafts in the same transaction, in
@@ -168,17 +168,20 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
     return fired
 
 
+_OPEN_ROWS = (  # built once (building costs more than running it)
+    select(CaseTask, exists().where(TaskDraft.task_id == CaseTask.id), CaseTimer).select_from(Case)
+    .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))
+    .outerjoin(CaseTimer, and_(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING))
+    .where(Case.id == bindparam("case_id")))
+
+
 def _open_rows(session: Session, case: Case) -> tuple[dict[str, CaseTask], dict[str, CaseTimer]]:
     """The case's open task rows and waiting timers by SpiffWorkflow id, in one statement (two outer joins: a
     case has a few of each, so their product stays small). Tasks read without a draft are noted for
     engine/drafts.py, which then deletes none when they finish."""
     if case.id is None:  # a case being started has neither
         return {}, {}
-    found = session.execute(
-        select(CaseTask, exists().where(TaskDraft.task_id == CaseTask.id), CaseTimer).select_from(Case)
-        .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))
-        .outerjoin(CaseTimer, and_(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING))
-        .where(Case.id == case.id))
+    found = session.execute(_OPEN_ROWS, {"case_id": case.id})
     tasks: dict[str, CaseTask] = {}
     timers: dict[str, CaseTimer] = {}
     draftless: set[int] = set()

@@ -85,7 +85,8 @@ def task_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[int, acce
     with store.sessions() as session:
         found = session.execute(access.with_facts(select(CaseTask.lane, Case.id, Case.team)
                                                   .join(Case, Case.id == CaseTask.case_id)
-                                                  .where(CaseTask.id == task_id), actor, clock.now())).first()
+                                                  .where(CaseTask.id == task_id), actor),
+                                access.facts_params(actor, clock.now())).first()
         if found is None:
             return None
         lane, case_id, team = found[:3]
