@@ -19,7 +19,7 @@ One policy for the engine's use cases and the web layer (which asks it again as 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, overload
@@ -126,18 +126,21 @@ AnySelect = Select[*tuple[Any, ...]]
 def with_facts(query: AnySelect, actor: Actor) -> AnySelect:
     """`query` (one case: it selects from `Case`) with `actor`'s access facts as its last FACT_COLUMNS columns,
     so that a task or case and the facts its decision needs are one statement: the restriction by its primary
-    key, Veilig Thuis's involvement as EXISTS, and the newest active grant by a LEFT JOIN (the newest first).
+    key, Veilig Thuis's involvement as EXISTS, and the newest active grant by a LEFT JOIN on its id.
     Who and when are parameters (`facts_params`), so that one statement serves every actor with these roles."""
     vt = exists().where(CaseInvolvement.case_id == Case.id, CaseInvolvement.party == VEILIG_THUIS) \
         if VEILIG_THUIS in actor.roles else literal(False)
     query = query.outerjoin(CaseRestriction, CaseRestriction.case_id == Case.id).add_columns(CaseRestriction.kind, vt)
     if not actor.roles & GLASS_ROLES:  # only the team lanes may break the glass
         return query.add_columns(null(), null(), null())
-    return (query.outerjoin(AccessGrant, and_(AccessGrant.case_id == Case.id,
-                                              AccessGrant.username == bindparam("facts_user"),
-                                              AccessGrant.expires_at > bindparam("facts_now")))
-            .add_columns(AccessGrant.id, AccessGrant.reason, AccessGrant.expires_at)
-            .order_by(AccessGrant.expires_at.desc()).limit(1))
+    # Joined by the id of the newest active grant, so the join adds no rows (`query` may return several).
+    newest = (select(AccessGrant.id).where(AccessGrant.case_id == Case.id,
+                                           AccessGrant.username == bindparam("facts_user"),
+                                           AccessGrant.expires_at > bindparam("facts_now"))
+              .order_by(AccessGrant.expires_at.desc(), AccessGrant.id.desc()).limit(1).correlate(Case)
+              .scalar_subquery())
+    return (query.outerjoin(AccessGrant, AccessGrant.id == newest)
+            .add_columns(AccessGrant.id, AccessGrant.reason, AccessGrant.expires_at))
 
 
 def facts_params(actor: Actor, now: datetime, **more: Any) -> dict[str, Any]:
@@ -148,16 +151,22 @@ def facts_params(actor: Actor, now: datetime, **more: Any) -> dict[str, Any]:
 _built: dict[tuple[str, bool, bool], AnySelect] = {}
 
 
-def _statement(kind: str, actor: Actor) -> AnySelect:
-    """A case's team, or a task and its case, with the facts: built once per kind and per the roles that change
-    its shape, since building a statement costs more than running it."""
+def built_with_facts(kind: str, base: Callable[[], AnySelect], actor: Actor) -> AnySelect:
+    """`with_facts(base(), actor)`, built once per kind and per the roles that change its shape: building a
+    statement costs more than running it. `base` selects one case (by parameters of its own)."""
     key = (kind, VEILIG_THUIS in actor.roles, bool(actor.roles & GLASS_ROLES))
     statement = _built.get(key)
     if statement is None:
-        base = select(Case.team).where(Case.id == bindparam("case_id")) if kind == "case" else \
-            select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id).where(CaseTask.id == bindparam("task_id"))
-        statement = _built[key] = with_facts(base, actor)
+        statement = _built[key] = with_facts(base(), actor)
     return statement
+
+
+def _case_team() -> AnySelect:
+    return select(Case.team).where(Case.id == bindparam("case_id"))
+
+
+def _task_and_case() -> AnySelect:
+    return select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id).where(CaseTask.id == bindparam("task_id"))
 
 
 def facts_of(row: Row[*tuple[Any, ...]], case_id: int, team: str | None) -> CaseFacts:
@@ -175,7 +184,7 @@ def load_facts(session: Session, case: int, actor: Actor, now: datetime) -> Case
 def load_facts(session: Session, case: Case | int, actor: Actor, now: datetime) -> CaseFacts | None:
     """The facts of a case (by row or id) for `actor`, in one statement; None when the case does not exist."""
     case_id = case if isinstance(case, int) else case.id
-    row = session.execute(_statement("case", actor), facts_params(actor, now, case_id=case_id)).first()
+    row = session.execute(built_with_facts("case", _case_team, actor), facts_params(actor, now, case_id=case_id)).first()
     return None if row is None else facts_of(row, case_id, row[0])
 
 
@@ -238,7 +247,8 @@ def task_with_access(session: Session, actor: Actor, task_id: int, now: datetime
 
 def task_with_facts(session: Session, actor: Actor, task_id: int, now: datetime) -> tuple[CaseTask, Case, CaseFacts]:
     """A task, its case and `actor`'s access facts, in one statement (NotFoundError for an unknown task)."""
-    found = session.execute(_statement("task", actor), facts_params(actor, now, task_id=task_id)).first()
+    found = session.execute(built_with_facts("task", _task_and_case, actor),
+                            facts_params(actor, now, task_id=task_id)).first()
     if found is None:
         raise NotFoundError(f"task {task_id} does not exist")
     row, case = found[0], found[1]

@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, select
-from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy.orm import Session, aliased, object_session, sessionmaker
 
 # Importing drafts has an effect: a task leaving the ready state drops its drafts in the same transaction, in
 # every process that changes tasks (web, workers firing timers, the CLI), not only where the web imported it.
 from . import access, audit, clock, drafts, involvement
+from .errors import NotFoundError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion, TaskDraft
 from .runtime import CaseRuntime, StepResult
 from .settings import Settings
@@ -76,10 +77,21 @@ class CaseStore:
         return fired
 
     # -- access and its audit ---------------------------------------------------------------
-    def task_row(self, session: Session, task_id: int, actor: Actor, action: str) -> tuple[CaseTask, Case]:
-        """A task row and its case, if `actor` may work on it (the decision is kept in `session.info`)."""
+    def task_row(self, session: Session, task_id: int, actor: Actor, action: str,
+                 open_rows: bool = False) -> tuple[CaseTask, Case]:
+        """A task row and its case, if `actor` may work on it (the decision is kept in `session.info`). With
+        `open_rows`, the same statement reads the case's open task rows and waiting timers for `sync`."""
         now = clock.now()
-        row, case, facts = access.task_with_facts(session, actor, task_id, now)
+        if not open_rows:
+            row, case, facts = access.task_with_facts(session, actor, task_id, now)
+        else:
+            found = session.execute(access.built_with_facts("task+open", _task_with_open_rows, actor),
+                                    access.facts_params(actor, now, task_id=task_id)).all()
+            if not found:
+                raise NotFoundError(f"task {task_id} does not exist")
+            row, case = found[0][0], found[0][1]
+            facts = access.facts_of(found[0], case.id, case.team)
+            session.info[_PREFETCHED] = (session.get_transaction(), case.id, [r[2:5] for r in found])
         session.info[DECISION] = access.check_task(session, actor, case, row.lane, row.id, now, facts)
         return row, case
 
@@ -168,20 +180,38 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
     return fired
 
 
-_OPEN_ROWS = (  # built once (building costs more than running it)
-    select(CaseTask, exists().where(TaskDraft.task_id == CaseTask.id), CaseTimer).select_from(Case)
-    .outerjoin(CaseTask, and_(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))
-    .outerjoin(CaseTimer, and_(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING))
-    .where(Case.id == bindparam("case_id")))
+_Open = aliased(CaseTask, name="open_task")
+_PREFETCHED = "meldcode.prefetched_open_rows"  # (transaction, case id, rows of _OPEN_ROWS) read with the task row
+
+
+def _open_rows_of(query: access.AnySelect) -> access.AnySelect:
+    """`query` (one case) with the case's open task rows, whether each has a draft, and its waiting timers: two
+    outer joins (a case has a few of each, so their product stays small)."""
+    return (query.add_columns(_Open, exists().where(TaskDraft.task_id == _Open.id), CaseTimer)
+            .outerjoin(_Open, and_(_Open.case_id == Case.id, _Open.state == CaseTaskState.READY))
+            .outerjoin(CaseTimer, and_(CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING)))
+
+
+def _task_with_open_rows() -> access.AnySelect:
+    return _open_rows_of(select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                         .where(CaseTask.id == bindparam("task_id")))
+
+
+# Built once (building a statement costs more than running it).
+_OPEN_ROWS = _open_rows_of(select().select_from(Case).where(Case.id == bindparam("case_id")))
 
 
 def _open_rows(session: Session, case: Case) -> tuple[dict[str, CaseTask], dict[str, CaseTimer]]:
-    """The case's open task rows and waiting timers by SpiffWorkflow id, in one statement (two outer joins: a
-    case has a few of each, so their product stays small). Tasks read without a draft are noted for
+    """The case's open task rows and waiting timers by SpiffWorkflow id, in one statement, or none when the
+    task row of this transaction brought them (`CaseStore.task_row`). Tasks read without a draft are noted for
     engine/drafts.py, which then deletes none when they finish."""
     if case.id is None:  # a case being started has neither
         return {}, {}
-    found = session.execute(_OPEN_ROWS, {"case_id": case.id})
+    prefetched = session.info.pop(_PREFETCHED, None)
+    if prefetched is not None and prefetched[0] is session.get_transaction() and prefetched[1] == case.id:
+        found = prefetched[2]
+    else:
+        found = session.execute(_OPEN_ROWS, {"case_id": case.id}).all()
     tasks: dict[str, CaseTask] = {}
     timers: dict[str, CaseTimer] = {}
     draftless: set[int] = set()

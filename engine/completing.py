@@ -16,7 +16,7 @@ def complete_task(store: CaseStore, task_id: int, actor: Actor, data: dict[str, 
     now = clock.now()
     try:
         with lost_race_as_conflict(), store.sessions.begin() as session:
-            row, case = store.task_row(session, task_id, actor, "task.complete")
+            row, case = store.task_row(session, task_id, actor, "task.complete", open_rows=True)
             if case.status != CaseStatus.RUNNING:  # before the task's state: an ended case is named as such
                 raise CaseNotRunningError(f"case {case.id} is {case.status}; its tasks can no longer be completed")
             ensure_workable(row, case, actor)

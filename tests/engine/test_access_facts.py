@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from engine import access, clock
 from engine.cases import Actor
 from engine.errors import NotFoundError
-from engine.models import AccessGrant, CaseInvolvement, CaseRestriction
+from engine.models import AccessGrant, AuditEvent, CaseInvolvement, CaseRestriction
 
 TEAM = "wijkteam-noord"
 PIET = Actor("piet", frozenset({"professional"}), TEAM)
@@ -84,3 +84,16 @@ def test_a_task_its_case_and_the_facts_are_one_statement(db, deployed, case_and_
                                     clock.now())
         with pytest.raises(NotFoundError):
             access.task_with_facts(session, ZOE, task_id + 1000, clock.now())
+
+
+def test_a_completion_on_break_the_glass_names_the_newest_grant_in_its_audit_event(deployed, case_and_task):
+    """The completion reads the task, its case, its open rows and the facts in one statement (engine/case_store.py):
+    the grant joined by its id adds no rows."""
+    case_id = deployed.start_case("lus", "CL-F2", PIET)
+    with deployed.sessions.begin() as session:
+        session.add_all([grant(case_id, "zoe", "eerste", 2), grant(case_id, "zoe", "nieuwste", 5)])
+    task = deployed.open_tasks(case_id=case_id)[0]
+    deployed.complete_task(task.id, ZOE, {"duurzame_veiligheid": False})
+    with deployed.sessions() as session:
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "task.complete")).all()
+    assert event.actor == "zoe" and event.basis == "break-the-glass" and "nieuwste" in event.basis_detail
