@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from . import access, audit, clock
 from .case_store import DECISION, CaseStore, task_info
@@ -16,12 +16,16 @@ from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, Pr
 from .states import CaseTaskState, TimerState
 from .views import Actor, CaseInfo, CaseSummary, DiagramView, TaskInfo
 
+SUMMARY_COLUMNS = (Case.client_ref, Case.team, Case.status, Case.started_by, Case.started_at, Case.updated_at)
+
 
 def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[str] | None = None,
                team: str | None = None, actor: Actor | None = None) -> list[TaskInfo]:
     """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
     with store.sessions() as session:
+        # Only the case columns a TaskInfo shows: a Case row carries the state blob and the variables.
         query = (select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
+                 .options(load_only(Case.client_ref, Case.status))
                  .where(CaseTask.state == CaseTaskState.READY).order_by(CaseTask.due_at, CaseTask.id))
         if case_id is not None:
             query = query.where(CaseTask.case_id == case_id)
@@ -97,7 +101,10 @@ def list_cases(store: CaseStore, *, team: str | None = None, status: str | None 
                actor: Actor | None = None) -> list[CaseSummary]:
     """Cases (newest first) without their state; for overviews. With `actor`: those it may read."""
     with store.sessions() as session:
-        query = select(Case, ProcessVersion).join(ProcessVersion).order_by(Case.id.desc()).limit(limit)
+        # The summary columns only: not the state blob and variables of each case, nor the forms of its version.
+        query = (select(Case, ProcessVersion).join(ProcessVersion)
+                 .options(load_only(*SUMMARY_COLUMNS), load_only(ProcessVersion.process_id, ProcessVersion.version))
+                 .order_by(Case.id.desc()).limit(limit))
         if actor is not None:
             query = query.where(access.case_filter(actor, clock.now()))
         if team is not None:
