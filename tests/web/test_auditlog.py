@@ -109,6 +109,10 @@ def test_a_search_with_more_matches_than_the_count_cap_says_so_and_pages_on(app,
     with services.sessions() as session:
         logged = audit_search.search(session, audit_search.AuditQuery(action="auditlog.search"))[0][-1]
     assert logged.details["found"] == 60 and logged.details["found_capped"] is True
+    api = client.get("/api/audit?client_ref=CL-Q&per_page=100&page=2").get_json()
+    assert (api["total"], api["total_capped"], len(api["events"])) == (60, True, 32)  # and both searches
+    exact = client.get("/api/audit?client_ref=CL-Q&user=logbeheerder").get_json()
+    assert (exact["total"], exact["total_capped"]) == (3, False)
 
 
 def test_who_has_seen_the_file_as_pdf(app, services, client):

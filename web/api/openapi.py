@@ -148,7 +148,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 "id", "seq", "at", "actor", "actor_name", "actor_roles", "on_behalf_of", "action", "outcome",
                 "case_id", "task_id", "client_ref", "channel", "client_address", "user_agent", "basis",
                 "basis_detail", "details", "hash")}}},
-            "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
+            "total": {"type": "integer", "description": "matches, counted up to 10,000"},
+            "total_capped": {"type": "boolean", "description": "more than `total` match"},
+            "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
             "audit events"), "400": json_body(ref("Error"), "a date that cannot be read"), **ERRORS}},
     **studio_openapi.OPERATIONS,
 }

@@ -156,10 +156,10 @@ def _api_audit():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     per_page = min(max(request.args.get("per_page", 100, type=int) or 100, 1), 1000)
     with services().sessions() as session:
-        events, total = audit_search.search(session, q, page=page, per_page=per_page)
-        found = [audit_search.as_dict(e) for e in events]
-    _log_reading("auditlog.api", q, page=page, found=total)
-    return jsonify(events=found, total=total, page=page, per_page=per_page)
+        result = audit_search.search_page(session, q, page=page, per_page=per_page)
+        found = [audit_search.as_dict(e) for e in result.events]
+    _log_reading("auditlog.api", q, page=page, found=result.total, found_capped=result.total_capped)
+    return jsonify(events=found, total=result.total, total_capped=result.total_capped, page=page, per_page=per_page)
 
 
 def _json(value) -> str:
