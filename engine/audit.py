@@ -21,7 +21,6 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from . import audit_chain, clock
@@ -115,15 +114,9 @@ def record(session: Session, actor: str, action: str, *, case_id: int | None = N
     return event
 
 
-_INSERT = insert(AuditEvent).returning(AuditEvent.id)
-_COLUMNS = [c.key for c in AuditEvent.__table__.c if c.key != "id"]
-
-
 def _append(session: Session, event: AuditEvent) -> None:
     # Write the transaction's other changes first: the chain lock is held until commit, and taking no row
-    # lock after it means two writers can never wait for each other in a circle.
+    # lock after it means two writers can never wait for each other in a circle. No second flush: the event is
+    # written as it is (audit_chain.append) and never changes (append-only).
     session.flush()
-    event.content_hash = audit_chain.content_hash(event)  # its place in the chain is not part of it
-    event.seq, event.prev_hash, event.hash = audit_chain.advance_head(session, event.content_hash)
-    # One INSERT, no second flush: the event is written as it is and never changes (append-only).
-    event.id = session.connection().execute(_INSERT, {c: getattr(event, c) for c in _COLUMNS}).scalar_one()
+    audit_chain.append(session, event)

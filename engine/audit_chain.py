@@ -25,7 +25,7 @@ update rows of an append-only table (the app role could then rewrite them), and 
 out of order, so it can never be sure an older id will not still appear; the log is also unsealed, so
 unprotected, until it runs. Holding the head row until commit serialises only the appends: every writer
 flushes its other changes first and takes no lock after the head, so no two writers can wait for each other.
-Appending is one statement besides the event's INSERT (`advance_head`): the content hash does not depend on the
+Appending (`append`) is one statement on PostgreSQL and two on SQLite: the content hash does not depend on the
 event's place, so the database locks the head and computes the new link hash from the row it locked (SHA-256:
 PostgreSQL's sha256(), on SQLite a function engine/db.py registers on every connection); Python checks the result
 against `link_hash`. Cost: bench/audit_append.py.
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, literal, select, update
+from sqlalchemy import String, bindparam, cast, insert, literal, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -105,18 +105,42 @@ _ADVANCE = (update(AuditChainHead).where(_head.id == 1)
             .returning(_head.seq, _head.prev_hash, _head.hash))
 
 
-def advance_head(session: Session, digest: str) -> tuple[int, str, str]:
-    """Take the chain's lock (the head row, until the transaction ends) and move the head past an event whose
-    content hash is `digest`; returns that event's (seq, prev_hash, hash).
+_event = AuditEvent.__table__.c
+_LINK = ("seq", "prev_hash", "hash")
+_FIELDS = [c.key for c in AuditEvent.__table__.c if c.key not in ("id", *_LINK)]  # content_hash among them
+_INSERT = insert(AuditEvent).returning(_event.id)
+_moved = _ADVANCE.cte("moved_head")
+# PostgreSQL: the head's UPDATE as a CTE and the event's INSERT from what it returned, one statement.
+_ADVANCE_AND_INSERT = (insert(AuditEvent)
+                       .from_select([*_FIELDS, *_LINK],
+                                    select(*[bindparam(k, type_=_event[k].type) for k in _FIELDS],
+                                           _moved.c.seq, _moved.c.prev_hash, _moved.c.hash))
+                       .returning(_event.id, _event.seq, _event.prev_hash, _event.hash))
 
-    One UPDATE … RETURNING: on PostgreSQL it waits for the writer that holds the row and then works on that
-    writer's head; on SQLite it takes the database's single write lock. The database computes the link hash
-    from the row it locked (the SET expressions see the row before the update), and keeps the hash it replaced
-    as prev_hash, since RETURNING shows only new values."""
-    seq, prev_hash, digest_hash = session.connection().execute(_ADVANCE, {"tail": f"\n{digest}"}).one()
-    if prev_hash is None or link_hash(seq, prev_hash, digest) != digest_hash:
+
+def append(session: Session, event: AuditEvent) -> None:
+    """Give `event` its place in the chain and write it: take the chain's lock (the head row, until the
+    transaction ends), move the head past the event and insert it.
+
+    The content hash comes first: it does not depend on the event's place. Then one UPDATE … RETURNING of the
+    head: on PostgreSQL it waits for the writer that holds the row and then works on that writer's head; on
+    SQLite it takes the database's single write lock. The database computes the link hash from the row it
+    locked (the SET expressions see the row before the update) and keeps the hash it replaced as prev_hash,
+    since RETURNING shows only new values; Python checks the result. On PostgreSQL the event's INSERT is the
+    same statement (the UPDATE as a CTE); on SQLite, which has no UPDATE in a CTE, the next one."""
+    event.content_hash = content_hash(event)
+    values = {k: getattr(event, k) for k in _FIELDS}
+    values["tail"] = f"\n{event.content_hash}"
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        event.id, seq, prev_hash, digest = connection.execute(_ADVANCE_AND_INSERT, values).one()
+    else:
+        seq, prev_hash, digest = connection.execute(_ADVANCE, values).one()
+    if prev_hash is None or link_hash(seq, prev_hash, event.content_hash) != digest:
         raise RuntimeError("the database's link hash differs from link_hash(): the chain would not verify")
-    return seq, prev_hash, digest_hash
+    event.seq, event.prev_hash, event.hash = seq, prev_hash, digest
+    if event.id is None:
+        event.id = connection.execute(_INSERT, {k: getattr(event, k) for k in (*_FIELDS, *_LINK)}).scalar_one()
 
 
 @dataclass(frozen=True)
