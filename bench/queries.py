@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from bench.proposed_access import proposed  # noqa: E402
+from bench.earlier_access import earlier_filters  # noqa: E402
 from bench.seed import DEFAULT_URL, NOW, client_ref, drop_schema, schema_url, seed_new_schema, team_name  # noqa: E402
 from engine import access, audit_search, oversight  # noqa: E402
 from engine.db import make_engine  # noqa: E402
@@ -60,7 +60,7 @@ class Figure:
     target: float
     before: tuple[float, float] | None = None
     after: tuple[float, float] | None = None
-    proposed: tuple[float, float] | None = None
+    now: tuple[float, float] | None = None
 
 
 def measure(f: Callable[[], object], samples: int) -> tuple[float, float]:
@@ -144,7 +144,7 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
         def run():
             with services.sessions() as session:
                 return session.execute(select(Case.id, Case.client_ref, Case.team, Case.status, Case.started_at)
-                                       .where(access.case_filter(professional, NOW), condition)
+                                       .where(access.case_filter(session, professional, NOW), condition)
                                        .order_by(Case.id.desc()).limit(50)).all()
         return run
 
@@ -266,30 +266,29 @@ def main() -> None:
         app, services = make_app(url, db)
         work = workload(app, services, db)
         figures = {name: Figure(name, target) for name, (target, _) in work.items()}
-        for present in (False, True):
-            took = set_indexes(db, module, present)
-            print(f"revision 0010 indexes {'built' if present else 'dropped'} in {took:.1f} s; measuring "
-                  f"{len(work)} reads x {args.samples}")
-            for name, (_, f) in work.items():
-                setattr(figures[name], "after" if present else "before", measure(f, args.samples))
-        print("with 0010 and the need-to-know filters proposed in bench/proposed_access.py")
-        with proposed(db):
-            for name, (_, f) in work.items():
-                figures[name].proposed = measure(f, args.samples)
+        with earlier_filters():
+            for present in (False, True):
+                took = set_indexes(db, module, present)
+                print(f"revision 0010 indexes {'built' if present else 'dropped'} in {took:.1f} s; measuring "
+                      f"{len(work)} reads x {args.samples} with the need-to-know filters before issue 14")
+                for name, (_, f) in work.items():
+                    setattr(figures[name], "after" if present else "before", measure(f, args.samples))
+        print("with 0010 and the need-to-know filters of engine/access.py now")
+        for name, (_, f) in work.items():
+            figures[name].now = measure(f, args.samples)
         print(f"\n{n:,} cases; p50/p95 in ms, {args.samples} samples each (same run, same machine load)")
         print(f"{'read':42}{'target':>7} | {'before 0010':>11}{'p95':>8} | {'with 0010':>10}{'p95':>8} | "
-              f"{'+ proposed':>10}{'p95':>8}  ok")
+              f"{'now':>10}{'p95':>8}  ok")
         for f in figures.values():
-            best = min(f.after[1], f.proposed[1])
             print(f"{f.name[:42]:42}{f.target:>7.0f} | {f.before[0]:>11.1f}{f.before[1]:>8.1f} | {f.after[0]:>10.1f}"
-                  f"{f.after[1]:>8.1f} | {f.proposed[0]:>10.1f}{f.proposed[1]:>8.1f}  "
-                  f"{'yes' if best <= f.target else 'NO'}")
+                  f"{f.after[1]:>8.1f} | {f.now[0]:>10.1f}{f.now[1]:>8.1f}  "
+                  f"{'yes' if f.now[1] <= f.target else 'NO'}")
         if args.plans:
-            print("\nplans with revision 0010 (current filters)")
-            print_plans(db, work)
-            print("\nplans with revision 0010 and the proposed filters")
-            with proposed(db):
+            print("\nplans with revision 0010 and the filters before issue 14")
+            with earlier_filters():
                 print_plans(db, work)
+            print("\nplans now (revision 0010, engine/access.py's filters)")
+            print_plans(db, work)
     finally:
         db.dispose()
         if args.schema is None:

@@ -113,8 +113,8 @@ def search_cases(sessions: sessionmaker[Session], actor: Actor, query: CaseQuery
     """The page of cases matching `query` that `actor` may read (engine/access.py). Not audited here: the
     caller audits the list it shows."""
     now = now or clock.now()
-    condition = and_(access.case_filter(actor, now), *_conditions(query, now))
     with sessions() as session:
+        condition = and_(access.case_filter(session, actor, now), *_conditions(query, now))
         total = session.scalar(select(func.count()).select_from(
             select(Case.id).where(condition).limit(COUNT_CAP + 1).subquery())) or 0
         next_due = _next_due_column()

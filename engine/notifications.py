@@ -356,7 +356,7 @@ def returned_tasks(session: Session, *, responsible: str | None = None, lanes: I
     if since is not None:
         query = query.where(CaseTask.created_at >= since)
     if actor is not None:
-        query = query.where(access.task_lane_filter(actor, CaseTask.lane, now or clock.now()))
+        query = query.where(access.task_lane_filter(session, actor, CaseTask.lane, now or clock.now()))
     return [ReturnedTask(case_id=task.case_id, task_id=task.id, client_ref=client_ref, team=team, lane=task.lane,
                          responsible=owner, task_name=task.name, due_at=task.due_at, created_at=task.created_at,
                          completed_before_by=by)

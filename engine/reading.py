@@ -34,7 +34,7 @@ def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[
         if team is not None:
             query = query.where(Case.team == team)
         if actor is not None:
-            query = query.where(access.task_lane_filter(actor, CaseTask.lane, clock.now()))
+            query = query.where(access.task_lane_filter(session, actor, CaseTask.lane, clock.now()))
         return [task_info(t, c) for t, c in session.execute(query)]
 
 
@@ -106,7 +106,7 @@ def list_cases(store: CaseStore, *, team: str | None = None, status: str | None 
                  .options(load_only(*SUMMARY_COLUMNS), load_only(ProcessVersion.process_id, ProcessVersion.version))
                  .order_by(Case.id.desc()).limit(limit))
         if actor is not None:
-            query = query.where(access.case_filter(actor, clock.now()))
+            query = query.where(access.case_filter(session, actor, clock.now()))
         if team is not None:
             query = query.where(Case.team == team)
         if status is not None:

@@ -36,7 +36,7 @@ def test_the_inbox_and_the_case_list_leave_the_state_variables_and_forms_unread(
     assert tasks[0].case_status == "running"
     assert [(c.id, c.process_id, c.client_ref, c.status) for c in cases] == [(case_id, "voorbeeld", "CL-COLS1",
                                                                              "running")]
-    read = [s for s in seen if s.upper().startswith("SELECT")]
-    assert len(read) == 2, seen
+    read = [s for s in seen if s.upper().startswith("SELECT") and "FROM access_grant" not in s]
+    assert len(read) == 2, seen  # besides the look-up of break-the-glass grants: one statement per list
     for column in ("cases.state", "cases.variables", "process_version.forms", "process_version.spec"):
         assert not any(column in s for s in read), (column, read)

@@ -352,6 +352,7 @@ def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aand
     client = app.test_client()
     token = login(client, "zuid")  # a professional of the other team
     assert client.get(f"/zaken/{case_id}").status_code == 403
+    assert "CL-7004" not in client.get("/zaken").text and "CL-7004" not in client.get("/").text
     assert client.get(f"/noodtoegang?zaak={case_id}").status_code == 200
     short = client.post("/noodtoegang", data={"csrf_token": token, "zaak": str(case_id), "reden": "nodig"})
     assert short.status_code == 422 and "minstens" in short.text
@@ -379,6 +380,9 @@ def test_break_the_glass_grants_audited_time_limited_access_reviewed_by_the_aand
     assert view.basis == "break-the-glass" and GLASS_REASON in view.basis_detail
     terugkoppeling = open_task(ntk, case_id, "terugkoppeling")  # acting is possible too, in the own lanes
     assert client.get(f"/taken/{terugkoppeling.id}").status_code == 200
+    # and the case is in the lists while the grant lasts: the case list, and the task in the inbox
+    assert "CL-7004" in client.get("/zaken").text
+    assert f"/taken/{terugkoppeling.id}" in client.get("/").text
 
     reviewer = app.test_client()
     reviewer_token = login(reviewer, "aandachtsfunctionaris")  # of the case's team
