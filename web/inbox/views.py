@@ -10,7 +10,7 @@ from ..auditlog.hooks import audit_list
 from ..auth.forms import EmptyForm
 from ..services import services
 from . import bp
-from .service import FILTERS, apply_filter, counts, my_open_tasks
+from .service import FILTERS, apply_filter, counts, my_open_tasks, page_count, page_of, page_with_case
 
 
 @bp.get("/")
@@ -21,9 +21,16 @@ def index():
     if chosen not in FILTERS:
         chosen = "team"
     everything = my_open_tasks(services().cases, current_user)
-    tasks = apply_filter(everything, chosen, current_user.username, now)
-    audit_list("inbox.view", [t.client_ref for t in tasks], filter=chosen)  # NEN 7513: lists are reads too
+    ordered = apply_filter(everything, chosen, current_user.username, now)
     highlight = request.args.get("zaak", type=int)
+    pages = page_count(ordered)
+    if highlight is not None and "pagina" not in request.args:
+        page = page_with_case(ordered, highlight)
+    else:
+        page = min(max(request.args.get("pagina", 1, type=int) or 1, 1), pages)
+    tasks = page_of(ordered, page)
+    # NEN 7513: lists are reads too; only the clients on the page shown were read
+    audit_list("inbox.view", [t.client_ref for t in tasks], filter=chosen, page=page)
     # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications; "terug bij u"
     # (issue 13) is derived at once for tasks the sweep has not stored yet (engine/notifications.py explains why).
     tz = services().engine_settings.timezone
@@ -37,7 +44,7 @@ def index():
                            glass_roles=GLASS_ROLES, glass_to_review=to_review,
                            counts=counts(everything, current_user.username, now), notifications=shown,
                            notification_titles=notifications.TITLES, overviews=overviews,
-                           highlight=highlight, claim_form=EmptyForm())
+                           highlight=highlight, claim_form=EmptyForm(), page=page, pages=pages)
 
 
 @bp.post("/meldingen/<int:notification_id>/gelezen")
