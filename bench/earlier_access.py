@@ -5,7 +5,8 @@ They named break-the-glass grants with an EXISTS on access_grant under the OR of
 PostgreSQL from using any index on `cases.team` (every list visited all running cases, the inbox all open tasks
 of its lane), and the task list had no `cases.status IN ('running', 'suspended')` (so a team's open cases were
 not one range of ix_cases_team_status_id). engine/access.py now looks the actor's grants up first and names them
-by id, and restricts task lists to open cases.
+by id, and restricts task lists to open cases. The audit search counted every match (seconds for a broad search
+at millions of events); it now stops counting at 10,000.
 """
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_
+from sqlalchemy import and_, exists, false, func, or_, select
 
-from engine import access
+from engine import access, audit_search
 from engine.access import TEAM_LANES, VEILIG_THUIS
-from engine.models import AccessGrant, Case
+from engine.models import AccessGrant, AuditEvent, Case
 from engine.views import Actor
 
 
@@ -56,12 +57,26 @@ def task_lane_filter(session: Any, actor: Actor, lane_column, now: datetime):
     return or_(*conditions) if conditions else false()
 
 
+_CAPPED_PAGE = audit_search.search_page  # the product's, kept before earlier_filters() replaces it
+
+
+def exact_page(session: Any, q: audit_search.AuditQuery, *, page: int = 1,
+               per_page: int = 50) -> audit_search.AuditPage:
+    """The audit search before issue 14: it counted every match exactly (a scan of all matches)."""
+    found = _CAPPED_PAGE(session, q, page=page, per_page=per_page)
+    dialect = session.get_bind().dialect.name
+    total = session.scalar(audit_search._where(select(func.count()).select_from(AuditEvent), q, dialect))
+    return audit_search.AuditPage(found.events, total, False)
+
+
 @contextmanager
 def earlier_filters():
-    """engine.access.case_filter and task_lane_filter as before issue 14 while inside."""
-    original: tuple[Callable, Callable] = (access.case_filter, access.task_lane_filter)
-    access.case_filter, access.task_lane_filter = case_filter, task_lane_filter
+    """engine.access.case_filter and task_lane_filter, and the audit search's count, as before issue 14 while
+    inside."""
+    original: tuple[Callable, Callable, Callable] = (access.case_filter, access.task_lane_filter,
+                                                     audit_search.search_page)
+    access.case_filter, access.task_lane_filter, audit_search.search_page = case_filter, task_lane_filter, exact_page
     try:
         yield
     finally:
-        access.case_filter, access.task_lane_filter = original
+        access.case_filter, access.task_lane_filter, audit_search.search_page = original

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from typing import cast as cast_type
 
 from sqlalchemy import ColumnElement, Select, String, TextClause, cast, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -74,14 +73,6 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def search(session: Session, q: AuditQuery, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
-    """One page of matching events, newest first, and the number of matches (exact: it counts every match,
-    which costs a scan of the matches; `search_page` stops counting at COUNT_CAP)."""
-    dialect = _dialect(session)
-    total = session.scalar(_where(select(func.count()).select_from(AuditEvent), q, dialect))
-    return _page(session, q, page, per_page, dialect), cast_type(int, total)
-
-
 @dataclass(frozen=True)
 class AuditPage:
     events: list[AuditEvent]
@@ -90,8 +81,9 @@ class AuditPage:
 
 
 def search_page(session: Session, q: AuditQuery, *, page: int = 1, per_page: int = 50) -> AuditPage:
-    """Like `search`, but counts at most COUNT_CAP matches ("meer dan 10.000"): at millions of events an exact
-    count of a broad search (everything, an action prefix) costs seconds, the page itself a millisecond."""
+    """One page of matching events, newest first, and how many match, counted up to COUNT_CAP ("meer dan
+    10.000"): at millions of events an exact count of a broad search (everything, an action prefix) costs seconds,
+    the page itself a millisecond."""
     dialect = _dialect(session)
     counted = session.scalar(select(func.count()).select_from(
         _where(select(AuditEvent.id), q, dialect).limit(COUNT_CAP + 1).subquery())) or 0
