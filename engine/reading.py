@@ -16,6 +16,9 @@ from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, Pr
 from .states import CaseTaskState, TimerState
 from .views import Actor, CaseInfo, CaseSummary, DiagramView, TaskInfo
 
+# What a list of tasks shows (the form schema, instructions and documentation are a task view's)
+_TASK_COLUMNS = (CaseTask.id, CaseTask.case_id, Case.client_ref, CaseTask.element_id, CaseTask.name, CaseTask.lane,
+                 CaseTask.state, CaseTask.due_at, CaseTask.created_at, CaseTask.claimed_by, CaseTask.form, Case.status)
 SUMMARY_COLUMNS = (Case.client_ref, Case.team, Case.status, Case.started_by, Case.started_at, Case.updated_at)
 
 
@@ -23,9 +26,9 @@ def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[
                team: str | None = None, actor: Actor | None = None) -> list[TaskInfo]:
     """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
     with store.sessions() as session:
-        # Only the case columns a TaskInfo shows: a Case row carries the state blob and the variables.
-        query = (select(CaseTask, Case).join(Case, Case.id == CaseTask.case_id)
-                 .options(load_only(Case.client_ref, Case.status))
+        # Columns, not entities: a Case row carries the state blob and the variables, and building ORM objects
+        # cost four times the query for a team's few hundred open tasks.
+        query = (select(*_TASK_COLUMNS).join(Case, Case.id == CaseTask.case_id)
                  .where(CaseTask.state == CaseTaskState.READY).order_by(CaseTask.due_at, CaseTask.id))
         if case_id is not None:
             query = query.where(CaseTask.case_id == case_id)
@@ -35,7 +38,10 @@ def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[
             query = query.where(Case.team == team)
         if actor is not None:
             query = query.where(access.task_lane_filter(session, actor, CaseTask.lane, clock.now()))
-        return [task_info(t, c) for t, c in session.execute(query)]
+        return [TaskInfo(id=r.id, case_id=r.case_id, client_ref=r.client_ref, element_id=r.element_id, name=r.name,
+                         lane=r.lane, state=r.state, due_at=r.due_at, created_at=r.created_at,
+                         claimed_by=r.claimed_by, form_name=r.form, case_status=r.status)
+                for r in session.execute(query)]
 
 
 def task(store: CaseStore, task_id: int, actor: Actor, *, audit_read: bool = True) -> TaskInfo:
