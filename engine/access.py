@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, overload
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, false, literal, null, or_, select, true
 from sqlalchemy.orm import Session
 
+from .db import SHARED_READ
 from .errors import NotAllowedError, NotFoundError
 from .involvement import MELDING_MILESTONES, TRANSFER_MILESTONES, VEILIG_THUIS
 from .models import AccessGrant, Case, CaseInvolvement, CaseRestriction, CaseTask
@@ -184,8 +185,14 @@ def load_facts(session: Session, case: int, actor: Actor, now: datetime) -> Case
 def load_facts(session: Session, case: Case | int, actor: Actor, now: datetime) -> CaseFacts | None:
     """The facts of a case (by row or id) for `actor`, in one statement; None when the case does not exist."""
     case_id = case if isinstance(case, int) else case.id
+    known = session.info.get(SHARED_READ)  # one read of several use cases decides once per case and actor
+    if known is not None and (case_id, actor) in known:
+        return known[(case_id, actor)]  # type: ignore[no-any-return]
     row = session.execute(built_with_facts("case", _case_team, actor), facts_params(actor, now, case_id=case_id)).first()
-    return None if row is None else facts_of(row, case_id, row[0])
+    facts = None if row is None else facts_of(row, case_id, row[0])
+    if known is not None:
+        known[(case_id, actor)] = facts
+    return facts
 
 
 def check_case(session: Session, actor: Actor, case: Case, now: datetime) -> Decision:

@@ -1,8 +1,11 @@
 """Database engine, sessions and schema migrations."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,58 @@ def _sha256_hex(text: str) -> str:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return Sessions(engine, class_=_Session, expire_on_commit=False)
+
+
+# One read made of several use cases (a case file and its panels: history, handovers, corrections, notes, ...)
+# shares the session of the read that encloses them: one transaction, so one consistent snapshot, each row read
+# once (the identity map), and no BEGIN and ROLLBACK round trips per panel.
+_SHARED: ContextVar[Session | None] = ContextVar("meldcode_shared_session", default=None)
+SHARED_READ = "meldcode.shared_read"  # in session.info while the session is shared (engine/access.py memoizes)
+
+
+@contextlib.contextmanager
+def shared_read(session: Session) -> Iterator[None]:
+    """Inside, every session made by a `Sessions` of the same database is `session` (within this thread or
+    task). Only for reads: a use case inside writes into the enclosing transaction and commits with it."""
+    token = _SHARED.set(session)
+    session.info[SHARED_READ] = {}
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        session.info.pop(SHARED_READ, None)
+
+
+class Sessions(sessionmaker[Session]):
+    """A sessionmaker that hands out the shared session of an enclosing `shared_read`."""
+
+    def _shared(self) -> Session | None:
+        shared = _SHARED.get()
+        return shared if shared is not None and shared.get_bind() is self.kw.get("bind") else None
+
+    def __call__(self, **local_kw: Any) -> Session:
+        shared = self._shared()
+        if shared is None or local_kw:
+            return super().__call__(**local_kw)
+        shared.info[_BORROWED] = shared.info.get(_BORROWED, 0) + 1
+        return shared
+
+    def begin(self) -> contextlib.AbstractContextManager[Session]:
+        shared = self._shared()
+        return super().begin() if shared is None else contextlib.nullcontext(shared)
+
+
+_BORROWED = "meldcode.borrowed"
+
+
+class _Session(Session):
+    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        borrowed = self.info.get(_BORROWED, 0)
+        if borrowed:  # a use case inside a shared read is done with it; the enclosing read closes it
+            self.info[_BORROWED] = borrowed - 1
+            return
+        super().__exit__(type_, value, traceback)
 
 
 def alembic_config(url: str) -> Config:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, load_only
 
 from . import access, audit, clock
 from .case_store import DECISION, CaseStore, task_info
+from .db import shared_read
 from .errors import NotFoundError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .states import CaseTaskState, TimerState
@@ -61,9 +62,12 @@ def case(store: CaseStore, case_id: int, actor: Actor, *, audit_read: bool = Tru
          present: Callable[[CaseInfo, access.Decision], Any] | None = None) -> Any:
     """A case file as far as `actor` may see it (engine/access.py), audited. With `present`, the result is
     `present(info, decision)`, called inside the audited transaction: a failing presentation (e.g. a page
-    that cannot render) is audited as an error, not as a successful view."""
+    that cannot render) is audited as an error, not as a successful view. The reads `present` makes through the
+    engine's sessions share that transaction (engine/db.py `shared_read`)."""
     try:
-        with store.denials_audited(actor, "case.view", case_id=case_id), store.sessions.begin() as session:
+        # The reads `present` makes through the engine's sessions (the page's panels) join this transaction.
+        with store.denials_audited(actor, "case.view", case_id=case_id), store.sessions.begin() as session, \
+                shared_read(session):
             found = session.get(Case, case_id)
             if found is None:
                 raise NotFoundError(f"case {case_id} does not exist")

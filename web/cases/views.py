@@ -80,18 +80,18 @@ def show(case_id: int):
     require_case(case_id, "case.view")
     engine = services().cases
     try:
-        diagram = engine.case_diagram(case_id, current_user.actor)
-        # Rendered inside the audited read (engine.case): a page that fails is audited as failed.
+        # Rendered inside the audited read (engine.case): a page that fails is audited as failed, and the
+        # diagram, the panels and their access checks are read in that one transaction.
         return engine.case(case_id, current_user.actor, present=lambda case, decision: make_response(
-            _render_case(case, decision, diagram)))
+            _render_case(case, decision)))
     except NotFoundError:
         abort(403)
 
 
-def _render_case(case, decision, diagram):
+def _render_case(case, decision):
     if notice := access_notice(decision):
         flash(notice, "info")  # shown by the layout on this very page
-    diagram = visible_diagram(diagram, case, decision)
+    diagram = visible_diagram(services().cases.case_diagram(case.id, current_user.actor), case, decision)
     labels = lookups.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
     # Answers are a JSON object; anything else stored (an old version, a manual repair) is shown, never fatal.
