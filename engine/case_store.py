@@ -76,6 +76,14 @@ class CaseStore:
         session.flush()
         return fired
 
+    def waiting_timers(self, session: Session, case: Case) -> list[CaseTimer]:
+        """The case's waiting timers, read now with its open task rows (one statement, which `save` in this
+        transaction then does not repeat). Read after the case row is locked, it sees what another worker
+        committed before the lock was granted."""
+        found = session.execute(_OPEN_ROWS, {"case_id": case.id}).all()
+        session.info[_PREFETCHED] = (session.get_transaction(), case.id, found)
+        return [timer for _, _, timer in found if timer is not None and timer.state == TimerState.WAITING]
+
     # -- access and its audit ---------------------------------------------------------------
     def task_row(self, session: Session, task_id: int, actor: Actor, action: str,
                  open_rows: bool = False) -> tuple[CaseTask, Case]:
@@ -181,7 +189,7 @@ def sync(session: Session, case: Case, runtime: CaseRuntime, result: StepResult,
 
 
 _Open = aliased(CaseTask, name="open_task")
-_PREFETCHED = "meldcode.prefetched_open_rows"  # (transaction, case id, rows of _OPEN_ROWS) read with the task row
+_PREFETCHED = "meldcode.prefetched_open_rows"  # (transaction, case id, rows of _OPEN_ROWS) read ahead of `sync`
 
 
 def _open_rows_of(query: access.AnySelect) -> access.AnySelect:

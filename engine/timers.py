@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 from . import audit, clock
 from .case_store import CaseStore
@@ -87,10 +87,9 @@ def fire_one(store: CaseStore, now: datetime, case_id: int | None, passed: set[i
                 return None, 0
             claimed = case.id
             passed.add(claimed)  # whatever happens, this sweep does not take it twice
-            # The lock may have waited for another worker that fired these timers meanwhile.
-            still_due = session.scalar(select(func.count()).select_from(CaseTimer).where(
-                CaseTimer.case_id == claimed, CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now))
-            if not still_due:
+            # Another worker may have fired these timers after this statement began and before the lock was
+            # granted (the claim's EXISTS saw the timers as they were): ask again, in a statement of its own.
+            if not any(timer.due_at <= now for timer in store.waiting_timers(session, case)):
                 return claimed, 0
             runtime = store.load(case)
             result = runtime.fire_timers()
