@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import event, select
 
 from engine import clock
+from engine import timers as timers_module
 from engine.models import CaseTimer
 
 START = datetime(2026, 4, 2, 9, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -131,3 +132,28 @@ def test_cycle_timer_fires_each_occurrence_and_leaves_the_task_open(case_engine,
     assert fired == [1, 1, 0]
     assert [t.element_id for t in case_engine.open_tasks(case_id=case_id)] == ["taak"]
     assert timers(case_engine, case_id) == [("herinnering", "fired", t0 + timedelta(hours=2))]
+
+
+def test_a_sweep_that_finds_cases_taken_reads_again_instead_of_trying_each_one(deployed, professional, monkeypatch):
+    """Two sweeps side by side read the same batch of due cases. With the batch shuffled, each tried every case of
+    it and found half of them fired by the other; now three claims that find their case taken make it read what
+    is still due. Here "the other worker" fires 100 of the 150 right after this sweep read its batch."""
+    ids = [melding_case(deployed, professional) for _ in range(150)]
+    taken: list[int] = []
+    claim = timers_module.fire_one
+    other_worker = iter([True])
+
+    def counted(store, now, case_id, passed):
+        if next(other_worker, False):
+            monkeypatch.setattr(timers_module, "fire_one", claim)
+            assert deployed.fire_due_timers(DUE, limit=100) == 100
+            monkeypatch.setattr(timers_module, "fire_one", counted)
+        claimed, count = claim(store, now, case_id, passed)
+        if claimed is None:
+            taken.append(case_id)
+        return claimed, count
+
+    monkeypatch.setattr(timers_module, "fire_one", counted)
+    assert deployed.fire_due_timers(DUE) == 50
+    assert all(timers(deployed, i)[0][1] == "fired" for i in ids)
+    assert len(taken) <= 3, f"{len(taken)} claims found their case taken"
