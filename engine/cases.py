@@ -30,6 +30,7 @@ from . import access, clock, completing, deploying, reading, starting, timers
 from .case_store import DECISION as _DECISION  # noqa: F401 - kept for modules that still read it from here
 from .case_store import NEW_TIMERS, CaseStore, Specs
 from .case_store import OPEN_ROWS as _OPEN_ROWS  # noqa: F401 - engine/events.py reads it from here
+from .lookups import TaskScope
 from .models import Case, CaseTask
 from .runtime import CaseRuntime, StepResult
 from .sandbox import make_script_engine
@@ -142,6 +143,9 @@ class CaseEngine:
 
     def task_access(self, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
         return reading.task_access(self._store, task_id, actor)
+
+    def task_with_access(self, task_id: int, actor: Actor) -> tuple[TaskScope, access.Decision] | None:
+        return reading.task_with_access(self._store, task_id, actor)
 
     def list_cases(self, *, team: str | None = None, status: str | None = None, limit: int = 200,
                    actor: Actor | None = None) -> list[CaseSummary]:

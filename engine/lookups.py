@@ -48,12 +48,15 @@ class MonitoringCounts:
 
 
 # -- tasks and cases ---------------------------------------------------------------------------
+# TaskScope's fields, in order
+TASK_SCOPE_COLUMNS = (CaseTask.id, CaseTask.case_id, Case.team, CaseTask.lane, CaseTask.name, CaseTask.state,
+                      CaseTask.claimed_by, CaseTask.completed_by, CaseTask.ended_at)
+
+
 def task_scope(sessions: Sessions, task_id: int) -> TaskScope | None:
     with sessions() as session:
-        row = session.execute(
-            select(CaseTask.id, CaseTask.case_id, Case.team, CaseTask.lane, CaseTask.name, CaseTask.state,
-                   CaseTask.claimed_by, CaseTask.completed_by, CaseTask.ended_at)
-            .join(Case, Case.id == CaseTask.case_id).where(CaseTask.id == task_id)).first()
+        row = session.execute(select(*TASK_SCOPE_COLUMNS).join(Case, Case.id == CaseTask.case_id)
+                              .where(CaseTask.id == task_id)).first()
         return TaskScope(*row) if row is not None else None
 
 

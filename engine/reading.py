@@ -13,6 +13,7 @@ from . import access, audit, clock
 from .case_store import DECISION, CaseStore, task_info
 from .db import shared_read
 from .errors import NotFoundError
+from .lookups import TASK_SCOPE_COLUMNS, TaskScope
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .states import CaseTaskState, TimerState
 from .views import Actor, CaseInfo, CaseSummary, DiagramView, TaskInfo
@@ -96,15 +97,22 @@ def case_access(store: CaseStore, case_id: int, actor: Actor) -> access.Decision
 
 def task_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
     """(case id, whether `actor` may work on the task) — None: no such task. Not audited: a decision."""
+    found = task_with_access(store, task_id, actor)
+    return None if found is None else (found[0].case_id, found[1])
+
+
+def task_with_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[TaskScope, access.Decision] | None:
+    """Where a task belongs and whether `actor` may work on it, in one statement — None: no such task. Not
+    audited: a decision."""
     with store.sessions() as session:
-        found = session.execute(access.with_facts(select(CaseTask.lane, Case.id, Case.team)
+        found = session.execute(access.with_facts(select(*TASK_SCOPE_COLUMNS)
                                                   .join(Case, Case.id == CaseTask.case_id)
                                                   .where(CaseTask.id == task_id), actor),
                                 access.facts_params(actor, clock.now())).first()
         if found is None:
             return None
-        lane, case_id, team = found[:3]
-        return case_id, access.decide_task(actor, access.facts_of(found, case_id, team), lane)
+        scope = TaskScope(*found[:len(TASK_SCOPE_COLUMNS)])
+        return scope, access.decide_task(actor, access.facts_of(found, scope.case_id, scope.team), scope.lane)
 
 
 def list_cases(store: CaseStore, *, team: str | None = None, status: str | None = None, limit: int = 200,

@@ -53,15 +53,12 @@ def require_case(case_id: int, action: str) -> Decision:
 
 def require_task(task_id: int, action: str) -> lookups.TaskScope:
     """The user may work on this task: the same policy as the engine applies (engine/access.py)."""
-    found = services().cases.task_access(task_id, current_user.actor)
+    found = services().cases.task_with_access(task_id, current_user.actor)
     if found is None:
         deny(action, task_id=task_id, reason="no such task")
-    case_id, decision = found
+    scope, decision = found
     if not decision.allowed:
-        deny(action, task_id=task_id, case_id=case_id, reason=decision.basis)
-    scope = lookups.task_scope(services().sessions, task_id)
-    if scope is None:  # removed meanwhile
-        deny(action, task_id=task_id, reason="no such task")
+        deny(action, task_id=task_id, case_id=scope.case_id, reason=decision.basis)
     return scope
 
 

@@ -100,3 +100,34 @@ def test_tokens_can_be_made_and_revoked_on_the_account_page(client, services):
     client.post(f"/account/tokens/{token_id}/intrekken", data={"csrf_token": token})
     assert client.application.test_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}) \
         .status_code == 401
+
+
+def test_a_completion_request_reads_who_asks_and_where_the_task_belongs_once(client, services):
+    """Issue 14 (HTTP throughput): the signed-in user came with a second statement for its roles, and the task's
+    scope with a third after the access decision; now the user and roles are one statement, and where the task
+    belongs and whether the user may work on it another."""
+    from sqlalchemy import event
+
+    headers = _bearer(services)
+    client.post("/api/cases", json={"client_ref": "CL-API2", "aanleiding": "signalen", "levensbedreigend": False},
+                headers=headers)
+    [task] = client.get("/api/tasks", headers=headers).json["tasks"]
+    data = {"signalen": "feiten", "betreft_beroepskracht": False, "zorg": "laag", "datum_signalering": "2026-01-02"}
+    bind = services.sessions.kw["bind"]
+    reads: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(" ".join(statement.split()))
+
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        done = client.post(f"/api/tasks/{task['id']}/complete", json={"data": data}, headers=headers)
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    assert done.status_code == 200, done.json
+    assert not [r for r in reads if r.split(" FROM ")[1].startswith("app_user_role")]
+    user_reads = [r for r in reads if r.split(" FROM ")[1].startswith("app_user ")]
+    assert len(user_reads) == 1 and "app_user_role" in user_reads[0]
+    task_reads = [r for r in reads if "WHERE case_task.id = " in r]
+    assert len(task_reads) == 2, task_reads  # the access check with the task's scope, and the completion's own

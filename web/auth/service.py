@@ -10,7 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import joinedload, sessionmaker
 
 from engine import clock, text_input
 
@@ -46,6 +46,11 @@ class AccountError(ValueError):
 class SignIn:
     user: CurrentUser | None
     rate_limited: bool = False
+
+
+def _signed_in_user(session, user_id: int) -> User | None:
+    """The user of a request with its team and roles in one statement (every request asks)."""
+    return session.get(User, user_id, options=[joinedload(User.role_rows)])
 
 
 def _identity(user: User, via_token: bool = False, record: UserSession | None = None) -> CurrentUser:
@@ -168,7 +173,7 @@ def user_exists(sessions: sessionmaker, username: str) -> bool:
 def load_user(sessions: sessionmaker, user_id: int, session_version: int) -> CurrentUser | None:
     """The user as they are now (for code outside a request, and tests); no session record involved."""
     with sessions() as session:
-        user = session.get(User, user_id)
+        user = _signed_in_user(session, user_id)
         if user is None or not user.active or user.session_version != session_version:
             return None
         return _identity(user)
@@ -181,7 +186,7 @@ def load_session_user(sessions: sessionmaker, secret: str | None, user_id: int, 
     if record is None:
         return None
     with sessions() as session:
-        user = session.get(User, user_id)
+        user = _signed_in_user(session, user_id)
         if user is None or not user.active or user.session_version != session_version:
             return None
         return _identity(user, record=record)
@@ -275,7 +280,7 @@ def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
         now = clock.now()
         if token is None or token.revoked_at is not None or now >= token_expiry(token):
             return None
-        user = session.get(User, token.user_id)
+        user = _signed_in_user(session, token.user_id)
         if user is None or not user.active:
             return None
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
