@@ -20,8 +20,12 @@ _MISSES_BEFORE_REREAD = 3  # claims of one batch that found the case taken by an
 
 
 def due_timer_cases(store: CaseStore, now: datetime, limit: int = 500) -> list[int]:
+    """Running cases with a due timer. A suspended case keeps its timers waiting until it is resumed: listed, a
+    sweep would try it again and again (and count it as a case another worker took)."""
     with store.sessions() as session:
-        query = (select(CaseTimer.case_id).where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now)
+        query = (select(CaseTimer.case_id).join(Case, Case.id == CaseTimer.case_id)
+                 .where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now,
+                        Case.status == CaseStatus.RUNNING)
                  .group_by(CaseTimer.case_id).limit(limit))
         return list(session.scalars(query))
 

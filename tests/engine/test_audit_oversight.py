@@ -46,6 +46,7 @@ def test_suspend_stops_completions_and_timers_until_resumed(wacht, professional)
     with pytest.raises(CaseNotRunningError):
         wacht.complete_task(task.id, professional, {})
     assert wacht.fire_due_timers(PAST + timedelta(days=2)) == 0
+    assert wacht.due_timer_cases(PAST + timedelta(days=2)) == []  # a sweep does not try it on every round
     with pytest.raises(OversightError):
         ops.suspend(case_id, BEA, "nog eens")
 
