@@ -141,9 +141,6 @@ class CaseEngine:
     def case_access(self, case_id: int, actor: Actor) -> access.Decision | None:
         return reading.case_access(self._store, case_id, actor)
 
-    def task_access(self, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
-        return reading.task_access(self._store, task_id, actor)
-
     def task_with_access(self, task_id: int, actor: Actor) -> tuple[TaskScope, access.Decision] | None:
         return reading.task_with_access(self._store, task_id, actor)
 

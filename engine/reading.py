@@ -95,12 +95,6 @@ def case_access(store: CaseStore, case_id: int, actor: Actor) -> access.Decision
         return None if facts is None else access.decide_case(actor, facts)
 
 
-def task_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[int, access.Decision] | None:
-    """(case id, whether `actor` may work on the task) — None: no such task. Not audited: a decision."""
-    found = task_with_access(store, task_id, actor)
-    return None if found is None else (found[0].case_id, found[1])
-
-
 def task_with_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[TaskScope, access.Decision] | None:
     """Where a task belongs and whether `actor` may work on it, in one statement — None: no such task. Not
     audited: a decision."""

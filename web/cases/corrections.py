@@ -24,12 +24,12 @@ EMPTIED = "Een correctie vult aan of vervangt; een antwoord leegmaken kan niet. 
 
 def _require(case_id: int, task_id: int) -> None:
     """Who may work on the step (its lane in the case's team) may correct it: the engine's policy, asked again."""
-    found = services().cases.task_access(task_id, current_user.actor)
+    found = services().cases.task_with_access(task_id, current_user.actor)
     if found is None:
         deny("task.correct", case_id=case_id, task_id=task_id, reason="no such task")
-    owner, decision = found
-    if owner != case_id:
-        deny("task.correct", case_id=case_id, task_id=task_id, reason=f"task belongs to case {owner}")
+    scope, decision = found
+    if scope.case_id != case_id:
+        deny("task.correct", case_id=case_id, task_id=task_id, reason=f"task belongs to case {scope.case_id}")
     if not decision.allowed:
         deny("task.correct", case_id=case_id, task_id=task_id, reason=decision.basis)
 
