@@ -104,8 +104,9 @@ def test_tokens_can_be_made_and_revoked_on_the_account_page(client, services):
 
 def test_a_completion_request_reads_who_asks_and_where_the_task_belongs_once(client, services):
     """Issue 14 (HTTP throughput): the signed-in user came with a second statement for its roles, and the task's
-    scope with a third after the access decision; now the user and roles are one statement, and where the task
-    belongs and whether the user may work on it another."""
+    scope with a third after the access decision, and the token came before the user in a statement of its own;
+    now the token, the user and its roles are one statement, and where the task belongs and whether the user may
+    work on it another."""
     from sqlalchemy import event
 
     headers = _bearer(services)
@@ -126,8 +127,8 @@ def test_a_completion_request_reads_who_asks_and_where_the_task_belongs_once(cli
     finally:
         event.remove(bind, "before_cursor_execute", seen)
     assert done.status_code == 200, done.json
-    assert not [r for r in reads if r.split(" FROM ")[1].startswith("app_user_role")]
-    user_reads = [r for r in reads if r.split(" FROM ")[1].startswith("app_user ")]
-    assert len(user_reads) == 1 and "app_user_role" in user_reads[0]
+    assert not [r for r in reads if r.split(" FROM ")[1].startswith(("app_user_role", "app_user "))]
+    sign_ins = [r for r in reads if r.split(" FROM ")[1].startswith("api_token ")]
+    assert len(sign_ins) == 1 and "JOIN app_user " in sign_ins[0] and "app_user_role" in sign_ins[0], sign_ins
     task_reads = [r for r in reads if "WHERE case_task.id = " in r]
     assert len(task_reads) == 2, task_reads  # the access check with the task's scope, and the completion's own

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload, sessionmaker
 
 from engine import clock, text_input
@@ -182,14 +182,13 @@ def load_user(sessions: sessionmaker, user_id: int, session_version: int) -> Cur
 def load_session_user(sessions: sessionmaker, secret: str | None, user_id: int, session_version: int, *,
                       idle_minutes: int) -> CurrentUser | None:
     """The user of a browser session, only while its server-side record is open."""
-    record = user_sessions.load(sessions, secret, user_id, idle_minutes=idle_minutes)
-    if record is None:
+    found = user_sessions.load(sessions, secret, user_id, idle_minutes=idle_minutes)
+    if found is None:
         return None
-    with sessions() as session:
-        user = _signed_in_user(session, user_id)
-        if user is None or not user.active or user.session_version != session_version:
-            return None
-        return _identity(user, record=record)
+    record, user = found
+    if not user.active or user.session_version != session_version:
+        return None
+    return _identity(user, record=record)
 
 
 def sign_in(sessions: sessionmaker, username: str, password: str, ip: str, *, max_failures: int,
@@ -276,16 +275,21 @@ def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     with sessions.begin() as session:
-        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+        found = session.execute(_TOKEN_WITH_USER, {"token_hash": _token_hash(secret)}).unique().first()
         now = clock.now()
-        if token is None or token.revoked_at is not None or now >= token_expiry(token):
+        if found is None:
             return None
-        user = _signed_in_user(session, token.user_id)
-        if user is None or not user.active:
+        token, user = found
+        if token.revoked_at is not None or now >= token_expiry(token) or not user.active:
             return None
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             token.last_used_at = now
         return _identity(user, via_token=True)
+
+
+# Every API request signs in with its token: the token, its user, team and roles in one statement, built once.
+_TOKEN_WITH_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                    .options(joinedload(User.role_rows)).where(ApiToken.token_hash == bindparam("token_hash")))
 
 
 def list_tokens(sessions: sessionmaker, user_id: int) -> list[ApiToken]:

@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import joinedload, sessionmaker
 
 from engine import clock
 
-from .models import UserSession
+from .models import User, UserSession
 
 # last_seen_at is written at most this often per session (it drives the idle timeout and the account page).
 TOUCH_SECONDS = 30
@@ -58,14 +58,19 @@ def start(sessions: sessionmaker, user_id: int, *, lifetime_minutes: int, ip: st
         return secret, row.id
 
 
-def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minutes: int) -> UserSession | None:
-    """The live record for this cookie secret and user, touched; None when revoked, expired, idle or unknown."""
+def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minutes: int
+         ) -> tuple[UserSession, User] | None:
+    """The live record for this cookie secret and user, touched, with the user (team and roles) read in the same
+    statement (every request asks); None when revoked, expired, idle or unknown."""
     if not secret or not isinstance(secret, str) or len(secret) > 100:
         return None
     now = clock.now()
     with sessions.begin() as session:
-        row = session.scalar(select(UserSession).where(UserSession.token_hash == _hash(secret)))
-        if row is None or row.user_id != user_id or row.revoked_at is not None:
+        found = session.execute(_RECORD_WITH_USER, {"token_hash": _hash(secret)}).unique().first()
+        if found is None:
+            return None
+        row, user = found
+        if row.user_id != user_id or row.revoked_at is not None:
             return None
         if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=idle_minutes):
             row.revoked_at, row.revoked_reason = now, "expired"
@@ -74,7 +79,12 @@ def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minut
             row.last_seen_at = now
             session.flush()
         session.expunge(row)
-        return row
+        return row, user
+
+
+# Built once: building a statement costs more than running it.
+_RECORD_WITH_USER = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+                     .options(joinedload(User.role_rows)).where(UserSession.token_hash == bindparam("token_hash")))
 
 
 def revoke(sessions: sessionmaker, user_id: int, session_id: int, reason: str) -> bool:
