@@ -43,7 +43,12 @@ def case_filter(session: Any, actor: Actor, now: datetime):
     return or_(*conditions) if conditions else false()
 
 
-def task_lane_filter(session: Any, actor: Actor, lane_column, now: datetime):
+def task_lane_filter(session: Any, actor: Actor, now: datetime) -> access.LaneFilter:
+    """As before issue 14, with the actor's values in the condition (so never cached by shape)."""
+    return access.LaneFilter(None, {}, lambda lane_column: _task_lane_condition(actor, lane_column, now))
+
+
+def _task_lane_condition(actor: Actor, lane_column, now: datetime):
     roles = actor.roles
     conditions = []
     lanes = roles & TEAM_LANES

@@ -229,8 +229,17 @@ def granted_case_ids(session: Session, actor: Actor, now: datetime) -> list[int]
     """The cases `actor` holds an active break-the-glass grant on (few: each needs a reason, lasts 4 hours)."""
     if not actor.roles & GLASS_ROLES:
         return []
-    return list(session.scalars(select(AccessGrant.case_id).where(AccessGrant.username == actor.username,
-                                                                  AccessGrant.expires_at > now)))
+    memo = session.info.get(SHARED_READ)  # one read of several lists (a page) looks them up once
+    if memo is not None and ("grants", actor.username) in memo:
+        return memo[("grants", actor.username)]  # type: ignore[no-any-return]
+    found = list(session.scalars(_GRANTED, {"username": actor.username, "now": now}))
+    if memo is not None:
+        memo[("grants", actor.username)] = found
+    return found
+
+
+_GRANTED = select(AccessGrant.case_id).where(AccessGrant.username == bindparam("username"),
+                                             AccessGrant.expires_at > bindparam("now"))
 
 
 def case_filter(session: Session, actor: Actor, now: datetime) -> ColumnElement[bool]:
@@ -273,20 +282,48 @@ def task_with_facts(session: Session, actor: Actor, task_id: int, now: datetime)
     return row, case, facts_of(found, case.id, case.team)
 
 
-def task_lane_filter(session: Session, actor: Actor, lane_column: Any, now: datetime) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class LaneFilter:
+    """Which open tasks an actor may work on (`task_lane_filter`), as a condition with bound parameters: its
+    `shape` says which conditions it has, so a statement built once per shape serves every actor of that shape
+    (building a statement costs more than running it); `params` are this actor's values."""
+    shape: tuple[bool, ...] | None  # None: not to be cached (a condition with the actor's values in it)
+    params: dict[str, Any] = dataclasses.field(compare=False)
+    build: Callable[[Any], ColumnElement[bool]] = dataclasses.field(compare=False)
+
+    def condition(self, lane_column: Any) -> ColumnElement[bool]:
+        return self.build(lane_column)
+
+
+def task_lane_filter(session: Session, actor: Actor, now: datetime) -> LaneFilter:
     """For task lists: tasks of the actor's lanes on cases it may read; Veilig Thuis only its own lane (grants
     by id, as in `case_filter`)."""
     roles = actor.roles
-    conditions = []
     lanes = roles & TEAM_LANES
-    full_lanes = sorted(r for r in roles if actor.may_work_in(r))
-    if lanes and actor.team is not None:
-        conditions.append(and_(own_team(actor), lane_column.in_(full_lanes)))
     granted = granted_case_ids(session, actor, now) if lanes else []
+    shape = (bool(lanes) and actor.team is not None, not roles & RESTRICTED_READERS, bool(granted),
+             VEILIG_THUIS in roles and actor.team is not None)
+    params = {"lane_team": actor.team, "lane_full": sorted(r for r in roles if actor.may_work_in(r)),
+              "lane_granted": granted}
+    return LaneFilter(shape, params, lambda lane_column: _lane_condition(shape, lane_column))
+
+
+def _lane_condition(shape: tuple[bool, ...], lane_column: Any) -> ColumnElement[bool]:
+    team_lanes, hide_restricted, granted, veilig_thuis = shape
+    full_lanes = lane_column.in_(bindparam("lane_full", expanding=True))
+    conditions = []
+    if team_lanes:  # own_team(actor), with the team as a parameter
+        own = Case.team == bindparam("lane_team")
+        if hide_restricted:
+            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
+        conditions.append(and_(own, full_lanes))
     if granted:
-        conditions.append(and_(lane_column.in_(full_lanes), Case.id.in_(granted)))
-    if VEILIG_THUIS in roles and actor.team is not None:
-        conditions.append(and_(veilig_thuis_involved(actor), lane_column == VEILIG_THUIS))
+        conditions.append(and_(full_lanes, Case.id.in_(bindparam("lane_granted", expanding=True))))
+    if veilig_thuis:  # veilig_thuis_involved(actor), with the team as a parameter
+        conditions.append(and_(Case.team == bindparam("lane_team"),
+                               exists().where(CaseInvolvement.case_id == Case.id,
+                                              CaseInvolvement.party == VEILIG_THUIS),
+                               lane_column == VEILIG_THUIS))
     if not conditions:
         return false()
     # An open task exists only on a running or suspended case; as an IN list this makes a team's open cases one

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from . import access, clock, completing, deploying, reading, starting, timers
 from .case_store import DECISION as _DECISION  # noqa: F401 - kept for modules that still read it from here
 from .case_store import NEW_TIMERS, CaseStore, Specs
 from .case_store import OPEN_ROWS as _OPEN_ROWS  # noqa: F401 - engine/events.py reads it from here
+from .db import shared_read
 from .lookups import TaskScope
 from .models import Case, CaseTask
 from .runtime import CaseRuntime, StepResult
@@ -62,6 +63,16 @@ class CaseEngine:
     @property
     def sessions(self) -> sessionmaker[Session]:
         return self._store.sessions
+
+    @contextlib.contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """The engine's sessions share one transaction inside (engine/db.py `shared_read`), committed when the
+        block ends and rolled back with all it wrote when it raises: for a page of reads and the audit event that
+        names what it showed (a list), one BEGIN and COMMIT instead of a pair per read. Write the audit event
+        last: its append holds the audit chain's head until the commit. Not around a use case that can be
+        refused: the refusal's audit event would be rolled back with it."""
+        with self._store.sessions.begin() as session, shared_read(session):
+            yield
 
     @property
     def settings(self) -> Settings:

@@ -355,12 +355,14 @@ def returned_tasks(session: Session, *, responsible: str | None = None, lanes: I
                                            own.completed_by == Case.responsible, own.lane == CaseTask.lane))
     if since is not None:
         query = query.where(CaseTask.created_at >= since)
+    params = {}
     if actor is not None:
-        query = query.where(access.task_lane_filter(session, actor, CaseTask.lane, now or clock.now()))
+        lane_filter = access.task_lane_filter(session, actor, now or clock.now())
+        query, params = query.where(lane_filter.condition(CaseTask.lane)), lane_filter.params
     return [ReturnedTask(case_id=task.case_id, task_id=task.id, client_ref=client_ref, team=team, lane=task.lane,
                          responsible=owner, task_name=task.name, due_at=task.due_at, created_at=task.created_at,
                          completed_before_by=by)
-            for task, client_ref, team, owner, by in session.execute(query)]
+            for task, client_ref, team, owner, by in session.execute(query, params)]
 
 
 def returned_for_user(sessions: sessionmaker[Session], actor: Actor, now: datetime, *,

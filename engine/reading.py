@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, load_only
 
 from . import access, audit, clock
@@ -28,22 +28,43 @@ def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[
                team: str | None = None, actor: Actor | None = None) -> list[TaskInfo]:
     """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
     with store.sessions() as session:
-        # Columns, not entities: a Case row carries the state blob and the variables, and building ORM objects
-        # cost four times the query for a team's few hundred open tasks.
-        query = (select(*_TASK_COLUMNS).join(Case, Case.id == CaseTask.case_id)
-                 .where(CaseTask.state == CaseTaskState.READY).order_by(CaseTask.due_at, CaseTask.id))
-        if case_id is not None:
-            query = query.where(CaseTask.case_id == case_id)
-        if lanes is not None:
-            query = query.where(CaseTask.lane.in_(list(lanes)))
-        if team is not None:
-            query = query.where(Case.team == team)
-        if actor is not None:
-            query = query.where(access.task_lane_filter(session, actor, CaseTask.lane, clock.now()))
+        params: dict[str, Any] = {"case_id": case_id, "lanes": sorted(lanes) if lanes is not None else None,
+                                  "team": team}
+        lane_filter = access.task_lane_filter(session, actor, clock.now()) if actor is not None else None
+        if lane_filter is not None:
+            params.update(lane_filter.params)
+        key = (case_id is not None, lanes is not None, team is not None,
+               lane_filter.shape if lane_filter is not None else ())
+        query = _open_task_queries.get(key) if key[3] is not None else None
+        if query is None:
+            query = _open_tasks_query(*key[:3], lane_filter)
+            if key[3] is not None:
+                _open_task_queries[key] = query
         return [TaskInfo(id=r.id, case_id=r.case_id, client_ref=r.client_ref, element_id=r.element_id, name=r.name,
                          lane=r.lane, state=r.state, due_at=r.due_at, created_at=r.created_at,
                          claimed_by=r.claimed_by, form_name=r.form, case_status=r.status)
-                for r in session.execute(query)]
+                for r in session.execute(query, params)]
+
+
+# Built once per shape (which filters, and the shape of the actor's access filter): building a statement costs
+# more than running it.
+_open_task_queries: dict[tuple[Any, ...], Any] = {}
+
+
+def _open_tasks_query(by_case: bool, by_lanes: bool, by_team: bool, lane_filter: access.LaneFilter | None) -> Any:
+    # Columns, not entities: a Case row carries the state blob and the variables, and building ORM objects
+    # cost four times the query for a team's few hundred open tasks.
+    query = (select(*_TASK_COLUMNS).join(Case, Case.id == CaseTask.case_id)
+             .where(CaseTask.state == CaseTaskState.READY).order_by(CaseTask.due_at, CaseTask.id))
+    if by_case:
+        query = query.where(CaseTask.case_id == bindparam("case_id"))
+    if by_lanes:
+        query = query.where(CaseTask.lane.in_(bindparam("lanes", expanding=True)))
+    if by_team:
+        query = query.where(Case.team == bindparam("team"))
+    if lane_filter is not None:
+        query = query.where(lane_filter.condition(CaseTask.lane))
+    return query
 
 
 def task(store: CaseStore, task_id: int, actor: Actor, *, audit_read: bool = True) -> TaskInfo:

@@ -47,3 +47,48 @@ def test_a_highlighted_case_opens_the_page_it_stands_on(services, client):
     rows = _rows(page)
     assert len(rows) == 2 and "Pagina 2 van 2" in page
     assert [case_id for classes, case_id, _ in rows if "row-new" in classes] == [case_ids[-1]]
+
+
+
+def _transactions(services, request) -> int:
+    """How many transactions one request begins."""
+    from sqlalchemy import event
+
+    bind = services.sessions.kw["bind"]
+    begins: list[int] = []
+
+    def began(conn):
+        begins.append(1)
+
+    event.listen(bind, "begin", began)
+    try:
+        request()
+    finally:
+        event.remove(bind, "begin", began)
+    return len(begins)
+
+
+def test_the_inbox_page_reads_and_audits_in_one_transaction_after_signing_in(services, client):
+    """Issue 14: the inbox page began a transaction per read (its tasks, the audit event, returned tasks,
+    notifications, case overviews) after the sign-in's two; now the sign-in is one and the page another, which
+    commits the page's audit event with the reads."""
+    start_case(services, client_ref="CL-ONE")
+    login(client, "professional")
+    before = len(audit_rows(services, action="inbox.view"))
+    page = {}
+    assert _transactions(services, lambda: page.update(html=client.get("/").get_data(as_text=True))) == 2
+    assert "CL-ONE" in page["html"]
+    events = audit_rows(services, action="inbox.view")
+    assert len(events) == before + 1 and events[-1].details["client_refs"] == ["CL-ONE"]
+
+
+def test_an_api_task_list_and_its_audit_event_are_one_transaction(services, client):
+    from web.auth import service as accounts
+
+    start_case(services, client_ref="CL-API")
+    headers = {"Authorization": "Bearer " + accounts.create_token(services.sessions, "professional", "test")}
+    listed = {}
+    assert _transactions(services, lambda: listed.update(body=client.get("/api/tasks", headers=headers).json)) == 2
+    assert [t["client_ref"] for t in listed["body"]["tasks"]] == ["CL-API"]
+    [event] = audit_rows(services, action="task.list")
+    assert event.details["client_refs"] == ["CL-API"] and event.outcome == "success"

@@ -78,8 +78,10 @@ def tasks():
     chosen = request.args.get("filter", "team")
     if chosen not in FILTERS:
         return problem(400, "bad_request", f"filter must be one of {sorted(FILTERS)}")
-    found = apply_filter(my_open_tasks(services().cases, current_user), chosen, current_user.username, clock.now())
-    audit_list("task.list", [t.client_ref for t in found], filter=chosen)  # NEN 7513: lists are reads too
+    with services().cases.one_transaction():  # the list and its audit event: one BEGIN and COMMIT
+        found = apply_filter(my_open_tasks(services().cases, current_user), chosen, current_user.username,
+                             clock.now())
+        audit_list("task.list", [t.client_ref for t in found], filter=chosen)  # NEN 7513: lists are reads too
     return jsonify(tasks=[serialize.task(t) for t in found])
 
 
@@ -145,8 +147,9 @@ def cases():
     if not any(name in request.args for name in search_params):
         if status not in (None, CaseStatus.RUNNING, CaseStatus.COMPLETED):
             return problem(400, "bad_request", "status must be running or completed")
-        found = services().cases.list_cases(actor=current_user.actor, status=status)
-        audit_list("case.list", [c.client_ref for c in found], status=status)  # NEN 7513: lists are reads too
+        with services().cases.one_transaction():
+            found = services().cases.list_cases(actor=current_user.actor, status=status)
+            audit_list("case.list", [c.client_ref for c in found], status=status)  # NEN 7513: lists are reads too
         return jsonify(cases=[serialize.case_summary(c) for c in found])
     parsed = find.parse(request.args, username=current_user.username, tz=services().engine_settings.timezone,
                         statuses=find.API_STATUSES, default_status=None, sorts=find.API_SORTS, api=True)
@@ -154,10 +157,11 @@ def cases():
         return problem(400, "bad_request", "; ".join(f"{k}: {v}" for k, v in sorted(parsed.errors.items())),
                        errors=parsed.errors)
     query = parsed.query
-    page = case_search.search_cases(services().sessions, current_user.actor, query)
-    audit_list("case.list", [c.client_ref for c in page.rows], status=query.status, q=query.q or None,
-               step=query.step, overdue=query.overdue or None, responsible=query.responsible,
-               sort=query.sort.value, page=query.page)  # NEN 7513: lists are reads too
+    with services().cases.one_transaction():
+        page = case_search.search_cases(services().sessions, current_user.actor, query)
+        audit_list("case.list", [c.client_ref for c in page.rows], status=query.status, q=query.q or None,
+                   step=query.step, overdue=query.overdue or None, responsible=query.responsible,
+                   sort=query.sort.value, page=query.page)  # NEN 7513: lists are reads too
     iso = serialize.iso
     return jsonify(
         cases=[{"id": c.id, "client_ref": c.client_ref, "team": c.team, "status": c.status,

@@ -31,17 +31,19 @@ def index():
     filter verantwoordelijke=mij."""
     parsed = find.parse(request.args, username=current_user.username, tz=services().engine_settings.timezone,
                         statuses=STATUS_FILTERS, default_status="lopend", sorts=find.PAGE_SORTS)
-    found = case_search.search_cases(services().sessions, current_user.actor, parsed.query)
     query = parsed.query
-    audit_list("case.list", [c.client_ref for c in found.rows], status=query.status, q=query.q or None,
-               step=query.step, overdue=query.overdue or None, responsible=query.responsible,
-               sort=query.sort.value, page=query.page)  # NEN 7513: lists are reads too
+    with services().cases.one_transaction():  # the page's reads and its audit event: one BEGIN and COMMIT
+        found = case_search.search_cases(services().sessions, current_user.actor, query)
+        members = find.team_members(services().sessions, current_user.team)
+        audit_list("case.list", [c.client_ref for c in found.rows], status=query.status, q=query.q or None,
+                   step=query.step, overdue=query.overdue or None, responsible=query.responsible,
+                   sort=query.sort.value, page=query.page)  # NEN 7513: lists are reads too
     status_key = next((k for k, v in STATUS_FILTERS.items() if v == query.status), "alle")
     args = {k: v for k, v in request.args.items() if v and k not in parsed.errors and k != "pagina"}
     mine = request.args.get("verantwoordelijke") == find.MINE
     return render_template("cases/index.html", found=found, cases=found.rows, status_key=status_key,
                            statuses=STATUS_FILTERS, args=args, errors=parsed.errors, steps=find.STEPS,
-                           sorts=find.SORTS, members=find.team_members(services().sessions, current_user.team),
+                           sorts=find.SORTS, members=members,
                            mine=mine, sort_value=query.sort.value, sort_label=find.SORTS[query.sort]), 422 if parsed.errors else 200
 
 

@@ -20,26 +20,28 @@ def index():
     chosen = request.args.get("filter", "team")
     if chosen not in FILTERS:
         chosen = "team"
-    everything = my_open_tasks(services().cases, current_user)
-    ordered = apply_filter(everything, chosen, current_user.username, now)
-    highlight = request.args.get("zaak", type=int)
-    pages = page_count(ordered)
-    if highlight is not None and "pagina" not in request.args:
-        page = page_with_case(ordered, highlight)
-    else:
-        page = min(max(request.args.get("pagina", 1, type=int) or 1, 1), pages)
-    tasks = page_of(ordered, page)
-    # NEN 7513: lists are reads too; only the clients on the page shown were read
-    audit_list("inbox.view", [t.client_ref for t in tasks], filter=chosen, page=page)
-    # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications; "terug bij u"
-    # (issue 13) is derived at once for tasks the sweep has not stored yet (engine/notifications.py explains why).
-    tz = services().engine_settings.timezone
-    shown = notifications.returned_for_user(services().sessions, current_user.actor, now, tz=tz) \
-        if current_user.lanes else []
-    shown += services().notifications(current_user)
-    overviews = case_search.case_overviews(services().sessions, [t.case_id for t in tasks])
-    to_review = len(glass.grants_to_review(services().sessions, current_user.team)) \
-        if "aandachtsfunctionaris" in current_user.roles else 0
+    # The page's reads and its audit event share one transaction (one BEGIN and COMMIT); the audit event last.
+    with services().cases.one_transaction():
+        everything = my_open_tasks(services().cases, current_user)
+        ordered = apply_filter(everything, chosen, current_user.username, now)
+        highlight = request.args.get("zaak", type=int)
+        pages = page_count(ordered)
+        if highlight is not None and "pagina" not in request.args:
+            page = page_with_case(ordered, highlight)
+        else:
+            page = min(max(request.args.get("pagina", 1, type=int) or 1, 1), pages)
+        tasks = page_of(ordered, page)
+        # NOTIFICATIONS: reminders and escalations (issue 5) arrive through services().notifications; "terug bij
+        # u" (issue 13) is derived at once for tasks the sweep has not stored yet (engine/notifications.py).
+        tz = services().engine_settings.timezone
+        shown = notifications.returned_for_user(services().sessions, current_user.actor, now, tz=tz) \
+            if current_user.lanes else []
+        shown += services().notifications(current_user)
+        overviews = case_search.case_overviews(services().sessions, [t.case_id for t in tasks])
+        to_review = len(glass.grants_to_review(services().sessions, current_user.team)) \
+            if "aandachtsfunctionaris" in current_user.roles else 0
+        # NEN 7513: lists are reads too; only the clients on the page shown were read
+        audit_list("inbox.view", [t.client_ref for t in tasks], filter=chosen, page=page)
     return render_template("inbox/index.html", tasks=tasks, chosen=chosen, filters=FILTERS,
                            glass_roles=GLASS_ROLES, glass_to_review=to_review,
                            counts=counts(everything, current_user.username, now), notifications=shown,
