@@ -188,12 +188,16 @@ def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> 
 def case_progress(store: CaseStore, case_id: int) -> tuple[str, datetime | None]:
     """(status, next waiting timer's due time) — cheap, for drivers such as the scenario runner."""
     with store.sessions() as session:
-        status = session.scalar(select(Case.status).where(Case.id == case_id))
-        if status is None:
+        found = session.execute(_PROGRESS, {"case_id": case_id}).first()
+        if found is None:
             raise NotFoundError(f"case {case_id} does not exist")
-        due = session.scalar(select(func.min(CaseTimer.due_at)).where(CaseTimer.case_id == case_id,
-                                                                      CaseTimer.state == TimerState.WAITING))
-        return status, due
+        return found.status, found.due
+
+
+# One statement, built once: the scenario runner asks after every step.
+_PROGRESS = select(Case.status, select(func.min(CaseTimer.due_at)).where(
+    CaseTimer.case_id == Case.id, CaseTimer.state == TimerState.WAITING).scalar_subquery().label("due")).where(
+    Case.id == bindparam("case_id"))
 
 
 def milestones(store: CaseStore, case_id: int) -> list[str]:

@@ -229,13 +229,15 @@ def run_scenario(engine: CaseEngine, scenario: dict[str, Any], client_ref: str =
         completed = firings = 0
         schemas = _deployed_forms(engine, case_id)
         while True:
-            status, next_timer = engine.case_progress(case_id)
+            with engine.one_transaction():  # where the case stands: one read
+                status, next_timer = engine.case_progress(case_id)
+                open_tasks = engine.open_tasks(case_id=case_id) if status == CaseStatus.RUNNING else []
             if status != CaseStatus.RUNNING:
                 if events:
                     raise ScenarioError(f"the event {events[0][1]!r} (at {events[0][2]}) cannot be taken: "
                                         f"the case had already ended")
                 break
-            task, answer_at = _next_task(engine, engine.open_tasks(case_id=case_id), delays, schemas)
+            task, answer_at = _next_task(engine, open_tasks, delays, schemas)
             # What happens first: a timer falling due, a task answered, or an event (ties in that order).
             choices = [c for c in ((next_timer, 0), (answer_at, 1), (events[0][0] if events else None, 2))
                        if c[0] is not None]
