@@ -211,18 +211,20 @@ def check_task(session: Session, actor: Actor, case: Case, lane: str | None, tas
     return decision
 
 
-def own_team(actor: Actor) -> ColumnElement[bool]:
-    """The cases of the actor's team it may read as a team member (a restricted case only for its readers)."""
-    own = Case.team == actor.team
+def own_team(actor: Actor, team: Any = None) -> ColumnElement[bool]:
+    """The cases of the actor's team it may read as a team member (a restricted case only for its readers).
+    `team`: the team as a bound parameter, for a statement built once for many actors (default: actor.team)."""
+    own = Case.team == (actor.team if team is None else team)
     if not actor.roles & RESTRICTED_READERS:
         own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
     return own
 
 
-def veilig_thuis_involved(actor: Actor) -> ColumnElement[bool]:
-    """The cases of the actor's (Veilig Thuis) region in which Veilig Thuis is involved."""
-    return and_(Case.team == actor.team, exists().where(CaseInvolvement.case_id == Case.id,
-                                                        CaseInvolvement.party == VEILIG_THUIS))
+def veilig_thuis_involved(actor: Actor, team: Any = None) -> ColumnElement[bool]:
+    """The cases of the actor's (Veilig Thuis) region in which Veilig Thuis is involved (`team` as in
+    `own_team`)."""
+    return and_(Case.team == (actor.team if team is None else team),
+                exists().where(CaseInvolvement.case_id == Case.id, CaseInvolvement.party == VEILIG_THUIS))
 
 
 def granted_case_ids(session: Session, actor: Actor, now: datetime) -> list[int]:
@@ -305,25 +307,21 @@ def task_lane_filter(session: Session, actor: Actor, now: datetime) -> LaneFilte
              VEILIG_THUIS in roles and actor.team is not None)
     params = {"lane_team": actor.team, "lane_full": sorted(r for r in roles if actor.may_work_in(r)),
               "lane_granted": granted}
-    return LaneFilter(shape, params, lambda lane_column: _lane_condition(shape, lane_column))
+    return LaneFilter(shape, params, lambda lane_column: _lane_condition(actor, shape, lane_column))
 
 
-def _lane_condition(shape: tuple[bool, ...], lane_column: Any) -> ColumnElement[bool]:
-    team_lanes, hide_restricted, granted, veilig_thuis = shape
+def _lane_condition(actor: Actor, shape: tuple[bool, ...], lane_column: Any) -> ColumnElement[bool]:
+    """The condition for every actor of this shape (the roles `own_team` reads are part of the shape)."""
+    team_lanes, _, granted, veilig_thuis = shape
+    team: Any = bindparam("lane_team")
     full_lanes = lane_column.in_(bindparam("lane_full", expanding=True))
     conditions = []
-    if team_lanes:  # own_team(actor), with the team as a parameter
-        own = Case.team == bindparam("lane_team")
-        if hide_restricted:
-            own = and_(own, ~exists().where(CaseRestriction.case_id == Case.id))
-        conditions.append(and_(own, full_lanes))
+    if team_lanes:
+        conditions.append(and_(own_team(actor, team), full_lanes))
     if granted:
         conditions.append(and_(full_lanes, Case.id.in_(bindparam("lane_granted", expanding=True))))
-    if veilig_thuis:  # veilig_thuis_involved(actor), with the team as a parameter
-        conditions.append(and_(Case.team == bindparam("lane_team"),
-                               exists().where(CaseInvolvement.case_id == Case.id,
-                                              CaseInvolvement.party == VEILIG_THUIS),
-                               lane_column == VEILIG_THUIS))
+    if veilig_thuis:
+        conditions.append(and_(veilig_thuis_involved(actor, team), lane_column == VEILIG_THUIS))
     if not conditions:
         return false()
     # An open task exists only on a running or suspended case; as an IN list this makes a team's open cases one
