@@ -133,3 +133,21 @@ def audit_rows(services, **where):
         for key, value in where.items():
             query = query.where(getattr(AuditEvent, key) == value)
         return list(session.scalars(query))
+
+
+def reads_during(services, request) -> tuple[object, list[str]]:
+    """(what `request()` returned, the SELECT statements it sent, whitespace folded)."""
+    from sqlalchemy import event
+
+    bind = services.sessions.kw["bind"]
+    reads: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(" ".join(statement.split()))
+
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        return request(), reads
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)

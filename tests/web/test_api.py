@@ -6,7 +6,7 @@ from sqlalchemy import select
 from web.auth import service as accounts
 from web.auth.models import ApiToken
 
-from .conftest import STAP1_ANSWERS, audit_rows, login, open_task, start_case
+from .conftest import STAP1_ANSWERS, audit_rows, login, open_task, reads_during, start_case
 
 
 def _bearer(services, username="professional"):
@@ -107,25 +107,13 @@ def test_a_completion_request_reads_who_asks_and_where_the_task_belongs_once(cli
     scope with a third after the access decision, and the token came before the user in a statement of its own;
     now the token, the user and its roles are one statement, and where the task belongs and whether the user may
     work on it another."""
-    from sqlalchemy import event
-
     headers = _bearer(services)
     client.post("/api/cases", json={"client_ref": "CL-API2", "aanleiding": "signalen", "levensbedreigend": False},
                 headers=headers)
     [task] = client.get("/api/tasks", headers=headers).json["tasks"]
     data = {"signalen": "feiten", "betreft_beroepskracht": False, "zorg": "laag", "datum_signalering": "2026-01-02"}
-    bind = services.sessions.kw["bind"]
-    reads: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            reads.append(" ".join(statement.split()))
-
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
-        done = client.post(f"/api/tasks/{task['id']}/complete", json={"data": data}, headers=headers)
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
+    done, reads = reads_during(services, lambda: client.post(f"/api/tasks/{task['id']}/complete",
+                                                             json={"data": data}, headers=headers))
     assert done.status_code == 200, done.json
     assert not [r for r in reads if r.split(" FROM ")[1].startswith(("app_user_role", "app_user "))]
     sign_ins = [r for r in reads if r.split(" FROM ")[1].startswith("api_token ")]

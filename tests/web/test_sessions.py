@@ -15,7 +15,7 @@ from web.auth import service as accounts
 from web.auth.models import UserSession
 from web.cli import web_commands
 
-from .conftest import PASSWORD, WEB_DIAGRAMS, audit_rows, csrf_from, login, start_case
+from .conftest import PASSWORD, WEB_DIAGRAMS, audit_rows, csrf_from, login, reads_during, start_case
 
 # The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
 pytestmark = pytest.mark.backends("sqlite", "postgres")
@@ -204,21 +204,9 @@ def test_sign_in_starts_a_new_record_and_no_fixation(app, client, services):
 def test_a_signed_in_request_reads_its_session_record_user_and_roles_in_one_statement(client, services):
     """Issue 14: every page request read the session record, then the user (with team and roles) in a second
     statement and transaction; now one statement reads them together."""
-    from sqlalchemy import event
-
     login(client, "professional")
-    bind = services.sessions.kw["bind"]
-    reads: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            reads.append(" ".join(statement.split()))
-
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
-        assert client.get("/api/me").json["username"] == "professional"
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
+    me, reads = reads_during(services, lambda: client.get("/api/me"))
+    assert me.json["username"] == "professional"
     assert not [r for r in reads if r.split(" FROM ")[1].startswith(("app_user ", "app_user_role"))], reads
     [sign_in] = [r for r in reads if r.split(" FROM ")[1].startswith("user_session ")]
     assert "JOIN app_user " in sign_in and "app_user_role" in sign_in, sign_in
