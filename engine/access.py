@@ -291,10 +291,7 @@ class LaneFilter:
     (building a statement costs more than running it); `params` are this actor's values."""
     shape: tuple[bool, ...] | None  # None: not to be cached (a condition with the actor's values in it)
     params: dict[str, Any] = dataclasses.field(compare=False)
-    build: Callable[[Any], ColumnElement[bool]] = dataclasses.field(compare=False)
-
-    def condition(self, lane_column: Any) -> ColumnElement[bool]:
-        return self.build(lane_column)
+    condition: Callable[[Any], ColumnElement[bool]] = dataclasses.field(compare=False)  # of the lane column
 
 
 def task_lane_filter(session: Session, actor: Actor, now: datetime) -> LaneFilter:

@@ -33,12 +33,12 @@ def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[
         lane_filter = access.task_lane_filter(session, actor, clock.now()) if actor is not None else None
         if lane_filter is not None:
             params.update(lane_filter.params)
-        key = (case_id is not None, lanes is not None, team is not None,
-               lane_filter.shape if lane_filter is not None else ())
-        query = _open_task_queries.get(key) if key[3] is not None else None
+        shape = lane_filter.shape if lane_filter is not None else ()
+        key = (case_id is not None, lanes is not None, team is not None, shape)
+        query = _open_task_queries.get(key) if shape is not None else None
         if query is None:
             query = _open_tasks_query(*key[:3], lane_filter)
-            if key[3] is not None:
+            if shape is not None:
                 _open_task_queries[key] = query
         return [TaskInfo(id=r.id, case_id=r.case_id, client_ref=r.client_ref, element_id=r.element_id, name=r.name,
                          lane=r.lane, state=r.state, due_at=r.due_at, created_at=r.created_at,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, sessionmaker
 
 from engine import clock, text_input
@@ -287,9 +287,7 @@ def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
         return _identity(user, via_token=True)
 
 
-# Every API request signs in with its token: the token, its user, team and roles in one statement, built once.
-_TOKEN_WITH_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                    .options(joinedload(User.role_rows)).where(ApiToken.token_hash == bindparam("token_hash")))
+_TOKEN_WITH_USER = user_sessions.with_user(ApiToken)
 
 
 def list_tokens(sessions: sessionmaker, user_id: int) -> list[ApiToken]:

@@ -82,9 +82,14 @@ def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minut
         return row, user
 
 
-# Built once: building a statement costs more than running it.
-_RECORD_WITH_USER = (select(UserSession, User).join(User, User.id == UserSession.user_id)
-                     .options(joinedload(User.role_rows)).where(UserSession.token_hash == bindparam("token_hash")))
+def with_user(credential):
+    """A credential row (session record or API token) by its hash, with its user, team and roles: one statement,
+    built once by the caller (building a statement costs more than running it; every request signs in)."""
+    return (select(credential, User).join(User, User.id == credential.user_id)
+            .options(joinedload(User.role_rows)).where(credential.token_hash == bindparam("token_hash")))
+
+
+_RECORD_WITH_USER = with_user(UserSession)
 
 
 def revoke(sessions: sessionmaker, user_id: int, session_id: int, reason: str) -> bool:
