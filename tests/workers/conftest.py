@@ -40,15 +40,20 @@ OTHER_TEAM = "wijkteam-zuid"
 postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "condition"):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+def wait_for(predicate, timeout: float, interval: float = 0.05, message="condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds.
+
+    `timeout` bounds a liveness wait, not a latency: it is generous so that a loaded CI host does not fail a
+    test whose subject is that the thing happens at all. `message` may be a callable, read at failure time.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+            raise AssertionError(f"timed out after {timeout} s waiting for "
+                                 f"{message() if callable(message) else message}")
         time.sleep(interval)
 
 

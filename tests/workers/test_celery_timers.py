@@ -105,7 +105,7 @@ def test_redis_away_then_back_everything_due_fires_once_and_the_web_keeps_workin
 
     # Before the outage: exact-time timers work.
     [early] = start_waiting_cases(wacht, [now() + timedelta(seconds=1)])
-    wait_for(lambda: firing_times(wacht, [early]), 8, 0.05, "a timer before the outage")
+    wait_for(lambda: firing_times(wacht, [early]), 30, 0.05, "a timer before the outage")
 
     private_redis.stop()
     # The web app keeps working: starting cases (which announce timers to Redis) succeeds, and fast.
@@ -185,4 +185,4 @@ def test_a_task_retries_after_a_retryable_database_error(wacht, celery_app, thre
     [case_id] = start_waiting_cases(wacht, [past], frozen_at=past - timedelta(minutes=1))
     celery_app.send_task(FIRE_DUE_TIMERS, queue=celery_app.meldcode_settings.queue)
     wait_for(lambda: len(calls) >= 2, 10, 0.05, "the task to be retried")
-    wait_for(lambda: firing_times(wacht, [case_id]), 5, 0.05, "the timer to fire")
+    wait_for(lambda: firing_times(wacht, [case_id]), 30, 0.05, "the timer to fire")

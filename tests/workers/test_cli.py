@@ -33,7 +33,7 @@ def test_schedule_timers_queues_exact_time_tasks(wacht, database_url, worker_set
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "1 timer task(s) queued"
 
-    wait_for(lambda: fired_count(wacht) == 1, 6, 0.05, "the queued timer task to fire")
+    wait_for(lambda: fired_count(wacht) == 1, 30, 0.05, "the queued timer task to fire")
 
 
 def test_schedule_timers_needs_redis(database_url):

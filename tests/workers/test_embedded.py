@@ -22,10 +22,10 @@ def now() -> datetime:
 def test_sweeper_thread_fires_a_timer_at_its_time_not_at_the_next_interval(wacht):
     handle = start_sweeper(wacht, interval=30, settings=WorkerSettings(engine=wacht.settings))
     try:
-        wait_for(lambda: handle.sweeps >= 1, 5, message="the first sweep")
+        wait_for(lambda: handle.sweeps >= 1, 30, message="the first sweep")
         started = now()
         [case_id] = start_waiting_cases(wacht, [started + timedelta(seconds=1)])
-        fired = wait_for(lambda: firing_times(wacht, [case_id]), 5, 0.02, "the timer to fire")
+        fired = wait_for(lambda: firing_times(wacht, [case_id]), 30, 0.02, "the timer to fire")
         due, ended = fired[case_id]
         assert 0 <= (ended - due).total_seconds() < 0.5  # the new timer woke the thread; it slept until due
         assert [t.element_id for t in wacht.open_tasks(case_id=case_id)] == ["opvolgen"]
@@ -65,7 +65,8 @@ def test_a_failing_sweep_does_not_end_the_thread(wacht, monkeypatch):
     monkeypatch.setattr(embedded, "run_sweep", flaky)
     handle = start_sweeper(wacht, interval=0.1, settings=WorkerSettings(engine=wacht.settings))
     try:
-        wait_for(lambda: handle.sweeps >= 3, 5, message="sweeps after a failure")
+        wait_for(lambda: handle.sweeps >= 3, 30,
+                 message=lambda: f"sweeps after a failure (so far {handle.sweeps}, last error {handle.last_error!r})")
         assert handle.alive and handle.last_error is None
     finally:
         handle.stop()

@@ -150,7 +150,7 @@ def test_test_mail_command(smtp_server, monkeypatch):
     monkeypatch.setenv("SMTP_URL", smtp_server.url)
     result = CliRunner().invoke(worker_commands, ["test-mail", "beheer@example.org"])
     assert result.exit_code == 0, result.output
-    wait_for(lambda: smtp_server.messages, 5)
+    wait_for(lambda: smtp_server.messages, 30)
     assert smtp_server.messages[0][0] == ["beheer@example.org"]
 
 
