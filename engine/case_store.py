@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, select
-from sqlalchemy.orm import Session, aliased, object_session, sessionmaker
+from sqlalchemy.orm import Session, aliased, object_session
 
 # Importing drafts has an effect: a task leaving the ready state drops its drafts in the same transaction, in
 # every process that changes tasks (web, workers firing timers, the CLI), not only where the web imported it.
 from . import access, audit, clock, drafts, involvement
+from .db import Sessions
 from .errors import NotFoundError
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, ProcessVersion, TaskDraft
 from .runtime import CaseRuntime, StepResult
@@ -35,7 +36,7 @@ Specs = tuple[Any, dict[str, Any]]  # (SpiffWorkflow process spec, subprocess sp
 
 
 class CaseStore:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, script_engine: Any) -> None:
+    def __init__(self, sessions: Sessions, settings: Settings, script_engine: Any) -> None:
         self.sessions = sessions
         self.settings = settings
         self.script_engine = script_engine

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from . import access, clock, completing, deploying, reading, starting, timers
 from .case_store import DECISION as _DECISION  # noqa: F401 - kept for modules that still read it from here
 from .case_store import NEW_TIMERS, CaseStore, Specs
 from .case_store import OPEN_ROWS as _OPEN_ROWS  # noqa: F401 - engine/events.py reads it from here
-from .db import shared_read
+from .db import Sessions, shared_read
 from .lookups import TaskScope
 from .models import Case, CaseTask
 from .runtime import CaseRuntime, StepResult
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 class CaseEngine:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings | None = None) -> None:
+    def __init__(self, sessions: Sessions, settings: Settings | None = None) -> None:
         clock.install()  # SpiffWorkflow's timers read the engine clock from here on
         settings = settings or Settings.from_env()
         # The one working-day calendar of this engine: diagram scripts and the workers' reminders count with it.
@@ -61,7 +61,7 @@ class CaseEngine:
         event.listen(sessions, "after_soft_rollback", lambda session, _tx: session.info.pop(NEW_TIMERS, None))
 
     @property
-    def sessions(self) -> sessionmaker[Session]:
+    def sessions(self) -> Sessions:
         return self._store.sessions
 
     @contextlib.contextmanager

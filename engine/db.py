@@ -74,7 +74,7 @@ def _sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine) -> Sessions:
     return Sessions(engine, class_=_Session, expire_on_commit=False)
 
 
@@ -115,6 +115,30 @@ class Sessions(sessionmaker[Session]):
     def begin(self) -> contextlib.AbstractContextManager[Session]:
         shared = self._shared()
         return super().begin() if shared is None else contextlib.nullcontext(shared)
+
+    @contextlib.contextmanager
+    def reads(self) -> Iterator[Session]:
+        """A session for a read that needs no transaction of its own (a sign-in, an access check): on PostgreSQL
+        its connection is in autocommit, so the read costs its statements and not also a BEGIN and a COMMIT or
+        ROLLBACK round trip. Each statement sees what was committed when it began, as it would in the engine's
+        READ COMMITTED transactions; a write made here commits by itself, so only single-statement writes
+        belong here (a touch of a last-used time). Inside a `shared_read` it is the shared session."""
+        shared = self._shared()
+        if shared is not None:
+            yield shared
+            return
+        with super().__call__(bind=self._reads_bind()) as session, session.begin():
+            yield session
+
+    def _reads_bind(self) -> Engine:
+        bind = self.kw["bind"]
+        if bind.dialect.name != "postgresql":  # SQLite's BEGIN is no round trip; its locking stays as it is
+            return bind  # type: ignore[no-any-return]
+        cached: Engine | None = getattr(self, "_autocommit_bind", None)
+        if cached is None or cached.pool is not bind.pool:  # made anew if the sessionmaker was rebound
+            # Shares the pool; SQLAlchemy sets autocommit on checkout and resets it on return (both client-side).
+            cached = self._autocommit_bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+        return cached
 
 
 _BORROWED = "meldcode.borrowed"

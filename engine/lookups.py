@@ -14,12 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
+from .db import Sessions
 from .models import Case, CaseTask, CaseTimer, ProcessVersion
 from .states import CaseStatus, CaseTaskState, TimerState
-
-Sessions = sessionmaker[Session]
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ TASK_SCOPE_COLUMNS = (CaseTask.id, CaseTask.case_id, Case.team, CaseTask.lane, C
 
 
 def task_scope(sessions: Sessions, task_id: int) -> TaskScope | None:
-    with sessions() as session:
+    with sessions.reads() as session:
         row = session.execute(select(*TASK_SCOPE_COLUMNS).join(Case, Case.id == CaseTask.case_id)
                               .where(CaseTask.id == task_id)).first()
         return TaskScope(*row) if row is not None else None

@@ -119,7 +119,7 @@ def case_access(store: CaseStore, case_id: int, actor: Actor) -> access.Decision
 def task_with_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[TaskScope, access.Decision] | None:
     """Where a task belongs and whether `actor` may work on it, in one statement — None: no such task. Not
     audited: a decision."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         found = session.execute(access.with_facts(select(*TASK_SCOPE_COLUMNS)
                                                   .join(Case, Case.id == CaseTask.case_id)
                                                   .where(CaseTask.id == task_id), actor),

@@ -135,6 +135,28 @@ def audit_rows(services, **where):
         return list(session.scalars(query))
 
 
+def statements_in_transactions(services, request) -> tuple[object, list[tuple[str, bool]]]:
+    """(what `request()` returned, each statement it sent with whether the server had a transaction open after
+    it). PostgreSQL only: psycopg reports the server's transaction status, so a statement followed by "idle" was
+    sent without a BEGIN before it and needs no COMMIT or ROLLBACK after it."""
+    from psycopg.pq import TransactionStatus
+    from sqlalchemy import event
+
+    bind = services.sessions.kw["bind"]
+    assert bind.dialect.name == "postgresql"
+    sent: list[tuple[str, bool]] = []
+
+    def seen(conn, cursor, statement, *args):
+        status = cursor.connection.info.transaction_status
+        sent.append((" ".join(statement.split()), status != TransactionStatus.IDLE))
+
+    event.listen(bind, "after_cursor_execute", seen)
+    try:
+        return request(), sent
+    finally:
+        event.remove(bind, "after_cursor_execute", seen)
+
+
 def reads_during(services, request) -> tuple[object, list[str]]:
     """(what `request()` returned, the SELECT statements it sent, whitespace folded)."""
     from sqlalchemy import event

@@ -11,11 +11,21 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts import ApiToken
 from web.auth import service as accounts
 from web.auth.models import UserSession
 from web.cli import web_commands
 
-from .conftest import PASSWORD, WEB_DIAGRAMS, audit_rows, csrf_from, login, reads_during, start_case
+from .conftest import (
+    PASSWORD,
+    WEB_DIAGRAMS,
+    audit_rows,
+    csrf_from,
+    login,
+    reads_during,
+    start_case,
+    statements_in_transactions,
+)
 
 # The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
 pytestmark = pytest.mark.backends("sqlite", "postgres")
@@ -210,3 +220,45 @@ def test_a_signed_in_request_reads_its_session_record_user_and_roles_in_one_stat
     assert not [r for r in reads if r.split(" FROM ")[1].startswith(("app_user ", "app_user_role"))], reads
     [sign_in] = [r for r in reads if r.split(" FROM ")[1].startswith("user_session ")]
     assert "JOIN app_user " in sign_in and "app_user_role" in sign_in, sign_in
+
+
+@pytest.mark.backends("postgres")
+def test_a_sign_in_and_the_access_check_are_one_round_trip_each(client, services):
+    """Issue 14 (HTTP throughput): a request's sign-in read its session record in a transaction of its own, and a
+    completion's access check read the task in another: BEGIN, the statement and COMMIT or ROLLBACK, three round
+    trips for one read each. Now both read outside a transaction (engine/db.py `Sessions.reads`); the completion
+    itself still writes its rows and audit event in one transaction."""
+    case_id = start_case(services)
+    login(client, "professional")
+    [task] = client.get("/api/tasks").json["tasks"]
+    token = csrf_from(client.get("/").text)
+    data = {"signalen": "feiten", "betreft_beroepskracht": False, "zorg": "laag", "datum_signalering": "2026-01-02"}
+    done, sent = statements_in_transactions(services, lambda: client.post(
+        f"/api/tasks/{task['id']}/complete", json={"data": data}, headers={"X-CSRFToken": token}))
+    assert done.status_code == 200, done.json
+    [sign_in] = [(s, open_) for s, open_ in sent if " FROM user_session " in s]
+    assert not sign_in[1], sign_in
+    access_check, completion = [(s, open_) for s, open_ in sent
+                                if s.startswith("SELECT") and "WHERE case_task.id = " in s]
+    assert not access_check[1] and completion[1], (access_check, completion)
+    writes = [open_ for s, open_ in sent if s.startswith(("UPDATE", "INSERT", "WITH"))]
+    assert writes and all(writes)  # the case, its task rows and the audit event: one transaction
+    assert audit_rows(services, action="task.complete")[0].case_id == case_id
+
+
+def test_touches_made_outside_a_transaction_are_kept(app, client, services):
+    """A sign-in's read commits nothing, but what it writes must last: a session idle too long is revoked as
+    expired on the server, and a token's last use is recorded (each one UPDATE, committed by itself)."""
+    login(client, "professional")
+    with clock.frozen_at(clock.now() + timedelta(minutes=services.settings.idle_timeout_minutes + 1)):
+        with client.session_transaction() as session:
+            session["seen_at"] = session["login_at"] = time.time()
+        assert client.get("/api/me").status_code == 401
+    with services.sessions() as session:
+        ended = session.scalars(select(UserSession.revoked_reason).where(UserSession.revoked_at.is_not(None))).all()
+    assert ended == ["expired"]
+    secret = accounts.create_token(services.sessions, "professional", "test")
+    assert app.test_client().get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    with services.sessions() as session:
+        [used] = session.scalars(select(ApiToken.last_used_at).where(ApiToken.label == "test")).all()
+    assert used is not None

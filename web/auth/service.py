@@ -274,7 +274,7 @@ def token_expiry(token: ApiToken):
 def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    with sessions.begin() as session:
+    with sessions.reads() as session:  # one round trip; the touch below is one UPDATE, committed by itself
         found = session.execute(_TOKEN_WITH_USER, {"token_hash": _token_hash(secret)}).unique().first()
         now = clock.now()
         if found is None:

@@ -65,7 +65,7 @@ def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minut
     if not secret or not isinstance(secret, str) or len(secret) > 100:
         return None
     now = clock.now()
-    with sessions.begin() as session:
+    with sessions.reads() as session:  # one round trip; an expiry or a touch is one UPDATE, committed by itself
         found = session.execute(_RECORD_WITH_USER, {"token_hash": _hash(secret)}).unique().first()
         if found is None:
             return None
