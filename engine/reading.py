@@ -120,14 +120,16 @@ def task_with_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[Task
     """Where a task belongs and whether `actor` may work on it, in one statement — None: no such task. Not
     audited: a decision."""
     with store.sessions.reads() as session:
-        found = session.execute(access.with_facts(select(*TASK_SCOPE_COLUMNS)
-                                                  .join(Case, Case.id == CaseTask.case_id)
-                                                  .where(CaseTask.id == task_id), actor),
-                                access.facts_params(actor, clock.now())).first()
+        found = session.execute(access.built_with_facts("task scope", _task_scope, actor),
+                                access.facts_params(actor, clock.now(), task_id=task_id)).first()
         if found is None:
             return None
         scope = TaskScope(*found[:len(TASK_SCOPE_COLUMNS)])
         return scope, access.decide_task(actor, access.facts_of(found, scope.case_id, scope.team), scope.lane)
+
+
+def _task_scope() -> access.AnySelect:
+    return select(*TASK_SCOPE_COLUMNS).join(Case, Case.id == CaseTask.case_id).where(CaseTask.id == bindparam("task_id"))
 
 
 def list_cases(store: CaseStore, *, team: str | None = None, status: str | None = None, limit: int = 200,
