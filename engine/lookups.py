@@ -60,20 +60,20 @@ def task_scope(sessions: Sessions, task_id: int) -> TaskScope | None:
 
 def task_case_id(sessions: Sessions, task_id: int) -> int | None:
     """The case a task belongs to (None: no such task)."""
-    with sessions() as session:
+    with sessions.reads() as session:
         return session.scalar(select(CaseTask.case_id).where(CaseTask.id == task_id))
 
 
 def case_client_ref(sessions: Sessions, case_id: int) -> str | None:
     """The client reference of a case, for a page heading the user may already see (None: no such case)."""
-    with sessions() as session:
+    with sessions.reads() as session:
         return session.scalar(select(Case.client_ref).where(Case.id == case_id))
 
 
 def field_labels(sessions: Sessions, case_id: int) -> dict[int, dict[str, dict[str, Any]]]:
     """Per task of a case: its form's words for each field, {"title": ..., "options": {value: label}}, so the
     timeline reads like the form did."""
-    with sessions() as session:
+    with sessions.reads() as session:
         forms = session.scalar(select(ProcessVersion.forms).join(Case, Case.process_version_id == ProcessVersion.id)
                                .where(Case.id == case_id)) or {}
         labels = {}
@@ -93,13 +93,13 @@ def _options(prop: dict[str, Any]) -> dict[str, str]:
 
 
 def deployed_processes(sessions: Sessions) -> list[str]:
-    with sessions() as session:
+    with sessions.reads() as session:
         return sorted(set(session.scalars(select(ProcessVersion.process_id))))
 
 
 def task_form(sessions: Sessions, task_id: int) -> dict[str, Any] | None:
     """The JSON Schema of a task's form as deployed with its process version (no client data: not audited)."""
-    with sessions() as session:
+    with sessions.reads() as session:
         row = session.execute(
             select(CaseTask.form, ProcessVersion.forms).join(Case, Case.id == CaseTask.case_id)
             .join(ProcessVersion, ProcessVersion.id == Case.process_version_id).where(CaseTask.id == task_id)).first()
@@ -111,7 +111,7 @@ def task_form(sessions: Sessions, task_id: int) -> dict[str, Any] | None:
 
 def case_variables(sessions: Sessions, case_id: int, names: Iterable[str]) -> dict[str, Any]:
     """Some of a case's current variables (to prefill a form the user is already allowed to see)."""
-    with sessions() as session:
+    with sessions.reads() as session:
         variables = session.scalar(select(Case.variables).where(Case.id == case_id)) or {}
         return {name: variables[name] for name in names if name in variables}
 
@@ -119,7 +119,7 @@ def case_variables(sessions: Sessions, case_id: int, names: Iterable[str]) -> di
 # -- monitoring --------------------------------------------------------------------------------
 def monitoring_counts(sessions: Sessions, now: datetime) -> MonitoringCounts:
     """One small query each, all on indexed columns (read at every metrics scrape)."""
-    with sessions() as session:
+    with sessions.reads() as session:
         by_status = session.execute(select(Case.status, func.count()).group_by(Case.status)).all()
         overdue = session.scalar(select(func.count()).select_from(CaseTask).where(
             CaseTask.state == CaseTaskState.READY, CaseTask.due_at < now))
@@ -133,7 +133,7 @@ def monitoring_counts(sessions: Sessions, now: datetime) -> MonitoringCounts:
 # -- timers, for the workers' scheduling --------------------------------------------------------
 def upcoming_timers(sessions: Sessions, until: datetime) -> list[tuple[int, datetime]]:
     """(case id, due time) of every waiting timer of a running case due at or before `until`."""
-    with sessions() as session:
+    with sessions.reads() as session:
         query = (select(CaseTimer.case_id, CaseTimer.due_at).join(Case, Case.id == CaseTimer.case_id)
                  .where(CaseTimer.state == TimerState.WAITING, Case.status == CaseStatus.RUNNING,
                         CaseTimer.due_at <= until)
@@ -143,7 +143,7 @@ def upcoming_timers(sessions: Sessions, until: datetime) -> list[tuple[int, date
 
 def has_due_timer(sessions: Sessions, case_id: int, now: datetime) -> bool:
     """Whether a case has a waiting timer due at `now`."""
-    with sessions() as session:
+    with sessions.reads() as session:
         return session.scalar(select(CaseTimer.id).where(
             CaseTimer.case_id == case_id, CaseTimer.state == TimerState.WAITING,
             CaseTimer.due_at <= now).limit(1)) is not None

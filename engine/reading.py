@@ -27,7 +27,7 @@ SUMMARY_COLUMNS = (Case.client_ref, Case.team, Case.status, Case.started_by, Cas
 def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[str] | None = None,
                team: str | None = None, actor: Actor | None = None) -> list[TaskInfo]:
     """Open tasks; with `actor`, only those it may work on (engine/access.py)."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         params: dict[str, Any] = {"case_id": case_id, "lanes": sorted(lanes) if lanes is not None else None,
                                   "team": team}
         lane_filter = access.task_lane_filter(session, actor, clock.now()) if actor is not None else None
@@ -111,7 +111,7 @@ def case(store: CaseStore, case_id: int, actor: Actor, *, audit_read: bool = Tru
 
 def case_access(store: CaseStore, case_id: int, actor: Actor) -> access.Decision | None:
     """Whether and how much `actor` may see of a case (None: no such case). Not audited: a decision."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         facts = access.load_facts(session, case_id, actor, clock.now())
         return None if facts is None else access.decide_case(actor, facts)
 
@@ -135,7 +135,7 @@ def _task_scope() -> access.AnySelect:
 def list_cases(store: CaseStore, *, team: str | None = None, status: str | None = None, limit: int = 200,
                actor: Actor | None = None) -> list[CaseSummary]:
     """Cases (newest first) without their state; for overviews. With `actor`: those it may read."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         # The summary columns only: not the state blob and variables of each case, nor the forms of its version.
         query = (select(Case, ProcessVersion).join(ProcessVersion)
                  .options(load_only(*SUMMARY_COLUMNS), load_only(ProcessVersion.process_id, ProcessVersion.version))
@@ -153,7 +153,7 @@ def list_cases(store: CaseStore, *, team: str | None = None, status: str | None 
 
 def case_team(store: CaseStore, case_id: int) -> str | None:
     """The team owning a case, for access decisions (raises NotFoundError)."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         team = session.execute(select(Case.team).where(Case.id == case_id)).first()
         if team is None:
             raise NotFoundError(f"case {case_id} does not exist")
@@ -163,7 +163,7 @@ def case_team(store: CaseStore, case_id: int) -> str | None:
 def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> DiagramView:
     """The BPMN source a case runs on, with the elements it completed and where it is now. With `actor`, only
     for someone who may read the case (engine/access.py; a refusal is audited)."""
-    with store.denials_audited(actor, "case.diagram", case_id=case_id), store.sessions() as session:
+    with store.denials_audited(actor, "case.diagram", case_id=case_id), store.sessions.reads() as session:
         found = session.get(Case, case_id)
         if found is None:
             raise NotFoundError(f"case {case_id} does not exist")
@@ -189,7 +189,7 @@ def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> 
 
 def case_progress(store: CaseStore, case_id: int) -> tuple[str, datetime | None]:
     """(status, next waiting timer's due time) — cheap, for drivers such as the scenario runner."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         found = session.execute(_PROGRESS, {"case_id": case_id}).first()
         if found is None:
             raise NotFoundError(f"case {case_id} does not exist")
@@ -203,7 +203,7 @@ _PROGRESS = select(Case.status, select(func.min(CaseTimer.due_at)).where(
 
 
 def milestones(store: CaseStore, case_id: int) -> list[str]:
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         return list(session.scalars(select(CaseMilestone.name).where(CaseMilestone.case_id == case_id)
                                     .order_by(CaseMilestone.seq)))
 

@@ -114,22 +114,37 @@ def _width(text: str) -> int:
 
 
 class Limits:
-    """The budget of one evaluation: bytes that may still be allocated, a deadline, and whether it is read-only."""
+    """The budget of one evaluation: bytes that may still be allocated, time, and whether it is read-only.
 
-    __slots__ = ("memory_limit", "left", "deadline", "read_only")
+    The time limit is on the CPU time the evaluation's thread spends, not on the clock: a host that stalls (a
+    busy neighbour, a garbage collection, another thread holding the GIL) must not fail a case on a trivial
+    expression, while a runaway script burns CPU and is stopped. The cheap monotonic clock is read on every
+    check; only when its deadline has passed is the thread's CPU time read, and the deadline moved on by what
+    is left of the budget."""
+
+    __slots__ = ("memory_limit", "left", "deadline", "read_only", "time_limit", "cpu_started")
 
     def __init__(self, memory_limit: int, time_limit: float, read_only: bool) -> None:
         self.memory_limit = memory_limit
         self.left = memory_limit
+        self.time_limit = time_limit
+        self.cpu_started = time.thread_time()
         self.deadline = time.monotonic() + time_limit
         self.read_only = read_only
 
+    def _out_of_time(self) -> bool:
+        left = self.time_limit - (time.thread_time() - self.cpu_started)
+        if left <= 0:
+            return True
+        self.deadline = time.monotonic() + left
+        return False
+
     def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time.monotonic() > self.deadline and self._out_of_time():
             raise ScriptError("time limit exceeded")
 
     def charge(self, nbytes: int) -> None:
-        if time.monotonic() > self.deadline:
+        if time.monotonic() > self.deadline and self._out_of_time():
             raise ScriptError("time limit exceeded")
         self.left -= nbytes
         if self.left < 0:

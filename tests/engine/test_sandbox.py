@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -168,6 +169,16 @@ def test_time_limit_on_nested_loop():
     with pytest.raises(ScriptError, match="time limit exceeded") as info:  # how soon is a figure for bench/
         env.execute(script, {})
     assert info.value.lineno in (3, 4)
+
+
+def test_a_stall_of_the_host_is_not_the_scripts_time():
+    """A full test run failed a completion on `vermoeden == True` with "time limit exceeded": the limit was on the
+    clock, so a host that stalled the process for a second (or another thread holding the GIL) failed a trivial
+    expression. The limit is on the CPU time the script uses; a helper that waits stands in for the stall."""
+    env = SandboxEnvironment(helpers={"wacht": lambda: time.sleep(0.4) or 1}, time_limit=0.2)
+    assert env.evaluate("wacht() + len([i for i in range(1000)])", {}) == 1001
+    with pytest.raises(ScriptError, match="time limit exceeded"):  # the script's own work still counts
+        env.execute("wacht()\nfor i in range(100000):\n    for j in range(100000):\n        x = i + j\n", {})
 
 
 def test_time_limit_in_comprehension():
