@@ -121,13 +121,15 @@ class Sessions(sessionmaker[Session]):
         """A session for a read that needs no transaction of its own (a sign-in, an access check): on PostgreSQL
         its connection is in autocommit, so the read costs its statements and not also a BEGIN and a COMMIT or
         ROLLBACK round trip. Each statement sees what was committed when it began, as it would in the engine's
-        READ COMMITTED transactions; a write made here commits by itself, so only single-statement writes
-        belong here (a touch of a last-used time). Inside a `shared_read` it is the shared session."""
+        READ COMMITTED transactions. As with a plain session, what is not committed is discarded at the end; a
+        deliberate write (a touch of a last-used time) calls `session.commit()` and, on PostgreSQL, is committed
+        statement by statement, so only single-statement writes belong here. Inside a `shared_read` it is the
+        shared session."""
         shared = self._shared()
         if shared is not None:
             yield shared
             return
-        with super().__call__(bind=self._reads_bind()) as session, session.begin():
+        with super().__call__(bind=self._reads_bind()) as session:
             yield session
 
     def _reads_bind(self) -> Engine:

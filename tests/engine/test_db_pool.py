@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import text
+from psycopg.pq import TransactionStatus
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from engine.db import make_engine
+from tests.conftest import TEST_DIAGRAMS
+
+IDLE = TransactionStatus.IDLE
 
 pytestmark = pytest.mark.backends("postgres")
 
@@ -43,3 +47,30 @@ def test_a_connection_used_moments_ago_is_not_pinged(database_url, postgres_admi
             assert conn.execute(text("SELECT 2")).scalar_one() == 2
     finally:
         db.dispose()
+
+
+@pytest.mark.backends("sqlite", "postgres")
+def test_a_read_session_keeps_only_what_it_commits_and_leaves_no_transaction_open(case_engine):
+    """`Sessions.reads` (a sign-in, an access check): on PostgreSQL its statements run outside a transaction, so
+    they cost no BEGIN and COMMIT; what it does not commit is discarded, as with a plain session; what it
+    commits is kept; and the connection goes back to the pool in autocommit for none of the other use cases."""
+    from engine.models import ProcessVersion
+
+    case_engine.deploy_directory(TEST_DIAGRAMS, "tester")
+    sessions = case_engine.sessions
+    postgres = sessions.kw["bind"].dialect.name == "postgresql"
+    with sessions.reads() as session:
+        version = session.scalars(select(ProcessVersion).order_by(ProcessVersion.id)).first()
+        if postgres:
+            assert session.connection().connection.dbapi_connection.info.transaction_status == IDLE
+        version.deployed_by = "discarded"
+    with sessions.reads() as session:
+        row = session.get(ProcessVersion, version.id)
+        assert row.deployed_by == "tester"
+        row.deployed_by = "kept"
+        session.commit()
+    with sessions.begin() as session:
+        assert session.get(ProcessVersion, version.id).deployed_by == "kept"
+        if postgres:  # an ordinary transaction on a pooled connection that was in autocommit
+            session.execute(text("SELECT 1"))
+            assert session.connection().connection.dbapi_connection.info.transaction_status != IDLE

@@ -284,6 +284,7 @@ def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
             return None
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
             token.last_used_at = now
+            session.commit()
         return _identity(user, via_token=True)
 
 

@@ -74,10 +74,11 @@ def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minut
             return None
         if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=idle_minutes):
             row.revoked_at, row.revoked_reason = now, "expired"
+            session.commit()
             return None
         if (now - row.last_seen_at).total_seconds() > TOUCH_SECONDS:
             row.last_seen_at = now
-            session.flush()
+            session.commit()
         session.expunge(row)
         return row, user
 
