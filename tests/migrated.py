@@ -91,7 +91,8 @@ _FINGERPRINT = text("""
     items AS (
         SELECT concat_ws(' ', 'r', c.relname, c.relkind, c.relowner, c.relacl) AS item
         FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM ns)
-        UNION ALL SELECT concat_ws(' ', 'a', c.relname, a.attname, a.atttypid, a.attnum, a.attnotnull)
+        UNION ALL SELECT concat_ws(' ', 'a', c.relname, a.attname, a.atttypid, a.attnum, a.attnotnull,
+                                             a.atthasdef)
         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
         WHERE c.relnamespace = (SELECT oid FROM ns) AND a.attnum > 0 AND NOT a.attisdropped
         UNION ALL SELECT concat_ws(' ', 'c', conname, contype) FROM pg_constraint
