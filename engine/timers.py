@@ -22,7 +22,7 @@ _MISSES_BEFORE_REREAD = 3  # claims of one batch that found the case taken by an
 def due_timer_cases(store: CaseStore, now: datetime, limit: int = 500) -> list[int]:
     """Running cases with a due timer. A suspended case keeps its timers waiting until it is resumed: listed, a
     sweep would try it again and again (and count it as a case another worker took)."""
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         query = (select(CaseTimer.case_id).join(Case, Case.id == CaseTimer.case_id)
                  .where(CaseTimer.state == TimerState.WAITING, CaseTimer.due_at <= now,
                         Case.status == CaseStatus.RUNNING)
@@ -31,7 +31,7 @@ def due_timer_cases(store: CaseStore, now: datetime, limit: int = 500) -> list[i
 
 
 def next_timer_due(store: CaseStore) -> datetime | None:
-    with store.sessions() as session:
+    with store.sessions.reads() as session:
         return session.scalars(select(CaseTimer.due_at).where(CaseTimer.state == TimerState.WAITING)
                                .order_by(CaseTimer.due_at).limit(1)).first()
 
