@@ -71,6 +71,21 @@ def test_a_read_session_keeps_only_what_it_commits_and_leaves_no_transaction_ope
         session.commit()
     with sessions.begin() as session:
         assert session.get(ProcessVersion, version.id).deployed_by == "kept"
-        if postgres:  # an ordinary transaction on a pooled connection that was in autocommit
+
+
+def test_a_connection_a_read_session_used_is_back_in_transactions_for_the_next_use_case(db, database_url):
+    from engine.db import make_sessionmaker
+
+    one = make_engine(database_url, pool_size=1, max_overflow=0)  # so the next use case gets the same connection
+    try:
+        sessions = make_sessionmaker(one)
+        with sessions.reads() as session:
             session.execute(text("SELECT 1"))
-            assert session.connection().connection.dbapi_connection.info.transaction_status != IDLE
+            used = session.connection().connection.dbapi_connection
+            assert used.info.transaction_status == IDLE
+        with sessions.begin() as session:
+            session.execute(text("SELECT 1"))
+            assert session.connection().connection.dbapi_connection is used
+            assert used.info.transaction_status != IDLE
+    finally:
+        one.dispose()
