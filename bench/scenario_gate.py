@@ -8,7 +8,8 @@ Prints, in the same run, for the files of processes/ and the scenarios of tests/
   memory without fsync, forms read from the process version);
 - parallel: `run_suite` with one worker process per core (the studio's and the deploy gate's path), the first
   suite of this process (its fork server starts and imports the engine) and the next ones (workers forked from
-  that server).
+  that server); and the first suite of a fresh process (a web worker's first check of a draft), as it was and
+  with the draft page opened 2 s before (the studio then starts the fork server: `prepare_workers`).
 Each with the suite's wall time and the task completions per second of replay.
 
     .venv/bin/python bench/scenario_gate.py [--runs N] [--processes N] [--skip-before]
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.diagrams import read_directory  # noqa: E402
-from engine.scenarios import run_suite, suite_processes  # noqa: E402
+from engine.scenarios import prepare_workers, run_suite, suite_processes  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 BEFORE = "b49f241"  # the last commit with the scenario runner as it was before issue 14
@@ -71,15 +72,38 @@ def timed(f, runs: int):
     return statistics.median(walls), results
 
 
+def first_suite_in_a_new_process(processes: int, prepared: bool) -> float:
+    """The wall time of the first parallel suite of a fresh process, as a web worker's first check of a draft;
+    `prepared`: the draft page was opened 2 s before (engine/scenarios.py `prepare_workers`)."""
+    command = [sys.executable, __file__, "--child-first", str(processes)] + (["--prepared"] if prepared else [])
+    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return float(output.strip().splitlines()[-1])
+
+
+def child_first(files, scenarios, processes: int, prepared: bool) -> None:
+    if prepared:
+        os.environ["MELDCODE_SCENARIO_PROCESSES"] = str(processes)
+        assert prepare_workers(len(scenarios))
+        time.sleep(2)  # the process owner reads the draft before asking for its check
+    started = time.perf_counter()
+    results = run_suite(files, scenarios, Settings(), processes=processes)
+    assert all(result.passed for _, result in results)
+    print(time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--processes", type=int, default=None, help="parallel run (default: one per core)")
     parser.add_argument("--skip-before", action="store_true", help="leave out the runner of before issue 14")
+    parser.add_argument("--child-first", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--prepared", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     files = read_directory(ROOT / "processes")
     scenarios = [(path.name, json.loads(path.read_text(encoding="utf-8")))
                  for path in sorted((ROOT / "tests" / "scenarios").glob("*.json"))]
+    if args.child_first:
+        return child_first(files, scenarios, args.child_first, args.prepared)
     rows = []
     one_wall, one_results = timed(lambda: run_suite(files, scenarios, Settings(), processes=1), args.runs)
     done = completions(one_results)
@@ -94,13 +118,19 @@ def main() -> None:
     # from the second check on.
     cold_wall, _ = timed(lambda: run_suite(files, scenarios, Settings(), processes=processes), 1)
     rows.append((f"run_suite, {processes} processes, first", cold_wall))
+    # The same first suite in a fresh process (a web worker's first check), without and with the draft page's
+    # preparation (the studio starts the fork server when a draft is opened).
+    rows.append(("  fresh process, first check", statistics.median(
+        first_suite_in_a_new_process(processes, False) for _ in range(args.runs))))
+    rows.append(("  fresh process, draft opened 2 s before", statistics.median(
+        first_suite_in_a_new_process(processes, True) for _ in range(args.runs))))
     par_wall, _ = timed(lambda: run_suite(files, scenarios, Settings(), processes=processes), args.runs)
     rows.append((f"run_suite, {processes} processes, next", par_wall))
     print(f"{len(scenarios)} scenarios (all passed), {done} task completions; cores: {os.cpu_count()}; "
           f"median of {args.runs} run(s)")
-    print(f"{'runner':36}{'suite s':>9}{'completions/s':>15}{'ms/scenario':>13}")
+    print(f"{'runner':42}{'suite s':>9}{'completions/s':>15}{'ms/scenario':>13}")
     for name, wall in rows:
-        print(f"{name:36}{wall:>9.2f}{done / wall:>15.0f}{1000 * wall / len(scenarios):>13.0f}")
+        print(f"{name:42}{wall:>9.2f}{done / wall:>15.0f}{1000 * wall / len(scenarios):>13.0f}")
     print("targets (issue 14): suite <= 10 s, >= 200 completions/s")
 
 

@@ -4,6 +4,7 @@ Who may call them (role procesbeheerder) is decided by the caller; every call is
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -41,6 +42,13 @@ class Studio:
         """`use` in one transaction (with its audit event), committed when it returns."""
         with self.sessions.begin() as session:
             return use(session, *args, **kwargs)
+
+    def prepare_checks(self) -> None:
+        """A draft is open: start what its scenario check will run in (engine/scenarios.py `prepare_workers`)
+        in the background, so the first check of this process waits no longer than the next."""
+        from ..scenarios import prepare_workers
+
+        threading.Thread(target=prepare_workers, name="meldcode-prepare-checks", daemon=True).start()
 
     # -- versions --------------------------------------------------------------------------
     def processes(self, actor: str) -> list[versions.ProcessInfo]:

@@ -297,3 +297,36 @@ def test_a_suite_spread_over_processes_gives_the_results_of_one_process():
     assert [(n, r.passed) for n, r in spread] == [(n, r.passed) for n, r in one] == \
         [(n, n != "kapot.json") for n, _ in suite]
     assert spread[-1][1].error == one[-1][1].error and one[-1][1].error
+
+
+def _fork_servers_of(pid: int) -> list[int]:
+    """Child processes of `pid` that are multiprocessing's fork server (Linux /proc)."""
+    from pathlib import Path
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        if parent == pid and b"multiprocessing.forkserver" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_opening_a_draft_starts_the_fork_server_its_check_will_fork_from(monkeypatch):
+    """Issue 14 (the scenario gate): a web worker's first check of a draft waited ~0.7 s longer than the next
+    for its fork server to start and import the engine; the studio starts it when a draft is opened. One
+    server per process, as the first suite would have started it; nothing when suites run in this process."""
+    import os
+
+    from engine.scenarios import prepare_workers
+
+    monkeypatch.setenv("MELDCODE_SCENARIO_PROCESSES", "1")
+    assert not prepare_workers(41)
+    monkeypatch.setenv("MELDCODE_SCENARIO_PROCESSES", "2")
+    assert prepare_workers(41) and prepare_workers(41)
+    assert len(_fork_servers_of(os.getpid())) == 1

@@ -185,6 +185,7 @@ def upload():
 def draft():
     found = _draft_or_404(request.args.get("id"))
     processes = studio().processes(_me())
+    studio().prepare_checks()  # its scenario check, when asked for, starts at once
     return render_template("studio/draft.html", draft=found, processes=processes, milestones=sorted(MILESTONES),
                            four_eyes=four_eyes(),
                            moddle=json.loads(MODDLE.read_text(encoding="utf-8")),
