@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .db import Sessions
 from .models import Case, CaseTask, CaseTimer, ProcessVersion
@@ -49,12 +49,15 @@ class MonitoringCounts:
 # TaskScope's fields, in order
 TASK_SCOPE_COLUMNS = (CaseTask.id, CaseTask.case_id, Case.team, CaseTask.lane, CaseTask.name, CaseTask.state,
                       CaseTask.claimed_by, CaseTask.completed_by, CaseTask.ended_at)
+# Where a task belongs, by the parameter `task_id`: built once (also the base of the access check's statement,
+# engine/reading.py `task_with_access`).
+TASK_SCOPE = select(*TASK_SCOPE_COLUMNS).join(Case, Case.id == CaseTask.case_id).where(
+    CaseTask.id == bindparam("task_id"))
 
 
 def task_scope(sessions: Sessions, task_id: int) -> TaskScope | None:
     with sessions.reads() as session:
-        row = session.execute(select(*TASK_SCOPE_COLUMNS).join(Case, Case.id == CaseTask.case_id)
-                              .where(CaseTask.id == task_id)).first()
+        row = session.execute(TASK_SCOPE, {"task_id": task_id}).first()
         return TaskScope(*row) if row is not None else None
 
 

@@ -13,7 +13,7 @@ from . import access, audit, clock
 from .case_store import DECISION, CaseStore, task_info
 from .db import shared_read
 from .errors import NotFoundError
-from .lookups import TASK_SCOPE_COLUMNS, TaskScope
+from .lookups import TASK_SCOPE, TASK_SCOPE_COLUMNS, TaskScope
 from .models import Case, CaseMilestone, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .states import CaseTaskState, TimerState
 from .views import Actor, CaseInfo, CaseSummary, DiagramView, TaskInfo
@@ -120,16 +120,12 @@ def task_with_access(store: CaseStore, task_id: int, actor: Actor) -> tuple[Task
     """Where a task belongs and whether `actor` may work on it, in one statement — None: no such task. Not
     audited: a decision."""
     with store.sessions.reads() as session:
-        found = session.execute(access.built_with_facts("task scope", _task_scope, actor),
+        found = session.execute(access.built_with_facts("task scope", lambda: TASK_SCOPE, actor),
                                 access.facts_params(actor, clock.now(), task_id=task_id)).first()
         if found is None:
             return None
         scope = TaskScope(*found[:len(TASK_SCOPE_COLUMNS)])
         return scope, access.decide_task(actor, access.facts_of(found, scope.case_id, scope.team), scope.lane)
-
-
-def _task_scope() -> access.AnySelect:
-    return select(*TASK_SCOPE_COLUMNS).join(Case, Case.id == CaseTask.case_id).where(CaseTask.id == bindparam("task_id"))
 
 
 def list_cases(store: CaseStore, *, team: str | None = None, status: str | None = None, limit: int = 200,
