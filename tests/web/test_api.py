@@ -119,4 +119,31 @@ def test_a_completion_request_reads_who_asks_and_where_the_task_belongs_once(cli
     sign_ins = [r for r in reads if r.split(" FROM ")[1].startswith("api_token ")]
     assert len(sign_ins) == 1 and "JOIN app_user " in sign_ins[0] and "app_user_role" in sign_ins[0], sign_ins
     task_reads = [r for r in reads if "WHERE case_task.id = " in r]
-    assert len(task_reads) == 2, task_reads  # the access check with the task's scope, and the completion's own
+    # The access decision is the completion's own, on the row it reads anyway (it was a statement of its own).
+    assert len(task_reads) == 1, task_reads
+
+
+def test_a_completion_the_engine_refuses_is_the_same_audited_403_and_changes_nothing(client, services):
+    """The API's completion leaves the access decision to the engine (issue 14, HTTP throughput): another team's
+    task, a task of another lane, Veilig Thuis without involvement and a task that does not exist are each one
+    403, whatever exists, with one audit event `denied`; a bad body from someone refused is refused as such."""
+    theirs = open_task(services, start_case(services, "zuid", client_ref="ZU-API3"))
+    ours = open_task(services, start_case(services, "professional", client_ref="NO-API3"))
+    attempts = [("zuid", ours.id, "NO-API3"), ("professional", theirs.id, "ZU-API3"),
+                ("aandachtsfunctionaris", ours.id, "NO-API3"), ("veilig-thuis", ours.id, "NO-API3"),
+                ("professional", 999_999, None)]
+    for username, task_id, client_ref in attempts:
+        before = len(audit_rows(services))
+        refused = client.post(f"/api/tasks/{task_id}/complete", json={"data": STAP1_ANSWERS},
+                              headers=_bearer(services, username))
+        assert refused.status_code == 403, (username, task_id, refused.status_code)
+        assert "ZU-API3" not in refused.text and "NO-API3" not in refused.text
+        new = audit_rows(services)[before:]
+        assert [(e.actor, e.action, e.outcome, e.task_id, e.client_ref) for e in new] == [
+            (username, "task.complete", "denied", task_id, client_ref)], (username, new)
+    malformed = client.post(f"/api/tasks/{ours.id}/complete", json={"gegevens": {}}, headers=_bearer(services, "zuid"))
+    assert malformed.status_code == 403
+    assert [(e.actor, e.outcome) for e in audit_rows(services)[-1:]] == [("zuid", "denied")]
+    for task in (theirs, ours):
+        assert open_task(services, task.case_id).id == task.id  # still open: nothing was stored
+    assert not [e for e in audit_rows(services) if e.action == "task.complete" and e.outcome == "success"]

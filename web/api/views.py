@@ -95,11 +95,11 @@ def task(task_id: int):
 @bp.post("/tasks/<int:task_id>/complete")
 @api_login_required
 def complete_task(task_id: int):
-    require_task(task_id, "task.complete")
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        require_task(task_id, "task.complete")  # who may not work on the task is refused as such, and audited
         return problem(400, "bad_request", 'send a JSON object {"data": {field: value, ...}}')
-    done = actions.complete(task_id, body["data"])
+    done = actions.complete_deciding_access(task_id, body["data"])
     if isinstance(done, actions.Refusal):
         if done.kind == "task_not_ready":
             return refused(done, completed_by=done.scope.completed_by if done.scope else None)
