@@ -12,7 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,6 +131,18 @@ class Sessions(sessionmaker[Session]):
             return
         with super().__call__(bind=self._reads_bind()) as session:
             yield session
+
+    @contextlib.contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """`reads` without the ORM: a Core connection, for the statement every request runs (its sign-in), where
+        a Session and its entities cost more than the statement. A deliberate single-statement write calls
+        `commit()`. Inside a `shared_read` it is the shared session's connection."""
+        shared = self._shared()
+        if shared is not None:
+            yield shared.connection()
+            return
+        with self._reads_bind().connect() as connection:
+            yield connection
 
     def _reads_bind(self) -> Engine:
         bind = self.kw["bind"]

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, sessionmaker
 
 from engine import clock, text_input
+from engine.db import Sessions
 
 from ..roles import ROLES
 from . import sessions as user_sessions
@@ -53,13 +54,12 @@ def _signed_in_user(session, user_id: int) -> User | None:
     return session.get(User, user_id, options=[joinedload(User.role_rows)])
 
 
-def _identity(user: User, via_token: bool = False, record: UserSession | None = None) -> CurrentUser:
+def _identity(user: User) -> CurrentUser:
+    """The identity of a user entity, outside a request's sign-in (`_request_identity`)."""
     return CurrentUser(id=user.id, username=user.username, display_name=user.display_name or user.username,
                        team=user.team.name, team_title=user.team.title or user.team.name, roles=user.roles,
-                       session_version=user.session_version, via_token=via_token,
-                       session_id=record.id if record is not None else None,
-                       mfa_enabled=user.totp_enabled_at is not None, mfa_exempt=bool(user.mfa_exempt),
-                       mfa_verified=bool(record is not None and record.mfa_verified))
+                       session_version=user.session_version, mfa_enabled=user.totp_enabled_at is not None,
+                       mfa_exempt=bool(user.mfa_exempt))
 
 
 def normalise_username(username: str) -> str:
@@ -179,7 +179,7 @@ def load_user(sessions: sessionmaker, user_id: int, session_version: int) -> Cur
         return _identity(user)
 
 
-def load_session_user(sessions: sessionmaker, secret: str | None, user_id: int, session_version: int, *,
+def load_session_user(sessions: Sessions, secret: str | None, user_id: int, session_version: int, *,
                       idle_minutes: int) -> CurrentUser | None:
     """The user of a browser session, only while its server-side record is open."""
     found = user_sessions.load(sessions, secret, user_id, idle_minutes=idle_minutes)
@@ -188,7 +188,15 @@ def load_session_user(sessions: sessionmaker, secret: str | None, user_id: int, 
     record, user = found
     if not user.active or user.session_version != session_version:
         return None
-    return _identity(user, record=record)
+    return _request_identity(user, session_id=record.id, mfa_verified=record.mfa_verified)
+
+
+def _request_identity(user: user_sessions.SignedInUser, *, via_token: bool = False, session_id: int | None = None,
+                      mfa_verified: bool = False) -> CurrentUser:
+    return CurrentUser(id=user.id, username=user.username, display_name=user.display_name or user.username,
+                       team=user.team, team_title=user.team_title or user.team, roles=user.roles,
+                       session_version=user.session_version, via_token=via_token, session_id=session_id,
+                       mfa_enabled=user.totp_enabled, mfa_exempt=user.mfa_exempt, mfa_verified=mfa_verified)
 
 
 def sign_in(sessions: sessionmaker, username: str, password: str, ip: str, *, max_failures: int,
@@ -268,27 +276,34 @@ def create_token(sessions: sessionmaker, username: str, label: str, days: int = 
 
 def token_expiry(token: ApiToken):
     """Tokens made before expiry existed (migration 0005) run out DEFAULT_TOKEN_DAYS after they were made."""
-    return token.expires_at or token.created_at + timedelta(days=DEFAULT_TOKEN_DAYS)
+    return _expiry(token.created_at, token.expires_at)
 
 
-def user_for_token(sessions: sessionmaker, secret: str) -> CurrentUser | None:
+def _expiry(created_at, expires_at):
+    return expires_at or created_at + timedelta(days=DEFAULT_TOKEN_DAYS)
+
+
+def user_for_token(sessions: Sessions, secret: str) -> CurrentUser | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    with sessions.reads() as session:  # one round trip; the touch below is one UPDATE, committed by itself
-        found = session.execute(_TOKEN_WITH_USER, {"token_hash": _token_hash(secret)}).unique().first()
+    # One round trip; the touch below is one UPDATE, committed by itself.
+    with sessions.read_connection() as connection:
+        rows = connection.execute(_TOKEN_WITH_USER, {"token_hash": _token_hash(secret)}).all()
         now = clock.now()
-        if found is None:
+        if not rows:
             return None
-        token, user = found
-        if token.revoked_at is not None or now >= token_expiry(token) or not user.active:
+        token_id, created_at, expires_at, revoked_at, last_used_at = rows[0][:len(_TOKEN_COLUMNS)]
+        user = user_sessions.signed_in_user(rows, len(_TOKEN_COLUMNS))
+        if revoked_at is not None or now >= _expiry(created_at, expires_at) or not user.active:
             return None
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-            token.last_used_at = now
-            session.commit()
-        return _identity(user, via_token=True)
+        if last_used_at is None or now - last_used_at > timedelta(minutes=5):
+            connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            connection.commit()
+        return _request_identity(user, via_token=True)
 
 
-_TOKEN_WITH_USER = user_sessions.with_user(ApiToken)
+_TOKEN_COLUMNS = (ApiToken.id, ApiToken.created_at, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at)
+_TOKEN_WITH_USER = user_sessions.with_user(ApiToken, *_TOKEN_COLUMNS)
 
 
 def list_tokens(sessions: sessionmaker, user_id: int) -> list[ApiToken]:

@@ -11,12 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import joinedload, sessionmaker
+from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import sessionmaker
 
 from engine import clock
+from engine.db import Sessions
 
-from .models import User, UserSession
+from .models import Team, User, UserRole, UserSession
 
 # last_seen_at is written at most this often per session (it drives the idle timeout and the account page).
 TOUCH_SECONDS = 30
@@ -58,39 +60,79 @@ def start(sessions: sessionmaker, user_id: int, *, lifetime_minutes: int, ip: st
         return secret, row.id
 
 
-def load(sessions: sessionmaker, secret: str | None, user_id: int, *, idle_minutes: int
-         ) -> tuple[UserSession, User] | None:
+@dataclass(frozen=True)
+class SignedInUser:
+    """The user of a request as its sign-in reads it (columns, not entities: every request signs in)."""
+
+    id: int
+    username: str
+    display_name: str | None
+    active: bool
+    session_version: int
+    totp_enabled: bool
+    mfa_exempt: bool
+    team: str
+    team_title: str | None
+    roles: frozenset[str]
+
+
+_USER_COLUMNS = (User.id, User.username, User.display_name, User.active, User.session_version,
+                 User.totp_enabled_at, User.mfa_exempt, Team.name, Team.title, UserRole.role)
+
+
+def with_user(credential, *columns) -> Select:
+    """`columns` of a credential (session record or API token) by its hash, then its user, team and one role per
+    row: one statement, built once by the caller (building a statement costs more than running it)."""
+    return (select(*columns, *_USER_COLUMNS).join(User, User.id == credential.user_id)
+            .join(Team, Team.id == User.team_id).outerjoin(UserRole, UserRole.user_id == User.id)
+            .where(credential.token_hash == bindparam("token_hash")))
+
+
+def signed_in_user(rows: list[Row], offset: int) -> SignedInUser:
+    """The user of the rows of a `with_user` statement whose credential had `offset` columns."""
+    (user_id, username, display_name, active, session_version, totp_enabled_at, mfa_exempt, team,
+     team_title, _) = rows[0][offset:]
+    return SignedInUser(user_id, username, display_name, bool(active), session_version, totp_enabled_at is not None,
+                        bool(mfa_exempt), team, team_title, frozenset(r[-1] for r in rows if r[-1] is not None))
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a request needs of its session record."""
+
+    id: int
+    mfa_verified: bool
+
+
+_RECORD_COLUMNS = (UserSession.id, UserSession.user_id, UserSession.revoked_at, UserSession.expires_at,
+                   UserSession.last_seen_at, UserSession.mfa_verified)
+_RECORD_WITH_USER = with_user(UserSession, *_RECORD_COLUMNS)
+
+
+def load(sessions: Sessions, secret: str | None, user_id: int, *, idle_minutes: int
+         ) -> tuple[Record, SignedInUser] | None:
     """The live record for this cookie secret and user, touched, with the user (team and roles) read in the same
     statement (every request asks); None when revoked, expired, idle or unknown."""
     if not secret or not isinstance(secret, str) or len(secret) > 100:
         return None
     now = clock.now()
-    with sessions.reads() as session:  # one round trip; an expiry or a touch is one UPDATE, committed by itself
-        found = session.execute(_RECORD_WITH_USER, {"token_hash": _hash(secret)}).unique().first()
-        if found is None:
+    # One round trip; an expiry or a touch is one UPDATE, committed by itself.
+    with sessions.read_connection() as connection:
+        rows = connection.execute(_RECORD_WITH_USER, {"token_hash": _hash(secret)}).all()
+        if not rows:
             return None
-        row, user = found
-        if row.user_id != user_id or row.revoked_at is not None:
+        record_id, record_user_id, revoked_at, expires_at, last_seen_at, mfa_verified = rows[0][:len(_RECORD_COLUMNS)]
+        if record_user_id != user_id or revoked_at is not None:
             return None
-        if now >= row.expires_at or now - row.last_seen_at > timedelta(minutes=idle_minutes):
-            row.revoked_at, row.revoked_reason = now, "expired"
-            session.commit()
+        if now >= expires_at or now - last_seen_at > timedelta(minutes=idle_minutes):
+            connection.execute(update(UserSession).where(UserSession.id == record_id)
+                               .values(revoked_at=now, revoked_reason="expired"))
+            connection.commit()
             return None
-        if (now - row.last_seen_at).total_seconds() > TOUCH_SECONDS:
-            row.last_seen_at = now
-            session.commit()
-        session.expunge(row)
-        return row, user
-
-
-def with_user(credential):
-    """A credential row (session record or API token) by its hash, with its user, team and roles: one statement,
-    built once by the caller (building a statement costs more than running it; every request signs in)."""
-    return (select(credential, User).join(User, User.id == credential.user_id)
-            .options(joinedload(User.role_rows)).where(credential.token_hash == bindparam("token_hash")))
-
-
-_RECORD_WITH_USER = with_user(UserSession)
+        if (now - last_seen_at).total_seconds() > TOUCH_SECONDS:
+            connection.execute(update(UserSession).where(UserSession.id == record_id).values(last_seen_at=now))
+            connection.commit()
+        return Record(record_id, bool(mfa_verified)), signed_in_user(rows, len(_RECORD_COLUMNS))
 
 
 def revoke(sessions: sessionmaker, user_id: int, session_id: int, reason: str) -> bool:
