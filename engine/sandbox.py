@@ -451,6 +451,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
 
     def _run(self, run: Callable[..., Any], compiled: _Compiled, namespace: dict[str, Any], guard: Guards) -> Any:
         try:
+            # The budget is the script's: a stall or a garbage collection while the guards and helpers were being
+            # set up (counted as CPU time on a virtual machine whose host stalls it) failed trivial expressions.
+            guard.limits.start()
             guard.limits.charge(compiled.static_bytes)
             return run(compiled.code, namespace)
         except ScriptError as err:

@@ -128,9 +128,13 @@ class Limits:
         self.memory_limit = memory_limit
         self.left = memory_limit
         self.time_limit = time_limit
-        self.cpu_started = time.thread_time()
-        self.deadline = time.monotonic() + time_limit
         self.read_only = read_only
+        self.start()
+
+    def start(self) -> None:
+        """Start the time budget now: when the script starts, not while its namespace is being set up."""
+        self.cpu_started = time.thread_time()
+        self.deadline = time.monotonic() + self.time_limit
 
     def _out_of_time(self) -> bool:
         left = self.time_limit - (time.thread_time() - self.cpu_started)
