@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .audit_chain import format_at
 from .models import AuditEvent
+from .paging import page_total
 
 FIELDS = ("id", "seq", "at", "actor", "actor_name", "actor_roles", "on_behalf_of", "action", "outcome", "case_id",
           "task_id", "client_ref", "channel", "client_address", "user_agent", "basis", "basis_detail", "details",
@@ -85,9 +86,11 @@ def search_page(session: Session, q: AuditQuery, *, page: int = 1, per_page: int
     10.000"): at millions of events an exact count of a broad search (everything, an action prefix) costs seconds,
     the page itself a millisecond."""
     dialect = _dialect(session)
-    counted = session.scalar(select(func.count()).select_from(
-        _where(select(AuditEvent.id), q, dialect).limit(COUNT_CAP + 1).subquery())) or 0
-    return AuditPage(_page(session, q, page, per_page, dialect), min(counted, COUNT_CAP), counted > COUNT_CAP)
+    page = max(page, 1)
+    events = _page(session, q, page, per_page, dialect)
+    counted = page_total(len(events), page, per_page, lambda: session.scalar(select(func.count()).select_from(
+        _where(select(AuditEvent.id), q, dialect).limit(COUNT_CAP + 1).subquery())) or 0)
+    return AuditPage(events, min(counted, COUNT_CAP), counted > COUNT_CAP)
 
 
 def _page(session: Session, q: AuditQuery, page: int, per_page: int, dialect: str) -> list[AuditEvent]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, clock
 from .models import Case, CaseMilestone, CaseTask, CaseTimer
+from .paging import page_total
 from .progress import ELEMENT_STEPS, LAST_STEP, SUFFIX_STEPS, Progress, step_of
 from .states import ENDED_CASE_STATUSES, CaseTaskState, TimerState
 from .views import Actor, CaseColumns
@@ -115,14 +116,14 @@ def search_cases(sessions: sessionmaker[Session], actor: Actor, query: CaseQuery
     now = now or clock.now()
     with sessions() as session:
         condition = and_(access.case_filter(session, actor, now), *_conditions(query, now))
-        total = session.scalar(select(func.count()).select_from(
-            select(Case.id).where(condition).limit(COUNT_CAP + 1).subquery())) or 0
         next_due = _next_due_column()
         statement = (select(Case.id, Case.client_ref, Case.team, Case.status, Case.started_by, Case.started_at,
                             Case.updated_at, Case.responsible, next_due.label("next_due"))
                      .where(condition).order_by(*_order(query.sort, next_due))
                      .limit(query.per_page).offset((query.page - 1) * query.per_page))
         found = session.execute(statement).all()
+        total = page_total(len(found), query.page, query.per_page, lambda: session.scalar(
+            select(func.count()).select_from(select(Case.id).where(condition).limit(COUNT_CAP + 1).subquery())) or 0)
         progress = _progress(session, [(row.id, row.status) for row in found])
         rows = [CaseRow(id=row.id, client_ref=row.client_ref, team=row.team, status=row.status,
                         started_by=row.started_by, started_at=row.started_at, updated_at=row.updated_at,

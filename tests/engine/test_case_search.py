@@ -16,6 +16,7 @@ from tests.engine.fixtures_proef import (
     proef_engine,  # noqa: F401 - the `engine` fixture
     start,
 )
+from tests.engine.test_list_columns import statements
 
 ZOE = Actor("zoe", frozenset({"professional"}), team="zuid")
 
@@ -105,3 +106,33 @@ def test_bad_queries_are_refused():
         CaseQuery(q="x" * 101)
     with pytest.raises(ValueError):
         CaseQuery(started_from=datetime(2026, 1, 1))
+
+
+def test_a_page_that_ends_the_matches_is_counted_from_the_page(engine, cases):
+    """A search for one client is one statement, not a count and a page: on PostgreSQL each scan of the trigram
+    index costs as much as the page (docs/performance.md). A page that cannot tell still counts."""
+    at = T0 + timedelta(days=4)
+
+    def searched(query: CaseQuery):
+        with statements(engine) as seen:
+            page = search_cases(engine.sessions, PIET, query, at)
+        return page, sum("count(" in s.lower() for s in seen)
+
+    one, counts = searched(CaseQuery(q="1001"))
+    assert (refs(one), one.total, one.pages, one.has_next, counts) == (["CL-1001"], 1, 1, False, 0)
+    none, counts = searched(CaseQuery(q="nobody"))
+    assert (none.rows, none.total, none.pages, counts) == ([], 0, 1, 0)
+    last, counts = searched(CaseQuery(per_page=2, page=2))  # one row of three on the second page
+    assert (refs(last), last.total, last.has_next, last.has_previous, counts) == (["CL-1001"], 3, False, True, 0)
+    full, counts = searched(CaseQuery(per_page=3))  # a full page: more may follow, so it counts
+    assert (full.total, full.has_next, counts) == (3, False, 1)
+    beyond, counts = searched(CaseQuery(per_page=2, page=5))  # past the end: only a count can say how many
+    assert (beyond.rows, beyond.total, beyond.has_previous, counts) == ([], 3, True, 1)
+
+
+def test_the_count_cap_holds_for_a_total_taken_from_the_page(engine, cases, monkeypatch):
+    from engine import case_search
+
+    monkeypatch.setattr(case_search, "COUNT_CAP", 2)
+    page = search_cases(engine.sessions, PIET, CaseQuery(per_page=2, page=2), T0 + timedelta(days=4))
+    assert (refs(page), page.total, page.total_capped) == (["CL-1001"], 2, True)

@@ -9,7 +9,7 @@ import pytest
 
 from engine import audit_chain, audit_search
 
-from .conftest import audit_rows, login, open_task, start_case
+from .conftest import audit_rows, login, open_task, reads_during, start_case
 
 # The behaviour depends on the database (tests/conftest.py ONE_BACKEND_DIRS): both backends.
 pytestmark = pytest.mark.backends("sqlite", "postgres")
@@ -91,6 +91,31 @@ def test_paging(app, services, client):
     # 120 views and the first search itself (a lookup of CL-P is logged with that client)
     assert "121 gebeurtenis(sen)" in last.text
     assert last.text.count("<tr>") == 1 + 21 and 'rel="prev"' in last.text
+
+
+def test_a_page_that_ends_the_matches_is_counted_from_the_page(app, services):
+    """The search of one client's events is one statement when its page holds them all; a full page counts."""
+    from engine import audit
+
+    with services.sessions.begin() as session:
+        for i in range(7):
+            audit.record(session, "piet", "case.view", client_ref="CL-R", case_id=1, i=i)
+
+    def search(**paging):
+        with services.sessions() as session:
+            return audit_search.search_page(session, audit_search.AuditQuery(client_ref="CL-R"), **paging)
+
+    def counts(reads):
+        return sum("count(" in s.lower() for s in reads)
+
+    found, reads = reads_during(services, lambda: search())
+    assert (len(found.events), found.total, found.total_capped, counts(reads)) == (7, 7, False, 0)
+    last, reads = reads_during(services, lambda: search(page=2, per_page=5))
+    assert (len(last.events), last.total, counts(reads)) == (2, 7, 0)
+    full, reads = reads_during(services, lambda: search(per_page=7))
+    assert (full.total, counts(reads)) == (7, 1)
+    beyond, reads = reads_during(services, lambda: search(page=3, per_page=5))
+    assert (beyond.events, beyond.total, counts(reads)) == ([], 7, 1)
 
 
 def test_a_search_with_more_matches_than_the_count_cap_says_so_and_pages_on(app, services, client, monkeypatch):
