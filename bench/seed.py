@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=4, help="completed task rows per case (default 4)")
     parser.add_argument("--keep", action="store_true", help="keep the schema (for bench/queries.py --schema)")
     args = parser.parse_args()
-    print(f"seeding {args.cases:,} cases ({args.running:.0%} running, {args.history} history rows each)")
+    print(f"seeding {args.cases:,} cases ({args.running:.1%} running, {args.history} history rows each)")
     schema, seeded = seed_new_schema(args.database_url, args.cases, running=args.running, history=args.history)
     print(f"{seeded.cases:,} cases ({seeded.running:,} running, {seeded.open_tasks:,} open tasks, "
           f"{seeded.history_tasks:,} history rows, {seeded.timers:,} timers, {seeded.audit_events:,} audit events) "
