@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from . import access, clock
@@ -331,6 +331,31 @@ def returned_tasks(session: Session, *, responsible: str | None = None, lanes: I
     responsible professional completed a step of the case); `actor` + `now` add the access policy's task filter
     (the inbox); `since`: only tasks created from then on (the sweep).
     """
+    params: dict[str, Any] = {"responsible": responsible, "lanes": sorted(set(lanes)) if lanes is not None else None,
+                              "since": since, "limit": limit}
+    lane_filter = access.task_lane_filter(session, actor, now or clock.now()) if actor is not None else None
+    if lane_filter is not None:
+        params.update(lane_filter.params)
+    shape = lane_filter.shape if lane_filter is not None else ()
+    key = (responsible is not None, lanes is not None, since is not None, shape)
+    query = _returned_queries.get(key) if shape is not None else None
+    if query is None:
+        query = _returned_query(*key[:3], lane_filter)
+        if shape is not None:
+            _returned_queries[key] = query
+    return [ReturnedTask(case_id=task.case_id, task_id=task.id, client_ref=client_ref, team=team, lane=task.lane,
+                         responsible=owner, task_name=task.name, due_at=task.due_at, created_at=task.created_at,
+                         completed_before_by=by)
+            for task, client_ref, team, owner, by in session.execute(query, params)]
+
+
+# Built once per shape (which filters, and the shape of the actor's access filter), as engine/reading.py's open
+# tasks: building this statement cost more CPU than running it, on every inbox page.
+_returned_queries: dict[tuple[Any, ...], Any] = {}
+
+
+def _returned_query(by_responsible: bool, by_lanes: bool, by_since: bool,
+                    lane_filter: access.LaneFilter | None) -> Any:
     before = aliased(CaseTask)
     completed_before_by = (select(before.completed_by)
                            .where(before.case_id == CaseTask.case_id, before.state == CaseTaskState.COMPLETED,
@@ -344,25 +369,20 @@ def returned_tasks(session: Session, *, responsible: str | None = None, lanes: I
                     or_(CaseTask.claimed_by.is_(None), CaseTask.claimed_by == Case.responsible),
                     ~exists().where(Notification.task_id == CaseTask.id, Notification.kind == RETURNED,
                                     Notification.recipient == Case.responsible))
-             .order_by(CaseTask.created_at, CaseTask.id).limit(limit))
-    if responsible is not None:
-        query = query.where(Case.responsible == responsible)
-    if lanes is not None:
-        query = query.where(CaseTask.lane.in_(sorted(set(lanes))))
+             .order_by(CaseTask.created_at, CaseTask.id).limit(bindparam("limit")))
+    if by_responsible:
+        query = query.where(Case.responsible == bindparam("responsible"))
+    if by_lanes:
+        query = query.where(CaseTask.lane.in_(bindparam("lanes", expanding=True)))
     else:
         own = aliased(CaseTask)
         query = query.where(exists().where(own.case_id == CaseTask.case_id, own.state == CaseTaskState.COMPLETED,
                                            own.completed_by == Case.responsible, own.lane == CaseTask.lane))
-    if since is not None:
-        query = query.where(CaseTask.created_at >= since)
-    params = {}
-    if actor is not None:
-        lane_filter = access.task_lane_filter(session, actor, now or clock.now())
-        query, params = query.where(lane_filter.condition(CaseTask.lane)), lane_filter.params
-    return [ReturnedTask(case_id=task.case_id, task_id=task.id, client_ref=client_ref, team=team, lane=task.lane,
-                         responsible=owner, task_name=task.name, due_at=task.due_at, created_at=task.created_at,
-                         completed_before_by=by)
-            for task, client_ref, team, owner, by in session.execute(query, params)]
+    if by_since:
+        query = query.where(CaseTask.created_at >= bindparam("since"))
+    if lane_filter is not None:
+        query = query.where(lane_filter.condition(CaseTask.lane))
+    return query
 
 
 def returned_for_user(sessions: sessionmaker[Session], actor: Actor, now: datetime, *,
