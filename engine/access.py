@@ -326,6 +326,22 @@ def _lane_condition(actor: Actor, shape: tuple[bool, ...], lane_column: Any) -> 
     return and_(Case.status.in_(OPEN_CASE_STATUSES), or_(*conditions))
 
 
+def shaped_statement(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], lane_filter: LaneFilter | None,
+                     build: Callable[[LaneFilter | None], Any], params: dict[str, Any]) -> Any:
+    """The statement for `key` and the shape of `lane_filter`, built once and kept in `cache` (building a statement
+    costs more than running it); the filter's values are added to `params`. A filter without a shape (one with
+    the actor's values in its condition) gets a statement of its own each time."""
+    if lane_filter is not None:
+        params.update(lane_filter.params)
+    shape = lane_filter.shape if lane_filter is not None else ()
+    if shape is None:
+        return build(lane_filter)
+    query = cache.get((*key, shape))
+    if query is None:
+        query = cache[(*key, shape)] = build(lane_filter)
+    return query
+
+
 def restrict(info: CaseInfo, decision: Decision, melding_task_ids: Iterable[int] = ()) -> CaseInfo:
     """The case file as far as `decision` allows."""
     if decision.scope == FULL:

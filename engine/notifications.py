@@ -334,15 +334,8 @@ def returned_tasks(session: Session, *, responsible: str | None = None, lanes: I
     params: dict[str, Any] = {"responsible": responsible, "lanes": sorted(set(lanes)) if lanes is not None else None,
                               "since": since, "limit": limit}
     lane_filter = access.task_lane_filter(session, actor, now or clock.now()) if actor is not None else None
-    if lane_filter is not None:
-        params.update(lane_filter.params)
-    shape = lane_filter.shape if lane_filter is not None else ()
-    key = (responsible is not None, lanes is not None, since is not None, shape)
-    query = _returned_queries.get(key) if shape is not None else None
-    if query is None:
-        query = _returned_query(*key[:3], lane_filter)
-        if shape is not None:
-            _returned_queries[key] = query
+    key = (responsible is not None, lanes is not None, since is not None)
+    query = access.shaped_statement(_returned_queries, key, lane_filter, lambda f: _returned_query(*key, f), params)
     return [ReturnedTask(case_id=task.case_id, task_id=task.id, client_ref=client_ref, team=team, lane=task.lane,
                          responsible=owner, task_name=task.name, due_at=task.due_at, created_at=task.created_at,
                          completed_before_by=by)

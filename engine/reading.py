@@ -31,15 +31,9 @@ def open_tasks(store: CaseStore, *, case_id: int | None = None, lanes: Iterable[
         params: dict[str, Any] = {"case_id": case_id, "lanes": sorted(lanes) if lanes is not None else None,
                                   "team": team}
         lane_filter = access.task_lane_filter(session, actor, clock.now()) if actor is not None else None
-        if lane_filter is not None:
-            params.update(lane_filter.params)
-        shape = lane_filter.shape if lane_filter is not None else ()
-        key = (case_id is not None, lanes is not None, team is not None, shape)
-        query = _open_task_queries.get(key) if shape is not None else None
-        if query is None:
-            query = _open_tasks_query(*key[:3], lane_filter)
-            if shape is not None:
-                _open_task_queries[key] = query
+        key = (case_id is not None, lanes is not None, team is not None)
+        query = access.shaped_statement(_open_task_queries, key, lane_filter,
+                                        lambda f: _open_tasks_query(*key, f), params)
         # Unpacked in the order of _TASK_COLUMNS: reading a Row's fields by name cost three times as much for
         # a team's few hundred open tasks (docs/performance.md, a million cases).
         return [TaskInfo(id=id_, case_id=case_id_, client_ref=client_ref, element_id=element_id, name=name,
