@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from engine.case_search import CaseQuery, CaseSort, case_overviews, like_pattern, search_cases
 from engine.views import Actor
@@ -136,3 +137,38 @@ def test_the_count_cap_holds_for_a_total_taken_from_the_page(engine, cases, monk
     monkeypatch.setattr(case_search, "COUNT_CAP", 2)
     page = search_cases(engine.sessions, PIET, CaseQuery(per_page=2, page=2), T0 + timedelta(days=4))
     assert (refs(page), page.total, page.total_capped) == (["CL-1001"], 2, True)
+
+
+def test_a_search_finds_the_same_cases_when_the_index_looks_up_what_follows_the_shared_prefix(engine):
+    """References of one organisation share a prefix; on PostgreSQL the trigram index is asked for the rest of
+    the text only (the shared trigrams are in every row) and the whole text is checked on what it finds."""
+    made = ["GEM-2024-0101", "GEM-2024-0102", "GEM-2025-0101", "gem-2025-1101", "GEM-2024-0101-B"]
+    for hours, ref in enumerate(made):
+        start(engine, ref, PIET, T0 + timedelta(hours=hours))
+    at = T0 + timedelta(days=1)
+    sent: set[str] = set()  # the text values bound to the statements
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        sent.update(value for value in values if isinstance(value, str))
+
+    bind = engine.sessions.kw["bind"]
+    event.listen(bind, "before_cursor_execute", keep)
+    try:
+        found = {q: refs(search_cases(engine.sessions, PIET, CaseQuery(q=q), at)) for q in (
+            "GEM-2024-0101", "gem-2024-0101-b", "GEM-2025", "GEM-", "2025-01", "0101", "GEM-2024-0101X", "4-01")}
+    finally:
+        event.remove(bind, "before_cursor_execute", keep)
+    assert found == {
+        "GEM-2024-0101": ["GEM-2024-0101-B", "GEM-2024-0101"],
+        "gem-2024-0101-b": ["GEM-2024-0101-B"],
+        "GEM-2025": ["gem-2025-1101", "GEM-2025-0101"],
+        "GEM-": made[::-1],
+        "2025-01": ["GEM-2025-0101"],
+        "0101": ["GEM-2024-0101-B", "GEM-2025-0101", "GEM-2024-0101"],
+        "GEM-2024-0101X": [],
+        "4-01": ["GEM-2024-0101-B", "GEM-2024-0102", "GEM-2024-0101"],
+    }
+    assert "%GEM-2024-0101%" in sent  # the whole text is always a condition
+    # PostgreSQL: the index is asked for what follows "gem-202" (shared by all five); SQLite has no such index
+    assert ("%4-0101%" in sent) == (bind.dialect.name == "postgresql")
