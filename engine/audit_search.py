@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, TextClause, cast, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, String, TextClause, cast, or_, select, text
 from sqlalchemy.orm import Session
 
 from .audit_chain import format_at
 from .models import AuditEvent
-from .paging import page_total
+from .paging import capped_count, page_total
 
 FIELDS = ("id", "seq", "at", "actor", "actor_name", "actor_roles", "on_behalf_of", "action", "outcome", "case_id",
           "task_id", "client_ref", "channel", "client_address", "user_agent", "basis", "basis_detail", "details",
@@ -88,8 +88,8 @@ def search_page(session: Session, q: AuditQuery, *, page: int = 1, per_page: int
     dialect = _dialect(session)
     page = max(page, 1)
     events = _page(session, q, page, per_page, dialect)
-    counted = page_total(len(events), page, per_page, lambda: session.scalar(select(func.count()).select_from(
-        _where(select(AuditEvent.id), q, dialect).limit(COUNT_CAP + 1).subquery())) or 0)
+    counted = page_total(len(events), page, per_page,
+                         lambda: capped_count(session, _where(select(AuditEvent.id), q, dialect), COUNT_CAP))
     return AuditPage(events, min(counted, COUNT_CAP), counted > COUNT_CAP)
 
 

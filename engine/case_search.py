@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import access, clock
 from .models import Case, CaseMilestone, CaseTask, CaseTimer
-from .paging import page_total
+from .paging import capped_count, page_total
 from .progress import ELEMENT_STEPS, LAST_STEP, SUFFIX_STEPS, Progress, step_of
 from .states import ENDED_CASE_STATUSES, CaseTaskState, TimerState
 from .views import Actor, CaseColumns
@@ -124,8 +124,8 @@ def search_cases(sessions: sessionmaker[Session], actor: Actor, query: CaseQuery
                      .where(condition).order_by(*_order(query.sort, next_due))
                      .limit(query.per_page).offset((query.page - 1) * query.per_page))
         found = session.execute(statement).all()
-        total = page_total(len(found), query.page, query.per_page, lambda: session.scalar(
-            select(func.count()).select_from(select(Case.id).where(condition).limit(COUNT_CAP + 1).subquery())) or 0)
+        total = page_total(len(found), query.page, query.per_page,
+                           lambda: capped_count(session, select(Case.id).where(condition), COUNT_CAP))
         progress = _progress(session, [(row.id, row.status) for row in found])
         rows = [CaseRow(id=row.id, client_ref=row.client_ref, team=row.team, status=row.status,
                         started_by=row.started_by, started_at=row.started_at, updated_at=row.updated_at,
@@ -169,8 +169,9 @@ def client_ref_contains(session: Session, text: str) -> ColumnElement[bool]:
         return whole
     lowest, highest = session.execute(_REFERENCE_RANGE).one()
     shared = os.path.commonprefix([(lowest or "").lower(), (highest or "").lower()])
-    rest = text.lower()[len(shared):]
-    if not shared or not text.lower().startswith(shared) or not _TRIGRAM_WORD.search(rest):
+    lowered = text.lower()
+    rest = lowered[len(shared):]
+    if not shared or not lowered.startswith(shared) or not _TRIGRAM_WORD.search(rest):
         return whole  # without three letters or digits in a row the index has nothing to look up: all of it
     # `|| ''` keeps the whole pattern out of the index condition: a filter on the rows the rest found
     return and_(Case.client_ref.ilike(like_pattern(rest), escape="\\"),
