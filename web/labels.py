@@ -123,42 +123,47 @@ def due_phrase(due: datetime | None, now: datetime, tz: str) -> str:
 
 
 # -- names of people and teams, looked up for the current request ------------------------------------------
+# A page names a few people, mostly of one or two teams. Each name is looked up once per request, and a person's
+# lookup brings their team's colleagues along, so a page costs one statement per team it names. Loading every
+# user and team instead cost a page 30-65 ms with 15,000 users (docs/performance.md, "Names on a page").
 def display_team(name: str | None) -> str:
-    return team_title(name, _lookup("teams", _team_titles))
+    return team_title(name, _names("teams", name, _team_title))
 
 
 def display_person(username: str | None) -> str:
-    return person_name(username, _lookup("people", _display_names))
+    return person_name(username, _names("people", username, _names_of_team_of))
 
 
-def _lookup(key: str, load):
-    """Loaded once per request (a page names the same few people many times)."""
+def _names(kind: str, key: str | None, load) -> dict[str, str | None]:
     from flask import g
 
-    cache = g.setdefault("meldcode_names", {})
-    if key not in cache:
-        cache[key] = load()
-    return cache[key]
+    known = g.setdefault("meldcode_names", {}).setdefault(kind, {})
+    if key and key not in known:
+        known[key] = None  # an unknown name is looked up once, then shown as it is
+        known.update(load(key))
+    return known
 
 
-def _team_titles() -> dict[str, str | None]:
+def _team_title(name: str) -> dict[str, str | None]:
     from sqlalchemy import select
 
     from .auth.models import Team
     from .services import services
 
     with services().sessions() as session:
-        return dict(session.execute(select(Team.name, Team.title)).all())
+        return dict(session.execute(select(Team.name, Team.title).where(Team.name == name)).all())
 
 
-def _display_names() -> dict[str, str | None]:
+def _names_of_team_of(username: str) -> dict[str, str | None]:
+    """The display names of `username` and the other members of their team (one indexed statement)."""
     from sqlalchemy import select
 
     from .auth.models import User
     from .services import services
 
+    team_id = select(User.team_id).where(User.username == username).scalar_subquery()
     with services().sessions() as session:
-        return dict(session.execute(select(User.username, User.display_name)).all())
+        return dict(session.execute(select(User.username, User.display_name).where(User.team_id == team_id)).all())
 
 
 def local_today() -> date:
