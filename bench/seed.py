@@ -12,7 +12,10 @@ The mix, for N cases over 20 years (retention) in 100 teams, newest ids newest:
 - 40 % of the running cases wait on a timer (one of the diagram's timer events), completed cases keep a fired
   one every third case;
 - `responsible` is set (by default the professional who started it); the state blob and the variables are those
-  of a real meldcode case started by the engine, so rows are as wide as real ones.
+  of a real meldcode case started by the engine, so rows are as wide as real ones;
+- the 100 teams exist with a title, each with `--users-per-team` professionals (default 15, the `prof-TTT-NN`
+  the cases name; 150 models one installation shared by a region's organisations: 15,000 users), so pages that
+  name people look them up among as many users as a real installation has.
 
     .venv/bin/python bench/seed.py [--cases N] [--keep] [--database-url URL]
 
@@ -105,7 +108,8 @@ def _real_case(db: Engine) -> tuple[int, bytes, dict]:
     return pv, state, variables if isinstance(variables, dict) else json.loads(variables)
 
 
-def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, log=print) -> Seeded:
+def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_per_team: int = 15,
+         log=print) -> Seeded:
     """Fill the (migrated, empty) schema of `db` with `n` cases. Ids 1,000,001.. (the real case keeps its own)."""
     started = time.perf_counter()
     pv, state, variables = _real_case(db)
@@ -117,7 +121,7 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, log=pri
         "first_running": n - n_running, "now": NOW.replace(tzinfo=None), "answers": json.dumps(ANSWERS),
         "s_el": [s[0] for s in steps], "s_name": [s[1] for s in steps], "s_lane": [s[2] for s in steps],
         "s_form": [s[3] for s in steps], "s_n": len(steps), "h_el": HISTORY_STEPS, "h_n": len(HISTORY_STEPS),
-        "t_el": TIMERS, "history": history,
+        "t_el": TIMERS, "history": history, "per_team": users_per_team,
     }
     # i = 1..n; a case's start is spread over 20 years, the running ones (the newest) over the last months
     case_sql = """
@@ -187,6 +191,19 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, log=pri
                                  'filter', 'team'),
                'professional', 'web', 'role'
         FROM cases c WHERE c.id > :base AND c.id % 10 = 0"""
+    team_sql = """
+        INSERT INTO team (name, title)
+        SELECT 'team-' || lpad(t::text, 3, '0'), 'Wijkteam ' || lpad(t::text, 3, '0') FROM generate_series(0, :teams - 1) t
+        ON CONFLICT (name) DO NOTHING"""
+    user_sql = """
+        INSERT INTO app_user (username, display_name, password_hash, team_id, active, session_version, created_at,
+                              mfa_exempt)
+        SELECT 'prof-' || lpad(t::text, 3, '0') || '-' || lpad(u::text, 2, '0'), 'Medewerker ' || t || '-' || u,
+               '!seeded: no password', team.id, true, 1, :now, false
+        FROM generate_series(0, :teams - 1) t CROSS JOIN generate_series(0, :per_team - 1) u
+        JOIN team ON team.name = 'team-' || lpad(t::text, 3, '0')"""
+    role_sql = """
+        INSERT INTO app_user_role (user_id, role) SELECT id, 'professional' FROM app_user WHERE username LIKE 'prof-%'"""
     counts = {}
     with db.begin() as conn:
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
@@ -199,7 +216,7 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, log=pri
             "(SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace)")).all()
         for index, _ in indexes:
             conn.execute(text(f'DROP INDEX "{index}"'))
-        for name, sql in (("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql),
+        for name, sql in (("teams", team_sql), ("users", user_sql), ("user roles", role_sql), ("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql),
                           ("timers", timer_sql), ("milestones", milestone_sql), ("audit events", audit_sql),
                           ("list audit events", list_sql)):
             t0 = time.perf_counter()
@@ -258,10 +275,14 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--running", type=float, default=0.03, help="share of running cases (default 0.03)")
     parser.add_argument("--history", type=int, default=4, help="completed task rows per case (default 4)")
+    parser.add_argument("--users-per-team", type=int, default=15,
+                        help="professionals in each of the 100 teams (default 15; 150 = 15,000 users)")
     parser.add_argument("--keep", action="store_true", help="keep the schema (for bench/queries.py --schema)")
     args = parser.parse_args()
-    print(f"seeding {args.cases:,} cases ({args.running:.1%} running, {args.history} history rows each)")
-    schema, seeded = seed_new_schema(args.database_url, args.cases, running=args.running, history=args.history)
+    print(f"seeding {args.cases:,} cases ({args.running:.1%} running, {args.history} history rows each) "
+          f"and {TEAMS * args.users_per_team:,} users")
+    schema, seeded = seed_new_schema(args.database_url, args.cases, running=args.running, history=args.history,
+                                     users_per_team=args.users_per_team)
     print(f"{seeded.cases:,} cases ({seeded.running:,} running, {seeded.open_tasks:,} open tasks, "
           f"{seeded.history_tasks:,} history rows, {seeded.timers:,} timers, {seeded.audit_events:,} audit events) "
           f"in {seeded.seconds:.0f} s = {seeded.cases / seeded.seconds:,.0f} cases/s")
