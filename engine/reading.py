@@ -163,8 +163,10 @@ def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> 
         if actor is not None:
             access.check_case(session, actor, found, clock.now())
         pv = found.process_version
-        files = {f.filename: f.content for f in session.scalars(
-            select(DeploymentFile).where(DeploymentFile.deployment_id == pv.deployment_id))}
+        # Only the diagram's own file: a deployment also holds its forms and decision tables (meldcode: 44
+        # files, 264 KB, read on every case file page before).
+        source = session.scalar(select(DeploymentFile.content).where(
+            DeploymentFile.deployment_id == pv.deployment_id, DeploymentFile.filename == pv.source_file))
         done = set(session.scalars(select(CaseTask.element_id).where(CaseTask.case_id == found.id,
                                                                    CaseTask.state == CaseTaskState.COMPLETED)))
         done |= set(session.scalars(select(CaseMilestone.element_id).where(CaseMilestone.case_id == found.id)))
@@ -176,7 +178,7 @@ def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> 
             done |= runtime.completed_elements()
             active = ({t.element_id for t in runtime.ready_tasks()}
                       | {t.element_id for t in runtime.waiting_timers()})
-        return DiagramView(pv.process_id, pv.source_file, files.get(pv.source_file, ""), sorted(done - active),
+        return DiagramView(pv.process_id, pv.source_file, source or "", sorted(done - active),
                            sorted(active))
 
 
