@@ -198,7 +198,8 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
     user_sql = """
         INSERT INTO app_user (username, display_name, password_hash, team_id, active, session_version, created_at,
                               mfa_exempt)
-        SELECT 'prof-' || lpad(t::text, 3, '0') || '-' || lpad(u::text, 2, '0'), 'Medewerker ' || t || '-' || u,
+        SELECT 'prof-' || lpad(t::text, 3, '0') || '-' || lpad(u::text, greatest(2, length(u::text)), '0'),
+               'Medewerker ' || t || '-' || u,
                '!seeded: no password', team.id, true, 1, :now, false
         FROM generate_series(0, :teams - 1) t CROSS JOIN generate_series(0, :per_team - 1) u
         JOIN team ON team.name = 'team-' || lpad(t::text, 3, '0')"""
