@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from bench.earlier_access import earlier_filters  # noqa: E402
 from bench.seed import DEFAULT_URL, NOW, client_ref, drop_schema, schema_url, seed_new_schema, team_name  # noqa: E402
-from engine import access, audit_search, oversight  # noqa: E402
+from engine import access, audit_search, notifications, oversight  # noqa: E402
 from engine.db import make_engine  # noqa: E402
 from engine.models import Case  # noqa: E402
 from engine.settings import Settings  # noqa: E402
@@ -155,6 +155,10 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
                 return oversight.list_instances(session, f, after_id=after_id, limit=50, now=NOW)
         return run
 
+    def unread_notifications():  # a seeded professional of the team: bench-prof has none
+        with services.sessions() as session:
+            return notifications.for_user(session, "prof-042-03", unread_only=True, limit=20)
+
     def filter_options():
         with services.sessions() as session:
             return oversight.filter_options(session)
@@ -168,6 +172,7 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
     work = {
         "inbox query (open_tasks, professional)": (QUERY_TARGET, lambda: services.cases.open_tasks(actor=professional)),
         "inbox page GET /": (PAGE_TARGET, lambda: ok(prof.get("/"))),
+        "inbox notifications (unread, ~1,900 read)": (QUERY_TARGET, unread_notifications),
         "case list query (list_cases, running)": (PAGE_TARGET, lambda: services.cases.list_cases(
             actor=professional, status="running")),
         "case list page GET /zaken": (PAGE_TARGET, lambda: ok(prof.get("/zaken"))),

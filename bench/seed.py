@@ -9,6 +9,7 @@ The mix, for N cases over 20 years (retention) in 100 teams, newest ids newest:
 - every case has `--history` completed task rows (its documented steps, with answers), two milestones, and
   three audit events (case.start, task.complete, case.view); every 10th case also a list event
   (inbox.view/case.list) that names its client only in details.client_refs, as lists record it;
+- a reminder to the responsible professional for every other finished step (read) and every open one (unread);
 - 40 % of the running cases wait on a timer (one of the diagram's timer events), completed cases keep a fired
   one every third case;
 - `responsible` is set (by default the professional who started it); the state blob and the variables are those
@@ -159,6 +160,16 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
                NULL, NULL, NULL, CASE WHEN c.id % 3 = 0 THEN c.responsible END
         FROM (SELECT c.*, 1 + (hashint4(c.id::int) & 2147483647) % :s_n AS k FROM cases c
               WHERE c.id > :base AND c.status IN ('running', 'suspended')) c"""
+    # A reminder to the responsible professional for every other finished step (read a day later) and for every
+    # open step (unread): ~1,900 per professional over the 20 years, about 30 unread, as a diligent reader has.
+    notification_sql = """
+        INSERT INTO notification (case_id, task_id, kind, recipient, role, created_at, status, attempts, sent_at,
+                                  read_at)
+        SELECT t.case_id, t.id, 'reminder_due', c.responsible, 'professional', coalesce(t.due_at, t.created_at),
+               'sent', 1, coalesce(t.due_at, t.created_at),
+               CASE WHEN t.state = 'completed' THEN coalesce(t.due_at, t.created_at) + INTERVAL '1 day' END
+        FROM case_task t JOIN cases c ON c.id = t.case_id
+        WHERE t.case_id > :base AND c.responsible IS NOT NULL AND (t.id % 2 = 0 OR t.state = 'ready')"""
     timer_sql = """
         INSERT INTO case_timer (case_id, spiff_task_id, element_id, due_at, state, created_at, ended_at)
         SELECT c.id, md5(c.id::text || '-tmr'), (CAST(:t_el AS text[]))[1 + c.id % 3],
@@ -213,11 +224,11 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
         # Bulk load: the secondary indexes are dropped first and built once at the end
         indexes = conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN "
-            "('cases', 'case_task', 'case_timer', 'case_milestone', 'audit_event') AND indexname NOT IN "
+            "('cases', 'case_task', 'case_timer', 'case_milestone', 'audit_event', 'notification') AND indexname NOT IN "
             "(SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace)")).all()
         for index, _ in indexes:
             conn.execute(text(f'DROP INDEX "{index}"'))
-        for name, sql in (("teams", team_sql), ("users", user_sql), ("user roles", role_sql), ("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql),
+        for name, sql in (("teams", team_sql), ("users", user_sql), ("user roles", role_sql), ("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql), ("notifications", notification_sql),
                           ("timers", timer_sql), ("milestones", milestone_sql), ("audit events", audit_sql),
                           ("list audit events", list_sql)):
             t0 = time.perf_counter()

@@ -308,6 +308,9 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("task_id", "kind", "recipient", name="uq_notification_task_kind_recipient"),
         Index("ix_notification_recipient", "recipient", "created_at"),
+        # The inbox's unread ones (revision 0012): a professional's read notifications pile up over the years
+        Index("ix_notification_unread", "recipient", "created_at", postgresql_where=sql_text("read_at IS NULL"),
+              sqlite_where=sql_text("read_at IS NULL")),
         Index("ix_notification_delivery", "status", "next_attempt_at"),
     )
     id: Mapped[IntPk]
