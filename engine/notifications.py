@@ -129,18 +129,18 @@ def for_user(session: Session, username: str, *, unread_only: bool = False, limi
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    return [_view(n, c, t, tz) for n, c, t in session.execute(query)]
+    return [_view(*row, tz=tz) for row in session.execute(query)]
 
 
 def for_case(session: Session, case_id: int, *, tz: str = "Europe/Amsterdam") -> list[NotificationView]:
     """Every notification about a case's tasks, oldest first (for the case file)."""
     query = _view_query().where(Notification.case_id == case_id).order_by(Notification.created_at, Notification.id)
-    return [_view(n, c, t, tz) for n, c, t in session.execute(query)]
+    return [_view(*row, tz=tz) for row in session.execute(query)]
 
 
 def get(session: Session, notification_id: int, *, tz: str = "Europe/Amsterdam") -> NotificationView | None:
     row = session.execute(_view_query().where(Notification.id == notification_id)).first()
-    return None if row is None else _view(row[0], row[1], row[2], tz)
+    return None if row is None else _view(*row, tz=tz)
 
 
 def mark_read(session: Session, notification_id: int, username: str, now: datetime) -> bool:
@@ -177,17 +177,20 @@ def case_notifications(sessions: sessionmaker[Session], case_id: int, *, tz: str
         return for_case(session, case_id, tz=tz)
 
 
-def _view_query() -> Select[Notification, Case, CaseTask]:
-    return (select(Notification, Case, CaseTask).join(Case, Case.id == Notification.case_id)
-            .join(CaseTask, CaseTask.id == Notification.task_id))
+def _view_query() -> Select[Notification, str, str | None, datetime | None, str]:
+    # The case's and task's columns, not their rows: a case row carries its workflow state and variables, a task
+    # row its answers, and the inbox asks on every page.
+    return (select(Notification, Case.client_ref, CaseTask.name, CaseTask.due_at, CaseTask.state)
+            .join(Case, Case.id == Notification.case_id).join(CaseTask, CaseTask.id == Notification.task_id))
 
 
-def _view(n: Notification, case: Case, task: CaseTask, tz: str) -> NotificationView:
+def _view(n: Notification, client_ref: str, task_name: str | None, due_at: datetime | None, task_state: str, *,
+          tz: str) -> NotificationView:
     return NotificationView(
         id=n.id, kind=n.kind, recipient=n.recipient, role=n.role, case_id=n.case_id, task_id=n.task_id,
-        client_ref=case.client_ref, task_name=task.name, due_at=task.due_at, task_state=task.state,
+        client_ref=client_ref, task_name=task_name, due_at=due_at, task_state=task_state,
         created_at=n.created_at, status=n.status, attempts=n.attempts, sent_at=n.sent_at, read_at=n.read_at,
-        last_error=n.last_error, text=describe(n.kind, case.client_ref, task.name, task.due_at, tz),
+        last_error=n.last_error, text=describe(n.kind, client_ref, task_name, due_at, tz),
         level="info" if n.kind in (REMINDER_BEFORE, RETURNED) else "warning")
 
 
