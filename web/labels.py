@@ -125,7 +125,7 @@ def due_phrase(due: datetime | None, now: datetime, tz: str) -> str:
 # -- names of people and teams, looked up for the current request ------------------------------------------
 # A page names a few people, mostly of one or two teams. Each name is looked up once per request, and a person's
 # lookup brings their team's colleagues along, so a page costs one statement per team it names. Loading every
-# user and team instead cost a page 30-65 ms with 15,000 users (docs/performance.md, "Names on a page").
+# user and team instead cost a page 25-45 ms of CPU with 15,000 users (docs/performance.md, "Names on a page").
 def display_team(name: str | None) -> str:
     return team_title(name, _names("teams", name, _team_title))
 

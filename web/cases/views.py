@@ -116,7 +116,7 @@ def _case_file_extras(case, decision, history) -> dict:
     may_hand_over = False
     if ownership is not None and current_user.has_any(TEAM_LANES) and case.status == CaseStatus.RUNNING:
         # Whether there is anything to hand over does not depend on the colleagues: their accounts (a team of
-        # 150: 45 ms of ORM work) are read on the handover page itself.
+        # 150: 5-10 ms of ORM work) are read on the handover page itself.
         offered = handover.options(sessions, case.id, actor, ())
         may_hand_over = offered.may_hand_over_case or bool(offered.tasks)
     task_ids = [h["task_id"] for h in history]
