@@ -162,8 +162,8 @@ class CaseEngine:
     def case_team(self, case_id: int) -> str | None:
         return reading.case_team(self._store, case_id)
 
-    def case_diagram(self, case_id: int, actor: Actor | None = None) -> DiagramView:
-        return reading.case_diagram(self._store, case_id, actor)
+    def case_diagram(self, case_id: int, actor: Actor | None = None, *, source: bool = True) -> DiagramView:
+        return reading.case_diagram(self._store, case_id, actor, source=source)
 
     def case_progress(self, case_id: int) -> tuple[str, datetime | None]:
         return reading.case_progress(self._store, case_id)

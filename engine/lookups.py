@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from .db import Sessions
-from .models import Case, CaseTask, CaseTimer, ProcessVersion
+from .diagrams import element_names
+from .models import Case, CaseTask, CaseTimer, DeploymentFile, ProcessVersion
 from .states import CaseStatus, CaseTaskState, TimerState
+from .views import DiagramView
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,40 @@ def has_due_timer(sessions: Sessions, case_id: int, now: datetime) -> bool:
         return session.scalar(select(CaseTimer.id).where(
             CaseTimer.case_id == case_id, CaseTimer.state == TimerState.WAITING,
             CaseTimer.due_at <= now).limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class ProcessDiagram:
+    """The BPMN source of a deployed process version: the organisation's procedure, no client data."""
+
+    filename: str
+    content_hash: str
+    bpmn_xml: str
+
+
+def process_diagram(sessions: Sessions, process_id: str, version: int) -> ProcessDiagram | None:
+    """A process version's diagram (None: no such version). Versions are immutable, so a browser may keep it."""
+    with sessions.reads() as session:
+        row = session.execute(
+            select(ProcessVersion.source_file, ProcessVersion.content_hash, DeploymentFile.content)
+            .join(DeploymentFile, and_(DeploymentFile.deployment_id == ProcessVersion.deployment_id,
+                                       DeploymentFile.filename == ProcessVersion.source_file))
+            .where(ProcessVersion.process_id == process_id, ProcessVersion.version == version)).first()
+        return ProcessDiagram(*row) if row is not None else None
+
+
+# Element names per process version and content: a version never changes, and parsing the meldcode's diagram
+# (187 KB) for the names of a case's timers on every case file page was most of what the page read.
+_ELEMENT_NAMES: dict[tuple[str, int, str], dict[str, str]] = {}
+
+
+def diagram_names(sessions: Sessions, diagram: DiagramView) -> dict[str, str]:
+    """Readable names of the elements of the process version a DiagramView names (engine/diagrams.py)."""
+    key = (diagram.process_id, diagram.version, diagram.content_hash)
+    names = _ELEMENT_NAMES.get(key)
+    if names is None:
+        found = process_diagram(sessions, diagram.process_id, diagram.version)
+        if found is None or found.content_hash != diagram.content_hash:
+            return {}
+        names = _ELEMENT_NAMES[key] = element_names(found.bpmn_xml, found.filename)
+    return names

@@ -153,9 +153,10 @@ def case_team(store: CaseStore, case_id: int) -> str | None:
         return team[0]
 
 
-def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> DiagramView:
+def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None, *, source: bool = True) -> DiagramView:
     """The BPMN source a case runs on, with the elements it completed and where it is now. With `actor`, only
-    for someone who may read the case (engine/access.py; a refusal is audited)."""
+    for someone who may read the case (engine/access.py; a refusal is audited). Without `source`, the view names
+    the process version but leaves its BPMN out (a page lets the browser fetch and keep it)."""
     with store.denials_audited(actor, "case.diagram", case_id=case_id), store.sessions.reads() as session:
         found = session.get(Case, case_id)
         if found is None:
@@ -165,8 +166,9 @@ def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> 
         pv = found.process_version
         # Only the diagram's own file: a deployment also holds its forms and decision tables (meldcode: 44
         # files, 264 KB, read on every case file page before).
-        source = session.scalar(select(DeploymentFile.content).where(
-            DeploymentFile.deployment_id == pv.deployment_id, DeploymentFile.filename == pv.source_file))
+        xml = session.scalar(select(DeploymentFile.content).where(
+            DeploymentFile.deployment_id == pv.deployment_id, DeploymentFile.filename == pv.source_file)) \
+            if source else None
         done = set(session.scalars(select(CaseTask.element_id).where(CaseTask.case_id == found.id,
                                                                    CaseTask.state == CaseTaskState.COMPLETED)))
         done |= set(session.scalars(select(CaseMilestone.element_id).where(CaseMilestone.case_id == found.id)))
@@ -178,8 +180,8 @@ def case_diagram(store: CaseStore, case_id: int, actor: Actor | None = None) -> 
             done |= runtime.completed_elements()
             active = ({t.element_id for t in runtime.ready_tasks()}
                       | {t.element_id for t in runtime.waiting_timers()})
-        return DiagramView(pv.process_id, pv.source_file, source or "", sorted(done - active),
-                           sorted(active))
+        return DiagramView(pv.process_id, pv.source_file, xml or "", sorted(done - active), sorted(active),
+                           pv.version, pv.content_hash)
 
 
 def case_progress(store: CaseStore, case_id: int) -> tuple[str, datetime | None]:

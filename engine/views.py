@@ -94,9 +94,11 @@ class CaseInfo(CaseSummary):
 class DiagramView:
     process_id: str
     filename: str
-    bpmn_xml: str
+    bpmn_xml: str  # "" when asked without the source (pages fetch it from its own address, lookups.process_diagram)
     completed_elements: list[str]
     active_elements: list[str]
+    version: int = 0  # the process version the case runs on, and its content hash (names the source's address)
+    content_hash: str = ""
 
 
 @dataclass(frozen=True)

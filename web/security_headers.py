@@ -32,7 +32,9 @@ FIXED = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
-UNCACHED = ("static", "vendor.asset")
+# Endpoints that set their own caching: files of the site, and a process version's diagram (no client data,
+# never changes; web/cases/diagram_source.py)
+UNCACHED = ("static", "vendor.asset", "cases.diagram_source")
 
 
 def register(app: Flask, hsts_seconds: int) -> None:

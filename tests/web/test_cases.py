@@ -97,9 +97,13 @@ def test_the_case_file_shows_timeline_milestones_open_tasks_and_diagram(app, ser
     # the diagram's data for bpmn-js
     data = json.loads(re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', page,
                                 re.S).group(1))
-    assert "<bpmn:definitions" in data["xml"] and "stap1" in data["completed"]
-    assert sorted(data["active"]) == ["terugkoppeling", "tmr_terugkoppeling"]
+    assert "stap1" in data["completed"] and sorted(data["active"]) == ["terugkoppeling", "tmr_terugkoppeling"]
     assert "bpmn-navigated-viewer.production.min.js" in page
+    # the source is not in the page: the browser fetches it from the address the page names, and keeps it
+    assert "<bpmn:definitions" not in page and "xml" not in data
+    source = client.get(data["src"])
+    assert source.status_code == 200 and source.mimetype == "application/xml"
+    assert "<bpmn:definitions" in source.text and 'id="stap1"' in source.text
 
 
 def test_the_case_file_shows_the_current_step_with_its_deadline(app, services):
@@ -257,3 +261,24 @@ def test_a_date_time_answer_is_shown_as_people_read_it(app, services):
     login(client, "professional")
     page = client.get(f"/zaken/{case_id}").text
     assert "11-01-2027 09:30" in page and "2027-01-11T09:30" not in page
+
+
+def test_a_process_versions_diagram_is_kept_by_the_browser_and_needs_a_signed_in_user(app, services):
+    case_id = start_case(services, client_ref="CL-7017")
+    client = app.test_client()
+    assert client.get("/zaken/diagram/meldcode/1.bpmn").status_code == 302  # to the sign-in page
+    login(client, "professional")
+    src = json.loads(re.search(r'id="diagram-data">(.*?)</script>', client.get(f"/zaken/{case_id}").text,
+                               re.S).group(1))["src"]
+    first = client.get(src)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert first.headers["ETag"] and "<bpmn:definitions" in first.text
+    again = client.get(src, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    # without the content hash the address may answer another version's content later: asked again each time
+    plain = client.get(src.split("?")[0])
+    assert plain.status_code == 200 and plain.headers["Cache-Control"] == "private, no-cache"
+    assert client.get("/zaken/diagram/meldcode/99.bpmn").status_code == 404
+    assert client.get("/zaken/diagram/bestaat-niet/1.bpmn").status_code == 404
+    # the case file itself, with its positions, is still never kept
+    assert client.get(f"/zaken/{case_id}").headers["Cache-Control"] == "no-store"

@@ -12,6 +12,7 @@ from engine import lookups, oversight
 from engine.errors import NotFoundError, ValidationError
 
 from ..access import roles_required
+from ..cases.diagram_source import source_url
 from ..roles import BEHEERDER
 from ..services import services
 from . import bp
@@ -72,12 +73,12 @@ def instance(case_id: int):
     try:
         with services().sessions() as session:
             detail = oversight.instance(session, case_id)
-        diagram = engine.case_diagram(case_id)
+        diagram = engine.case_diagram(case_id, source=False)
     except NotFoundError:
         abort(404)
     # The beheerder sees metadata of this client's case: that is logged too.
     engine.record_access(current_user.actor, "oversight.view", outcome="success", case_id=case_id)
-    return render_template("admin/instance.html", case=detail, diagram=diagram)
+    return render_template("admin/instance.html", case=detail, diagram=diagram, diagram_src=source_url(diagram))
 
 
 def _done_or_error(action, success: str, case_id: int):

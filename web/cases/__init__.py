@@ -10,3 +10,6 @@ from . import attachments, dossier, notes  # noqa: E402,F401 - issue 13: notes, 
 
 # isort: split
 from . import corrections, handover  # noqa: E402,F401 - issue 13: corrections, handover (H2a)
+
+# isort: split
+from . import diagram_source  # noqa: E402,F401 - issue 14: the diagram's source at an address of its own

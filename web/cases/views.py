@@ -6,7 +6,6 @@ from flask_login import current_user, login_required
 from engine import case_search, corrections, handover, lookups, notifications
 from engine.access import FULL, METADATA, TEAM_LANES
 from engine.decisions import decision_of
-from engine.diagrams import element_names
 from engine.errors import NotFoundError
 from engine.progress import step_of
 from engine.states import CaseStatus
@@ -17,6 +16,7 @@ from ..labels import decision_sentence
 from ..roles import CASE_READ_ROLES
 from ..services import services
 from . import bp, find
+from .diagram_source import source_url
 from .service import StartError, StartRequest, parse_yes_no, start_case
 
 STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED,
@@ -93,17 +93,20 @@ def show(case_id: int):
 def _render_case(case, decision):
     if notice := access_notice(decision):
         flash(notice, "info")  # shown by the layout on this very page
-    diagram = visible_diagram(services().cases.case_diagram(case.id, current_user.actor), case, decision)
+    # The diagram's source is not in the page: the browser fetches it from its own address and keeps it
+    diagram = visible_diagram(services().cases.case_diagram(case.id, current_user.actor, source=False), case,
+                              decision)
     labels = lookups.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
     # Answers are a JSON object; anything else stored (an old version, a manual repair) is shown, never fatal.
     history = [h if h["data"] is None or isinstance(h["data"], dict) else {**h, "data": {"gegevens": h["data"]}}
                for h in history]
-    names = element_names(diagram.bpmn_xml, diagram.filename)
+    names = lookups.diagram_names(services().sessions, diagram)
     timers = [{"name": names.get(t["element_id"], t["element_id"]), "due_at": t["due_at"]} for t in case.waiting_timers]
     sent = notifications.case_notifications(services().sessions, case.id, tz=services().engine_settings.timezone) \
         if decision.scope == FULL else []
-    return render_template("cases/show.html", case=case, diagram=diagram, history=history, labels=labels,
+    return render_template("cases/show.html", case=case, diagram=diagram, diagram_src=source_url(diagram),
+                           history=history, labels=labels,
                            timers=timers, notifications=sent, access=decision,
                            **_case_file_extras(case, decision, history))
 

@@ -16,14 +16,20 @@
 
   var data;
   try { data = JSON.parse(source.textContent); } catch (e) { fail('Het diagram kon niet worden gelezen.'); return; }
-  if (!data.xml) { fail('Bij deze zaak is geen diagram bewaard.'); return; }
+  if (!data.src && !data.xml) { fail('Bij deze zaak is geen diagram bewaard.'); return; }
   if (typeof window.BpmnJS !== 'function') {
     fail('De diagramviewer ontbreekt op de server (voer "npm ci" uit). De tijdlijn hieronder toont dezelfde stappen.');
     return;
   }
 
+  // The source is at an address of its own (the browser keeps it: a process version never changes); the
+  // positions of this case come with the page.
+  var xml = data.src ? fetch(data.src, { credentials: 'same-origin' }).then(function (response) {
+    if (!response.ok) { throw new Error('het diagram kon niet worden opgehaald (' + response.status + ')'); }
+    return response.text();
+  }) : Promise.resolve(data.xml);
   var viewer = new window.BpmnJS({ container: holder });
-  viewer.importXML(data.xml).then(function () {
+  xml.then(function (text) { return viewer.importXML(text); }).then(function () {
     var canvas = viewer.get('canvas');
     var registry = viewer.get('elementRegistry');
     var missing = [];
