@@ -17,7 +17,6 @@ from flask_login import current_user, login_required
 
 from engine import lookups
 from engine.access import FULL
-from engine.diagrams import element_names
 from engine.dossier import Dossier, export_dossier
 from engine.errors import NotAllowedError, NotFoundError
 
@@ -79,8 +78,7 @@ def _export(case_id: int, fmt: str, render):
     engine, actor = services().cases, current_user.actor
 
     def timer_names() -> dict[str, str]:
-        diagram = engine.case_diagram(case_id, actor)
-        return element_names(diagram.bpmn_xml, diagram.filename)
+        return lookups.diagram_names(services().sessions, engine.case_diagram(case_id, actor, source=False))
 
     try:
         return export_dossier(engine, services().sessions, case_id, actor, fmt=fmt,
