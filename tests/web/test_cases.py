@@ -263,7 +263,7 @@ def test_a_date_time_answer_is_shown_as_people_read_it(app, services):
     assert "11-01-2027 09:30" in page and "2027-01-11T09:30" not in page
 
 
-def test_a_process_versions_diagram_is_kept_by_the_browser_and_needs_a_signed_in_user(app, services):
+def test_a_process_versions_diagram_is_kept_by_the_browser_and_only_for_case_readers(app, services):
     case_id = start_case(services, client_ref="CL-7017")
     client = app.test_client()
     assert client.get("/zaken/diagram/meldcode/1.bpmn").status_code == 302  # to the sign-in page
@@ -280,5 +280,8 @@ def test_a_process_versions_diagram_is_kept_by_the_browser_and_needs_a_signed_in
     assert plain.status_code == 200 and plain.headers["Cache-Control"] == "private, no-cache"
     assert client.get("/zaken/diagram/meldcode/99.bpmn").status_code == 404
     assert client.get("/zaken/diagram/bestaat-niet/1.bpmn").status_code == 404
+    other = app.test_client()
+    login(other, "logbeheerder")  # reads no case files, so no diagrams either
+    assert other.get(src).status_code == 403
     # the case file itself, with its positions, is still never kept
     assert client.get(f"/zaken/{case_id}").headers["Cache-Control"] == "no-store"

@@ -2,7 +2,8 @@
 
 The pages name it by process, version and content hash instead of carrying it (the meldcode's diagram is 187 KB,
 94 % of a case file page): a browser fetches it once and keeps it, since a deployed version never changes. It
-is the organisation's procedure, not client data, so it is not audited; it still needs a signed-in user.
+is the organisation's procedure, not client data, so it is not audited; only those who read case files (and see
+a diagram there) may fetch it.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from flask_login import login_required
 
 from engine import lookups
 
+from ..access import roles_required
+from ..roles import CASE_READ_ROLES
 from ..services import services
 from . import bp
 
@@ -20,6 +23,7 @@ KEEP = "private, max-age=31536000, immutable"
 
 @bp.get("/diagram/<process_id>/<int:version>.bpmn")
 @login_required
+@roles_required(*CASE_READ_ROLES)
 def diagram_source(process_id: str, version: int):
     found = lookups.process_diagram(services().sessions, process_id, version)
     if found is None:
