@@ -117,7 +117,8 @@ def make_app(url: str, db: Engine):
         accounts.set_password(services.sessions, PROFESSIONAL, PASSWORD)
     except accounts.AccountError:
         accounts.create_user(services.sessions, PROFESSIONAL, PASSWORD, ["professional"], team, display_name=PROFESSIONAL)
-    users = {"beheerder": ("bench-beheer", ["beheerder"], team), "logbeheerder": ("bench-log", ["logbeheerder"], team)}
+    users = {"beheerder": ("bench-beheer", ["beheerder"], team), "logbeheerder": ("bench-log", ["logbeheerder"], team),
+             "leidinggevende": ("bench-lead", ["leidinggevende"], team)}
     for username, roles, t in users.values():
         try:
             accounts.create_user(services.sessions, username, PASSWORD, roles, t, display_name=username)
@@ -145,6 +146,7 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
     prof = signed_in(app, PROFESSIONAL)
     beheer = signed_in(app, "bench-beheer")
     log = signed_in(app, "bench-log")
+    lead = signed_in(app, "bench-lead")
     with services.sessions() as session:
         team_case = session.scalar(select(Case.id).where(Case.team == team_name(42), Case.status == "running")
                                    .order_by(Case.id.desc()).limit(1))
@@ -204,6 +206,7 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
         "audit search: action prefix case.": (PAGE_TARGET, audit(audit_search.AuditQuery(action="case."))),
         "audit search: all": (PAGE_TARGET, audit(audit_search.AuditQuery())),
         "audit page GET /auditlog?client": (PAGE_TARGET, lambda: ok(log.get(f"/auditlog?client_ref={wanted}"))),
+        "team dashboard page GET /dashboard": (PAGE_TARGET, lambda: ok(lead.get("/dashboard"))),
     }
     try:
         from engine import case_search  # written by another helper; measured when present

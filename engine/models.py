@@ -81,6 +81,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (  # revision 0010 (issue 14): lists by team and status, search by part of a client reference
         Index("ix_cases_team_status_id", "team", "status", "id"), Index("ix_cases_team_id", "team", "id"),
+        Index("ix_cases_team_ended_at", "team", "ended_at"),  # revision 0013: the team dashboard's period
         Index("ix_cases_client_ref_trgm", "client_ref", postgresql_using="gin",
               postgresql_ops={"client_ref": "gin_trgm_ops"}).ddl_if(dialect="postgresql"))
     id: Mapped[IntPk]
