@@ -174,8 +174,8 @@ def process_diagram(sessions: Sessions, process_id: str, version: int) -> Proces
         return ProcessDiagram(*row) if row is not None else None
 
 
-# Element names per process version and content: a version never changes, and parsing the meldcode's diagram
-# (187 KB) for the names of a case's timers on every case file page was most of what the page read.
+# Element names per process version and content: a version never changes, and every case file page read and
+# parsed the meldcode's diagram (187 KB) for the names of the case's timers.
 _ELEMENT_NAMES: dict[tuple[str, int, str], dict[str, str]] = {}
 
 

@@ -7,7 +7,7 @@ a diagram there) may fetch it.
 """
 from __future__ import annotations
 
-from flask import Response, abort, request
+from flask import Response, abort, request, url_for
 from flask_login import login_required
 
 from engine import lookups
@@ -36,8 +36,6 @@ def diagram_source(process_id: str, version: int):
 
 def source_url(diagram) -> str | None:
     """The address of a DiagramView's source, named by its content hash (None: the case keeps no diagram)."""
-    from flask import url_for
-
     if not diagram.version:
         return None
     return url_for("cases.diagram_source", process_id=diagram.process_id, version=diagram.version,
