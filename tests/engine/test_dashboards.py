@@ -181,9 +181,10 @@ def test_last_months_counts_whole_calendar_months():
 def test_the_period_is_found_by_index_among_twenty_years_of_a_teams_cases(case_engine, team_cases):
     """Revision 0013: a team's cases that ended long ago are not read to find those of the period. Before it,
     PostgreSQL read all of a team's cases (10,000 at a million) in each of three statements."""
-    from sqlalchemy import event, text
+    from sqlalchemy import text
 
     from engine.models import Case
+    from tests.engine.plans import analyze, plan, statements_during
 
     before = board(case_engine, LEO)
     columns = [c.name for c in Case.__table__.columns if c.name != "id"]
@@ -203,26 +204,13 @@ def test_the_period_is_found_by_index_among_twenty_years_of_a_teams_cases(case_e
             "INSERT INTO case_milestone (case_id, name, element_id, seq, reached_at) "
             "SELECT c.id, 'melding_veilig_thuis', 'melding', 1, c.ended_at FROM cases c "
             "WHERE c.client_ref LIKE 'CL-OUD-%'"))
-        # this test's tables only: a bare ANALYZE takes every schema of the database, the other workers' too
-        for table in ("cases", "case_task", "case_milestone", "case_involvement"):
-            session.execute(text(f"ANALYZE {table}"))
+        analyze(session, "cases", "case_task", "case_milestone", "case_involvement")
     bind = case_engine.sessions.kw["bind"]
-    sent = []
-
-    def seen(conn, cursor, statement, parameters, *args):
-        if "cases.ended_at >=" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
-        after = board(case_engine, LEO)
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
+    after, sent = statements_during(bind, "cases.ended_at >=", lambda: board(case_engine, LEO))
     assert (after.steps, after.months, after.durations) == (before.steps, before.months, before.durations)
     assert len(sent) == 4  # meldingen, adviezen, and the durations' steps and figures
-    with bind.connect() as conn:
-        for statement, parameters in sent:
-            if "FROM case_involvement" in statement:
-                continue  # three involvements here in all: reading them first is the better plan
-            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
-            assert "ix_cases_team_ended_at" in plan, plan
+    for statement, parameters in sent:
+        if "FROM case_involvement" in statement:
+            continue  # three involvements here in all: reading them first is the better plan
+        planned = plan(bind, statement, parameters)
+        assert "ix_cases_team_ended_at" in planned, planned

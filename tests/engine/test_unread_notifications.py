@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select
 
 from engine import notifications
 from engine.models import CaseTask, Notification
 from tests.engine.fixtures_proef import PIET, T0, proef_engine, start  # noqa: F401 - the `engine` fixture
+from tests.engine.plans import analyze, plan, statements_during
 
 READ, UNREAD = 600, 3
 
@@ -28,31 +29,21 @@ def _history(engine) -> None:
              "role": "professional", "created_at": T0 + timedelta(hours=n), "status": "sent", "attempts": 1,
              "read_at": T0 + timedelta(hours=n + 1) if n < READ else None}
             for n, task_id in enumerate(ids)])
-        # this test's tables only: on PostgreSQL a bare ANALYZE takes every schema, the other workers' too
-        for table in ("notification", "case_task", "cases"):
-            session.execute(text(f"ANALYZE {table}"))
+        analyze(session, "notification", "case_task", "cases")
 
 
 def test_unread_notifications_come_from_the_index_of_unread_ones(engine):
     _history(engine)
     bind = engine.sessions.kw["bind"]
-    sent = []
 
-    def seen(conn, cursor, statement, parameters, *args):
-        if "FROM notification" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
+    def unread():
         with engine.sessions() as session:
-            shown = notifications.for_user(session, "piet", unread_only=True, limit=20)
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
+            return notifications.for_user(session, "piet", unread_only=True, limit=20)
+
+    shown, sent = statements_during(bind, "FROM notification", unread)
     assert [n.created_at for n in shown] == [T0 + timedelta(hours=n) for n in reversed(range(READ, READ + UNREAD))]
     with engine.sessions() as session:
         assert len(notifications.for_user(session, "piet", limit=20)) == 20  # read ones too, newest first
     [(statement, parameters)] = sent
-    explain = "EXPLAIN QUERY PLAN " if bind.dialect.name == "sqlite" else "EXPLAIN "
-    with bind.connect() as conn:
-        plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters))
-    assert "ix_notification_unread" in plan, plan
+    planned = plan(bind, statement, parameters)
+    assert "ix_notification_unread" in planned, planned
