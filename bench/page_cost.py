@@ -1,7 +1,7 @@
 """Benchmark: what one page costs, wall and CPU, on a seeded schema, optionally next to an earlier revision.
 
 Each path is requested `--samples` times after a warm-up through the Flask test client, signed in as a
-professional of the seeded team 42, and the median wall and CPU time of this process (the web's own share; the
+professional of the seeded team 42 (or another role of it, `--role`), and the median wall and CPU time of this process (the web's own share; the
 database server's time shows only in wall), the p95 wall time, the statements per request and the page size are
 printed. With `--baseline REV` the same is measured for the code of git revision REV (checked out into a temporary
 worktree, run with this checkout's packages), alternating with the current code for `--rounds` rounds, so both
@@ -32,7 +32,7 @@ PASSWORD = "bench-page-cost-1"
 USERNAME, TEAM = "bench-page", "team-042"
 
 
-def measure(code_root: Path, url: str, paths: list[str], samples: int) -> dict[str, dict]:
+def measure(code_root: Path, url: str, paths: list[str], samples: int, role: str = "professional") -> dict[str, dict]:
     """Import the product from `code_root` and measure each path (run in a process of its own)."""
     sys.path.insert(0, str(code_root))
     from sqlalchemy import event, select
@@ -50,13 +50,14 @@ def measure(code_root: Path, url: str, paths: list[str], samples: int) -> dict[s
                       "MELDCODE_ENGINE_SETTINGS": Settings(database_url=url, processes_dir=code_root / "processes"),
                       "MELDCODE_DB_ENGINE": db})
     services = app.extensions["meldcode"]
+    username = USERNAME if role == "professional" else f"{USERNAME}-{role}"
     try:
-        accounts.create_user(services.sessions, USERNAME, PASSWORD, ["professional"], TEAM, display_name=USERNAME)
+        accounts.create_user(services.sessions, username, PASSWORD, [role], TEAM, display_name=username)
     except accounts.AccountError:  # measured before on this schema
         pass
     client = app.test_client()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/inloggen").text).group(1)
-    response = client.post("/inloggen", data={"csrf_token": token, "username": USERNAME, "password": PASSWORD})
+    response = client.post("/inloggen", data={"csrf_token": token, "username": username, "password": PASSWORD})
     assert response.status_code == 302, f"sign-in failed: {response.status_code}"
     with services.sessions() as session:
         case_id = session.scalar(select(Case.id).where(Case.team == TEAM, Case.status == "running")
@@ -87,7 +88,7 @@ def measure(code_root: Path, url: str, paths: list[str], samples: int) -> dict[s
 def _run(code_root: Path, args) -> dict[str, dict]:
     """One measurement in a fresh process (imports must come from `code_root`, and caches start cold)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--schema", args.schema, "--database-url",
-               args.database_url, "--samples", str(args.samples), "--measure", str(code_root)]
+               args.database_url, "--samples", str(args.samples), "--role", args.role, "--measure", str(code_root)]
     for path in args.path:
         command += ["--path", path]
     out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=code_root,
@@ -103,12 +104,14 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--baseline", help="a git revision to measure alternately with the current code")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--role", default="professional",
+                        help="the role of the account that signs in (e.g. leidinggevende for /dashboard)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: measure the code at this root
     args = parser.parse_args()
     args.path = args.path or ["/", "/zaken/{case}"]
     url = f"{args.database_url}{'&' if '?' in args.database_url else '?'}options=-csearch_path%3D{args.schema}"
     if args.measure:
-        print(json.dumps(measure(Path(args.measure), url, args.path, args.samples)))
+        print(json.dumps(measure(Path(args.measure), url, args.path, args.samples, args.role)))
         return
     runs: dict[str, list[dict[str, dict]]] = {"now": []}
     with tempfile.TemporaryDirectory() as tmp:

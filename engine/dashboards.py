@@ -16,20 +16,24 @@ shown). Need-to-know: the team lanes that read every case of their team, the int
 not even those the actor opened by breaking the glass.
 
 Every figure is one aggregate query grouped in SQL (fast at a million cases: filtered on indexed columns —
-`cases.team`, the task's state and step — and grouped there; Python folds only the handful of result rows).
+`cases.team`, the task's state and period — and grouped there). Tasks are grouped by their element; Python
+maps each element to its step (engine/progress.py, in Python only) and folds the handful of groups per step.
+Where a step's figure cannot be summed from its elements' (the cases open in a step, counted once; the median
+duration), a group brings its values as one JSON array.
 Months are grouped by a CASE over the month boundaries, computed here in the right time zone, so SQLite and
 PostgreSQL group alike.
 """
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import JSON, ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from . import audit, clock
@@ -153,25 +157,32 @@ def _check(actor: Actor) -> str:
     return actor.team
 
 
-def _label_case(pairs: Sequence[tuple[str, str | None]]) -> ColumnElement[str]:
-    """A SQL expression mapping a task's element id to its step label."""
-    mapping = {element_id: step_label(element_id, name) for element_id, name in pairs}
-    if not mapping:
-        return literal("")
-    return case(mapping, value=CaseTask.element_id, else_=CaseTask.element_id)
+def _values(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """All values of a group as one JSON array, for Python to fold the groups of a step together."""
+    aggregate = func.json_agg if session.get_bind().dialect.name == "postgresql" else func.json_group_array
+    return aggregate(column, type_=JSON)
+
+
+def _per_step(found: Sequence[Any]) -> dict[str, list[Any]]:
+    """Rows (element id, its task name, a JSON array, ...) merged per step label: the arrays joined, the rest
+    summed."""
+    steps: dict[str, list[Any]] = {}
+    for element_id, name, values, *counts in found:
+        merged = steps.setdefault(step_label(element_id, name), [[], *[0] * len(counts)])
+        merged[0].extend(values)
+        for i, count in enumerate(counts, 1):
+            merged[i] += int(count or 0)
+    return steps
 
 
 def open_steps(session: Session, team: str, now: datetime) -> list[StepRow]:
     """Open cases per step (a case counts once per step in which it has an open task) and overdue tasks."""
     in_team = and_(CaseTask.state == CaseTaskState.READY, Case.team == team, Case.status.in_(OPEN))
-    pairs = [(e, n) for e, n in session.execute(
-        select(CaseTask.element_id, func.max(CaseTask.name)).join(Case, Case.id == CaseTask.case_id)
-        .where(in_team).group_by(CaseTask.element_id))]
-    label = _label_case(pairs).label("step")
     overdue = func.sum(case((CaseTask.due_at < now, 1), else_=0))
-    rows = [StepRow(step, int(cases), int(late or 0)) for step, cases, late in session.execute(
-        select(label, func.count(CaseTask.case_id.distinct()), overdue).join(Case, Case.id == CaseTask.case_id)
-        .where(in_team).group_by(label))] if pairs else []
+    found = session.execute(
+        select(CaseTask.element_id, func.max(CaseTask.name), _values(session, CaseTask.case_id.distinct()), overdue)
+        .join(Case, Case.id == CaseTask.case_id).where(in_team).group_by(CaseTask.element_id)).all()
+    rows = [StepRow(step, len(set(case_ids)), late) for step, (case_ids, late) in _per_step(found).items()]
     waiting = session.scalar(select(func.count()).select_from(Case).where(
         Case.team == team, Case.status.in_(OPEN),
         ~exists().where(CaseTask.case_id == Case.id, CaseTask.state == CaseTaskState.READY))) or 0
@@ -216,26 +227,15 @@ def _seconds(session: Session) -> ColumnElement[Any]:
 
 def durations(session: Session, team: str, period: Period) -> list[DurationRow]:
     """Per step, of the tasks completed in the period: how many, and the median and mean time from created to
-    completed. The median is taken in SQL (the middle one or two rows of each step by a window function)."""
+    completed. A step's median is of the durations of all its elements together, so each element's come back."""
     bounds = period.boundaries()
     done = and_(CaseTask.state == CaseTaskState.COMPLETED, Case.team == team, _active_since(bounds[0]),
                 CaseTask.ended_at >= bounds[0], CaseTask.ended_at < bounds[-1])
-    pairs = [(e, n) for e, n in session.execute(
-        select(CaseTask.element_id, func.max(CaseTask.name)).join(Case, Case.id == CaseTask.case_id)
-        .where(done).group_by(CaseTask.element_id))]
-    if not pairs:
-        return []
-    label = _label_case(pairs).label("step")
-    seconds = _seconds(session).label("seconds")
-    timed = select(label, seconds).join(Case, Case.id == CaseTask.case_id).where(done).subquery()
-    ranked = select(timed.c.step, timed.c.seconds,
-                    func.row_number().over(partition_by=timed.c.step, order_by=timed.c.seconds).label("rn"),
-                    func.count().over(partition_by=timed.c.step).label("n"),
-                    func.avg(timed.c.seconds).over(partition_by=timed.c.step).label("mean")).subquery()
-    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-    found = session.execute(select(ranked.c.step, func.max(ranked.c.n), func.max(ranked.c.mean),
-                                   func.avg(ranked.c.seconds)).where(middle).group_by(ranked.c.step)).all()
-    rows = [DurationRow(step, int(n), float(median), float(mean)) for step, n, mean, median in found]
+    found = session.execute(
+        select(CaseTask.element_id, func.max(CaseTask.name), _values(session, _seconds(session)))
+        .join(Case, Case.id == CaseTask.case_id).where(done).group_by(CaseTask.element_id)).all()
+    rows = [DurationRow(step, len(seconds), statistics.median(map(float, seconds)),
+                        statistics.fmean(map(float, seconds))) for step, (seconds,) in _per_step(found).items()]
     return sorted(rows, key=lambda r: _step_order(r.step))
 
 

@@ -122,6 +122,25 @@ def test_time_per_step_median_and_mean_of_the_tasks_completed_in_the_period(case
     assert got[S4][0] == 2 and got[S4][1:] == pytest.approx(((1 + stap4_h) / 2,) * 2)
 
 
+def test_a_step_of_two_elements_counts_a_case_once_and_takes_the_median_over_both(case_engine, team_cases):
+    """A step's figures come from its elements' groups (engine/progress.py maps `stap1__tweede` to Stap 1): a
+    case open in two of its elements is one open case, and the median is of all the step's durations."""
+    from engine.models import CaseTask
+
+    with case_engine.sessions.begin() as session:
+        session.add_all([
+            CaseTask(case_id=team_cases["A"], spiff_task_id="extra-open", element_id="stap1__tweede", name="Stap 1",
+                     lane="professional", state="ready", created_at=at("2026-06-10T09:00"),
+                     due_at=at("2026-06-20T09:00")),
+            CaseTask(case_id=team_cases["B"], spiff_task_id="extra-done", element_id="stap1__tweede", name="Stap 1",
+                     lane="professional", state="completed", created_at=at("2026-06-01T09:00"),
+                     ended_at=at("2026-06-08T09:00"))])  # 7 days
+    result = board(case_engine, ANNA)
+    assert [(r.step, r.open_cases, r.overdue_tasks) for r in result.steps][0] == (S1, 1, 1)
+    got = {r.step: (r.tasks, r.median_seconds / DAY, r.mean_seconds / DAY) for r in result.durations}
+    assert got[S1][0] == 5 and got[S1][1:] == pytest.approx((4.0, 23 / 5))  # 1, 2, 4, 7, 9 days
+
+
 def test_a_shorter_period_leaves_out_older_months(case_engine, team_cases):
     result = board(case_engine, ANNA, months=3)  # April, May, June 2026
     assert [m.month for m in result.months] == [date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]
@@ -208,7 +227,7 @@ def test_the_period_is_found_by_index_among_twenty_years_of_a_teams_cases(case_e
     bind = case_engine.sessions.kw["bind"]
     after, sent = statements_during(bind, "cases.ended_at >=", lambda: board(case_engine, LEO))
     assert (after.steps, after.months, after.durations) == (before.steps, before.months, before.durations)
-    assert len(sent) == 4  # meldingen, adviezen, and the durations' steps and figures
+    assert len(sent) == 3  # meldingen, adviezen and the durations
     for statement, parameters in sent:
         if "FROM case_involvement" in statement:
             continue  # three involvements here in all: reading them first is the better plan
