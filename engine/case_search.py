@@ -119,11 +119,14 @@ def search_cases(sessions: sessionmaker[Session], actor: Actor, query: CaseQuery
     with sessions() as session:
         condition = and_(access.case_filter(session, actor, now), *_conditions(session, query, now))
         next_due = _next_due_column()
-        statement = (select(Case.id, Case.client_ref, Case.team, Case.status, Case.started_by, Case.started_at,
-                            Case.updated_at, Case.responsible, next_due.label("next_due"))
-                     .where(condition).order_by(*_order(query.sort, next_due))
-                     .limit(query.per_page).offset((query.page - 1) * query.per_page))
-        found = session.execute(statement).all()
+        columns = select(Case.id, Case.client_ref, Case.team, Case.status, Case.started_by, Case.started_at,
+                         Case.updated_at, Case.responsible, next_due.label("next_due"))
+        offset = (query.page - 1) * query.per_page
+        if query.sort == CaseSort.DEADLINE:
+            found = _by_deadline(session, columns, condition, next_due, offset, query.per_page)
+        else:
+            found = list(session.execute(columns.where(condition).order_by(*_order(query.sort))
+                                         .limit(query.per_page).offset(offset)))
         total = page_total(len(found), query.page, query.per_page,
                            lambda: capped_count(session, select(Case.id).where(condition), COUNT_CAP))
         progress = _progress(session, [(row.id, row.status) for row in found])
@@ -250,14 +253,34 @@ def _next_due_column() -> Any:
             .correlate(Case).scalar_subquery())
 
 
-def _order(sort: CaseSort, next_due: Any) -> list[Any]:
+def _order(sort: CaseSort) -> list[Any]:
     if sort == CaseSort.STARTED_ASC:
         return [Case.started_at.asc(), Case.id.asc()]
     if sort == CaseSort.CLIENT_REF:
         return [Case.client_ref.asc(), Case.id.asc()]
-    if sort == CaseSort.DEADLINE:
-        return [next_due.is_(None), next_due.asc(), Case.id.asc()]
     return [Case.started_at.desc(), Case.id.desc()]
+
+
+def _by_deadline(session: Session, columns: Any, condition: ColumnElement[bool], next_due: Any, offset: int,
+                 limit: int) -> list[Any]:
+    """A page in deadline order: the cases with a next deadline, soonest first, then the others by id.
+
+    Two ranges read one after the other, not one ORDER BY over both: only an open case has a deadline, and
+    ordering by a subquery made PostgreSQL compute it for every case that matched (all of a team's cases of
+    twenty years when every status is listed: 90–130 ms at a million cases). The first range is the team's
+    open cases; the second is read in id order by index and stops at the end of the page."""
+    dated = and_(Case.status.in_(access.OPEN_CASE_STATUSES), next_due.is_not(None))
+    first = list(session.execute(columns.where(condition, dated).order_by(next_due, Case.id)
+                                 .limit(limit).offset(offset)))
+    if len(first) == limit:
+        return first
+    # how many cases with a deadline come before the second range
+    before = offset + len(first) if first else \
+        session.scalar(select(func.count()).select_from(Case).where(condition, dated)) or 0
+    undated = or_(Case.status.not_in(access.OPEN_CASE_STATUSES), next_due.is_(None))
+    rest = session.execute(columns.where(condition, undated).order_by(Case.id)
+                           .limit(limit - len(first)).offset(max(0, offset - before))).all()
+    return [*first, *rest]
 
 
 def _progress(session: Session, cases: Sequence[tuple[int, str]]) -> dict[int, Progress]:

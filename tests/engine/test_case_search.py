@@ -90,6 +90,33 @@ def test_sorting_and_paging(engine, cases):
     assert not second.has_next and second.has_previous
 
 
+def test_deadline_order_pages_through_cases_with_and_without_a_deadline(engine, cases):
+    """Cases with a next deadline first, soonest first, then every other case by id: over all statuses and on
+    every page size, the pages add up to the whole list in that order (they are read as two ranges)."""
+    from engine.models import Case, CaseTask
+
+    at = T0 + timedelta(days=4)
+    more = [start(engine, f"CL-90{i}", PIET, T0 + timedelta(days=1, hours=i)) for i in range(4)]
+    complete(engine, more[1], "stap1", PIET, STAP1, T0 + timedelta(days=1, hours=3))  # open, no deadline
+    with engine.sessions.begin() as session:  # two ended cases between them (ids in the middle)
+        for case_id in (more[0], more[2]):
+            session.get(Case, case_id).status = "completed"
+            for task in session.query(CaseTask).filter_by(case_id=case_id):
+                task.state = "cancelled"
+    whole = search_cases(engine.sessions, PIET, CaseQuery(sort=CaseSort.DEADLINE, per_page=100), at)
+    assert len(whole.rows) == 7
+    dated = sorted((r for r in whole.rows if r.next_due), key=lambda r: (r.next_due, r.id))
+    undated = sorted((r for r in whole.rows if not r.next_due), key=lambda r: r.id)
+    assert [r.id for r in whole.rows] == [r.id for r in dated + undated]
+    assert len(dated) == 3 and {more[0], more[1], more[2]} <= {r.id for r in undated}
+    for size in (1, 2, 3, 5):
+        pages = [search_cases(engine.sessions, PIET, CaseQuery(sort=CaseSort.DEADLINE, per_page=size, page=n), at)
+                 for n in range(1, 8)]
+        assert [r.id for page in pages for r in page.rows] == [r.id for r in whole.rows], size
+    completed = search_cases(engine.sessions, PIET, CaseQuery(status="completed", sort=CaseSort.DEADLINE), at)
+    assert [r.id for r in completed.rows] == [more[0], more[2]]
+
+
 def test_rows_carry_responsible_and_progress(engine, cases):
     overview = case_overviews(engine.sessions, [cases["AB_1003"], cases["cl-2002"]])
     assert overview[cases["AB_1003"]].responsible == "klaas"
