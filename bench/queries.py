@@ -11,7 +11,9 @@ and as the product is now:
   contains, with the same need-to-know filter); engine/case_search.py when it exists;
 - case file: the page /zaken/<id> of a running case;
 - the beheerder's instance list (engine/oversight.py list_instances + filter_options, and the page);
-- the audit search (engine/audit_search.py search_page by client, by user, by action, and all).
+- the audit search (engine/audit_search.py search_page by client, by user, by action, and all);
+- the team dashboard (GET /dashboard as a leidinggevende);
+- Veilig Thuis's reads: its inbox (query and page), its case list of every status, and its case search.
 
     .venv/bin/python bench/queries.py [--cases N] [--schema NAME] [--samples N] [--plans] [--now-only]
 
@@ -118,7 +120,8 @@ def make_app(url: str, db: Engine):
     except accounts.AccountError:
         accounts.create_user(services.sessions, PROFESSIONAL, PASSWORD, ["professional"], team, display_name=PROFESSIONAL)
     users = {"beheerder": ("bench-beheer", ["beheerder"], team), "logbeheerder": ("bench-log", ["logbeheerder"], team),
-             "leidinggevende": ("bench-lead", ["leidinggevende"], team)}
+             "leidinggevende": ("bench-lead", ["leidinggevende"], team),
+             "veilig_thuis": ("bench-vt", ["veilig_thuis"], team)}
     for username, roles, t in users.values():
         try:
             accounts.create_user(services.sessions, username, PASSWORD, roles, t, display_name=username)
@@ -147,11 +150,13 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
     beheer = signed_in(app, "bench-beheer")
     log = signed_in(app, "bench-log")
     lead = signed_in(app, "bench-lead")
+    vt = signed_in(app, "bench-vt")
     with services.sessions() as session:
         team_case = session.scalar(select(Case.id).where(Case.team == team_name(42), Case.status == "running")
                                    .order_by(Case.id.desc()).limit(1))
     from engine.views import Actor
     professional = Actor(PROFESSIONAL, frozenset({"professional"}), team=team_name(42))
+    veilig_thuis = Actor("bench-vt", frozenset({"veilig_thuis"}), team=team_name(42))
     wanted = client_ref(team_case)
     contains = wanted[-6:]
 
@@ -207,15 +212,18 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
         "audit search: all": (PAGE_TARGET, audit(audit_search.AuditQuery())),
         "audit page GET /auditlog?client": (PAGE_TARGET, lambda: ok(log.get(f"/auditlog?client_ref={wanted}"))),
         "team dashboard page GET /dashboard": (PAGE_TARGET, lambda: ok(lead.get("/dashboard"))),
+        "Veilig Thuis inbox query (open_tasks)": (QUERY_TARGET, lambda: services.cases.open_tasks(actor=veilig_thuis)),
+        "Veilig Thuis inbox page GET /": (PAGE_TARGET, lambda: ok(vt.get("/"))),
+        "Veilig Thuis case list page, every status": (PAGE_TARGET, lambda: ok(vt.get("/zaken?status=alle"))),
     }
     try:
         from engine import case_search  # written by another helper; measured when present
     except ImportError:
         return work
 
-    def find(**kwargs):
+    def find(actor=professional, **kwargs):
         def run():
-            return case_search.search_cases(services.sessions, professional, case_search.CaseQuery(**kwargs), now=NOW)
+            return case_search.search_cases(services.sessions, actor, case_search.CaseQuery(**kwargs), now=NOW)
         return run
 
     work.update({
@@ -226,6 +234,11 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
         "case search: responsible, by deadline": (PAGE_TARGET, find(responsible="prof-042-03",
                                                                     sort=case_search.CaseSort.DEADLINE)),
         "case search: completed, page 3": (PAGE_TARGET, find(status="completed", page=3)),
+        "case search: every status, by deadline": (PAGE_TARGET, find(status=None,
+                                                                     sort=case_search.CaseSort.DEADLINE)),
+        "case search: Veilig Thuis, every status": (PAGE_TARGET, find(veilig_thuis, status=None)),
+        "case search: Veilig Thuis, by deadline p3": (PAGE_TARGET, find(veilig_thuis, status=None, page=3,
+                                                                        sort=case_search.CaseSort.DEADLINE)),
         "case search page GET /zaken?q=": (PAGE_TARGET, lambda: ok(prof.get(f"/zaken?q={contains}"))),
     })
     return work

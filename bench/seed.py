@@ -10,6 +10,8 @@ The mix, for N cases over 20 years (retention) in 100 teams, newest ids newest:
   three audit events (case.start, task.complete, case.view); every 10th case also a list event
   (inbox.view/case.list) that names its client only in details.client_refs, as lists record it;
 - a reminder to the responsible professional for every other finished step (read) and every open one (unread);
+- Veilig Thuis is involved in about 13 % of the cases (a melding in 8 %, advice in 5 %, and every case with an
+  open task in its lane), with the case's team;
 - 40 % of the running cases wait on a timer (one of the diagram's timer events), completed cases keep a fired
   one every third case;
 - `responsible` is set (by default the professional who started it); the state blob and the variables are those
@@ -160,6 +162,23 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
                NULL, NULL, NULL, CASE WHEN c.id % 3 = 0 THEN c.responsible END
         FROM (SELECT c.*, 1 + (hashint4(c.id::int) & 2147483647) % :s_n AS k FROM cases c
               WHERE c.id > :base AND c.status IN ('running', 'suspended')) c"""
+    # Veilig Thuis involved (with the case's team, revision 0014): a melding in 8 % of the cases, advice asked in
+    # 5 %, spread over the teams by a hash (a modulus would line up with the team's), and every case whose open
+    # task is in Veilig Thuis's lane.
+    involvement_sql = """
+        INSERT INTO case_involvement (case_id, party, reason, element_id, task_id, since, team)
+        SELECT c.id, 'veilig_thuis', r.reason, r.element_id, NULL, c.started_at + r.after, c.team
+        FROM cases c CROSS JOIN (VALUES ('melding', 'stap5_melding_doen', INTERVAL '20 days', 0, 8),
+                                        ('advies', 'stap2_consultatie', INTERVAL '6 days', 1, 5))
+                                 AS r(reason, element_id, after, salt, percent)
+        WHERE c.id > :base AND (hashint4(c.id * 2 + r.salt) & 2147483647) % 100 < r.percent"""
+    lane_involvement_sql = """
+        INSERT INTO case_involvement (case_id, party, reason, element_id, task_id, since, team)
+        SELECT t.case_id, 'veilig_thuis', CASE WHEN t.element_id = 'vt_advies_geven' THEN 'advies' ELSE 'melding' END,
+               t.element_id, NULL, t.created_at, c.team
+        FROM case_task t JOIN cases c ON c.id = t.case_id
+        WHERE t.case_id > :base AND t.state = 'ready' AND t.lane = 'veilig_thuis'
+        ON CONFLICT DO NOTHING"""
     # A reminder to the responsible professional for every other finished step (read a day later) and for every
     # open step (unread): ~1,900 per professional over the 20 years, about 30 unread, as a diligent reader has.
     notification_sql = """
@@ -228,7 +247,9 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
             "(SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace)")).all()
         for index, _ in indexes:
             conn.execute(text(f'DROP INDEX "{index}"'))
-        for name, sql in (("teams", team_sql), ("users", user_sql), ("user roles", role_sql), ("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql), ("notifications", notification_sql),
+        for name, sql in (("teams", team_sql), ("users", user_sql), ("user roles", role_sql), ("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql),
+                          ("involvements", involvement_sql), ("involvements, VT lane", lane_involvement_sql),
+                          ("notifications", notification_sql),
                           ("timers", timer_sql), ("milestones", milestone_sql), ("audit events", audit_sql),
                           ("list audit events", list_sql)):
             t0 = time.perf_counter()

@@ -222,9 +222,11 @@ def own_team(actor: Actor, team: Any = None) -> ColumnElement[bool]:
 
 def veilig_thuis_involved(actor: Actor, team: Any = None) -> ColumnElement[bool]:
     """The cases of the actor's (Veilig Thuis) region in which Veilig Thuis is involved (`team` as in
-    `own_team`)."""
-    return and_(Case.team == (actor.team if team is None else team),
-                exists().where(CaseInvolvement.case_id == Case.id, CaseInvolvement.party == VEILIG_THUIS))
+    `own_team`). The involvement carries its case's team: the team's involvements are one range of
+    ix_case_involvement_party_team, not all of the installation's (revision 0014)."""
+    team = actor.team if team is None else team
+    return and_(Case.team == team, exists().where(CaseInvolvement.case_id == Case.id,
+                                                  CaseInvolvement.party == VEILIG_THUIS, CaseInvolvement.team == team))
 
 
 def granted_case_ids(session: Session, actor: Actor, now: datetime) -> list[int]:

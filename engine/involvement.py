@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .models import Case, CaseInvolvement, CaseRestriction, CaseTask
@@ -21,6 +23,14 @@ MELDING_MILESTONES = frozenset({"melding_veilig_thuis", "ambtshalve_melding", "m
 TRANSFER_MILESTONES = frozenset({"overdracht_door_veilig_thuis"})
 INTERNAL_ROUTE_FIELD = "betreft_beroepskracht"
 INTERNAL_ROUTE = "interne_route"
+
+
+@event.listens_for(CaseInvolvement, "before_insert")
+def _team_of_its_case(_mapper: Any, connection: Connection, involvement: CaseInvolvement) -> None:
+    """An involvement written without its case's team (by other code than `record`) gets it here: Veilig Thuis's
+    lists find a team's involvements by it (engine/access.py `veilig_thuis_involved`)."""
+    if involvement.team is None:
+        involvement.team = connection.scalar(select(Case.team).where(Case.id == involvement.case_id))
 
 
 def record(session: Session, case: Case, open_rows: list[CaseTask], milestones: Sequence[tuple[str, str | None]],
@@ -43,7 +53,7 @@ def record(session: Session, case: Case, open_rows: list[CaseTask], milestones: 
                                                                          CaseInvolvement.party == VEILIG_THUIS)))
         for reason, (element_id, task_id) in wanted.items():
             if reason not in known:
-                session.add(CaseInvolvement(case_id=case.id, party=VEILIG_THUIS, reason=reason,
+                session.add(CaseInvolvement(case_id=case.id, party=VEILIG_THUIS, reason=reason, team=case.team,
                                             element_id=element_id, task_id=task_id, since=now))
     if (case.variables or {}).get(INTERNAL_ROUTE_FIELD) is True and session.get(CaseRestriction, case.id) is None:
         session.add(CaseRestriction(case_id=case.id, kind=INTERNAL_ROUTE, since=now))

@@ -206,11 +206,12 @@ class AuditChainHead(Base):
 class CaseInvolvement(Base):
     """Need-to-know: a party from outside the team became involved in a case (e.g. Veilig Thuis was asked for
     advice, received a melding or a transfer). Written in the same transaction as the step that caused it, so
-    lists can filter on it with one indexed join. `task_id`: the completed task that caused it, if any."""
+    lists can filter on it with one indexed join. `task_id`: the completed task that caused it, if any. `team`:
+    the case's (which never changes), so a party's cases of one team are one index range (revision 0014)."""
 
     __tablename__ = "case_involvement"
-    __table_args__ = (UniqueConstraint("case_id", "party", "reason"), Index("ix_case_involvement_party", "party",
-                                                                              "case_id"))
+    __table_args__ = (UniqueConstraint("case_id", "party", "reason"),
+                      Index("ix_case_involvement_party_team", "party", "team", "case_id"))
     id: Mapped[IntPk]
     case_id: Mapped[CaseRef]
     party: Mapped[str] = mapped_column(String(30))  # veilig_thuis
@@ -218,6 +219,7 @@ class CaseInvolvement(Base):
     element_id: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[int | None] = mapped_column(Integer)
     since: Mapped[datetime]
+    team: Mapped[str | None] = mapped_column(String(100))
 
 
 class CaseRestriction(Base):
