@@ -16,6 +16,7 @@ see the same load on a machine whose speed moves within minutes.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -50,6 +51,12 @@ def measure(code_root: Path, url: str, paths: list[str], samples: int, role: str
                       "MELDCODE_ENGINE_SETTINGS": Settings(database_url=url, processes_dir=code_root / "processes"),
                       "MELDCODE_DB_ENGINE": db})
     services = app.extensions["meldcode"]
+    try:  # as the servers do before they serve (code from before workers/long_lived.py did not)
+        from workers.long_lived import freeze_startup_objects
+    except ImportError:
+        pass
+    else:
+        freeze_startup_objects()
     username = USERNAME if role == "professional" else f"{USERNAME}-{role}"
     try:
         accounts.create_user(services.sessions, username, PASSWORD, [role], TEAM, display_name=username)
@@ -64,12 +71,23 @@ def measure(code_root: Path, url: str, paths: list[str], samples: int, role: str
                                  .order_by(Case.id.desc()).limit(1))
     statements: list[int] = []
     event.listen(db, "before_cursor_execute", lambda *args: statements.append(1))
+    pauses: list[float] = []  # the garbage collector's full passes (oldest generation) while measuring, in ms
+
+    def full_passes(phase: str, info: dict) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                full_passes.started = time.perf_counter()  # type: ignore[attr-defined]
+            else:
+                pauses.append((time.perf_counter() - full_passes.started) * 1000)  # type: ignore[attr-defined]
+
     results = {}
     for path in paths:
         url_path = path.replace("{case}", str(case_id))
         for _ in range(max(5, samples // 5)):
             assert client.get(url_path).status_code == 200, url_path
         wall, cpu, counts, size = [], [], [], 0
+        pauses.clear()
+        gc.callbacks.append(full_passes)
         for _ in range(samples):
             statements.clear()
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -79,8 +97,10 @@ def measure(code_root: Path, url: str, paths: list[str], samples: int, role: str
             assert response.status_code == 200, f"{url_path}: {response.status_code}"
             counts.append(len(statements))
             size = len(response.data)
+        gc.callbacks.remove(full_passes)
         results[path] = {"wall": statistics.median(wall), "p95": statistics.quantiles(wall, n=20)[-1],
-                         "cpu": statistics.median(cpu), "statements": statistics.median(counts), "bytes": size}
+                         "max": max(wall), "cpu": statistics.median(cpu), "statements": statistics.median(counts),
+                         "bytes": size, "full_gc": len(pauses), "full_gc_ms": max(pauses, default=0.0)}
     db.dispose()
     return results
 
@@ -130,13 +150,17 @@ def main() -> None:
                 subprocess.run(["git", "worktree", "remove", "--force", str(codes["baseline"])], cwd=ROOT,
                                check=True)
     print(f"schema {args.schema}; {args.samples} requests per path and run; ms per request (median of each run)")
-    print(f"{'path':24} {'code':>10} | {'wall p50':>18} | {'wall p95':>18} | {'CPU p50':>18} | statements | bytes")
+    print("full GC: the garbage collector's passes over its oldest generation during the run, and the longest")
+    print(f"{'path':24} {'code':>10} | {'wall p50':>18} | {'wall p95':>18} | {'wall max':>18} | {'CPU p50':>18} | "
+          f"{'full GC n/max ms':>24} | statements | bytes")
     for path in args.path:
         for name, found in runs.items():
             label = name if name == "now" else args.baseline[:10]
-            figures = {k: " ".join(f"{r[path][k]:5.1f}" for r in found) for k in ("wall", "p95", "cpu")}
-            print(f"{path:24} {label:>10} | {figures['wall']:>18} | {figures['p95']:>18} | {figures['cpu']:>18} | "
-                  f"{found[0][path]['statements']:>10.0f} | {found[0][path]['bytes']:,}")
+            figures = {k: " ".join(f"{r[path].get(k, 0):5.1f}" for r in found) for k in ("wall", "p95", "max", "cpu")}
+            full = " ".join(f"{r[path].get('full_gc', 0)}/{r[path].get('full_gc_ms', 0):.0f}" for r in found)
+            print(f"{path:24} {label:>10} | {figures['wall']:>18} | {figures['p95']:>18} | {figures['max']:>18} | "
+                  f"{figures['cpu']:>18} | {full:>24} | {found[0][path]['statements']:>10.0f} | "
+                  f"{found[0][path]['bytes']:,}")
 
 
 if __name__ == "__main__":

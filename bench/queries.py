@@ -43,6 +43,7 @@ from engine import access, audit_search, notifications, oversight  # noqa: E402
 from engine.db import make_engine  # noqa: E402
 from engine.models import Case  # noqa: E402
 from engine.settings import Settings  # noqa: E402
+from workers.long_lived import freeze_startup_objects  # noqa: E402
 
 QUERY_TARGET, PAGE_TARGET = 10.0, 50.0
 PASSWORD = "bench horse battery staple"
@@ -114,6 +115,7 @@ def make_app(url: str, db: Engine):
                       "MELDCODE_ENGINE_SETTINGS": Settings(database_url=url, processes_dir=ROOT / "processes"),
                       "MELDCODE_DB_ENGINE": db})
     services = app.extensions["meldcode"]
+    freeze_startup_objects()  # as the servers do before they serve (workers/long_lived.py)
     team = team_name(42)
     try:
         accounts.set_password(services.sessions, PROFESSIONAL, PASSWORD)

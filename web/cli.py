@@ -191,9 +191,11 @@ def run(host, port):
     app.extensions["meldcode"].deploy_error = error
     # Timers: handed to Celery when REDIS_URL is set, else swept by a thread of this process (workers/attach.py).
     from workers.attach import attach_timers
+    from workers.long_lived import freeze_startup_objects
 
     timers = attach_timers(app.extensions["meldcode"].cases)
     click.echo("timers: " + ("embedded sweeper thread" if timers else "Celery (REDIS_URL)"))
+    freeze_startup_objects()  # the app's objects stay out of the collector's full passes
     click.echo(f"Meldcode web app on http://{host}:{port}/ — sign in as 'professional' with password "
                f"{DEMO_PASSWORD!r} (demo only). Ctrl-C stops.")
     try:
