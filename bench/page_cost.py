@@ -16,7 +16,6 @@ see the same load on a machine whose speed moves within minutes.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import re
@@ -28,6 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from collector import FullPasses  # noqa: E402  # bench/ (this script's folder), also when measuring older code
+
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-page-cost-1"
 USERNAME, TEAM = "bench-page", "team-042"
@@ -71,36 +73,25 @@ def measure(code_root: Path, url: str, paths: list[str], samples: int, role: str
                                  .order_by(Case.id.desc()).limit(1))
     statements: list[int] = []
     event.listen(db, "before_cursor_execute", lambda *args: statements.append(1))
-    pauses: list[float] = []  # the garbage collector's full passes (oldest generation) while measuring, in ms
-
-    def full_passes(phase: str, info: dict) -> None:
-        if info["generation"] == 2:
-            if phase == "start":
-                full_passes.started = time.perf_counter()  # type: ignore[attr-defined]
-            else:
-                pauses.append((time.perf_counter() - full_passes.started) * 1000)  # type: ignore[attr-defined]
-
     results = {}
     for path in paths:
         url_path = path.replace("{case}", str(case_id))
         for _ in range(max(5, samples // 5)):
             assert client.get(url_path).status_code == 200, url_path
         wall, cpu, counts, size = [], [], [], 0
-        pauses.clear()
-        gc.callbacks.append(full_passes)
-        for _ in range(samples):
-            statements.clear()
-            started, started_cpu = time.perf_counter(), time.process_time()
-            response = client.get(url_path)
-            wall.append((time.perf_counter() - started) * 1000)
-            cpu.append((time.process_time() - started_cpu) * 1000)
-            assert response.status_code == 200, f"{url_path}: {response.status_code}"
-            counts.append(len(statements))
-            size = len(response.data)
-        gc.callbacks.remove(full_passes)
-        results[path] = {"wall": statistics.median(wall), "p95": statistics.quantiles(wall, n=20)[-1],
+        with FullPasses() as passes:
+            for _ in range(samples):
+                statements.clear()
+                started, started_cpu = time.perf_counter(), time.process_time()
+                response = client.get(url_path)
+                wall.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - started_cpu) * 1000)
+                assert response.status_code == 200, f"{url_path}: {response.status_code}"
+                counts.append(len(statements))
+                size = len(response.data)
+        results[path] = {"wall": statistics.median(wall), "p95": statistics.quantiles(wall, n=20, method="inclusive")[-1],
                          "max": max(wall), "cpu": statistics.median(cpu), "statements": statistics.median(counts),
-                         "bytes": size, "full_gc": len(pauses), "full_gc_ms": max(pauses, default=0.0)}
+                         "bytes": size, "full_gc": len(passes.pauses), "full_gc_ms": max(passes.pauses, default=0.0)}
     db.dispose()
     return results
 
