@@ -34,3 +34,15 @@ def analyze(session, *tables: str) -> None:
     the other test workers' too (and can deadlock with them)."""
     for table in tables:
         session.execute(text(f"ANALYZE {table}"))
+
+
+def copy_case(session, client_ref: str, copies: int, changed: dict[str, str]) -> None:
+    """`copies` rows of `cases` like the case `client_ref`, in one statement (PostgreSQL), with the columns in
+    `changed` set by SQL expressions of `g`, the copy's number (1..copies): many cases for a plan to choose by."""
+    from engine.models import Case
+
+    columns = [c.name for c in Case.__table__.columns if c.name != "id"]
+    session.execute(text(f"INSERT INTO cases ({', '.join(columns)}) SELECT "
+                         + ", ".join(changed.get(c, c) for c in columns)
+                         + f" FROM cases, generate_series(1, {int(copies)}) AS g WHERE client_ref = :ref"),
+                    {"ref": client_ref})

@@ -202,18 +202,13 @@ def test_the_period_is_found_by_index_among_twenty_years_of_a_teams_cases(case_e
     PostgreSQL read all of a team's cases (10,000 at a million) in each of three statements."""
     from sqlalchemy import text
 
-    from engine.models import Case
-    from tests.engine.plans import analyze, plan, statements_during
+    from tests.engine.plans import analyze, copy_case, plan, statements_during
 
     before = board(case_engine, LEO)
-    columns = [c.name for c in Case.__table__.columns if c.name != "id"]
-    changed = {"client_ref": "'CL-OUD-' || g", "status": "'completed'",
-               "started_at": "TIMESTAMP '2008-01-01' + g * INTERVAL '1 hour'",
-               "ended_at": "TIMESTAMP '2009-01-01' + g * INTERVAL '1 hour'"}
     with case_engine.sessions.begin() as session:
-        session.execute(text(f"INSERT INTO cases ({', '.join(columns)}) SELECT "
-                             + ", ".join(changed.get(c, c) for c in columns)
-                             + " FROM cases, generate_series(1, 3000) AS g WHERE client_ref = 'CL-A'"))
+        copy_case(session, "CL-A", 3000, {"client_ref": "'CL-OUD-' || g", "status": "'completed'",
+                                          "started_at": "TIMESTAMP '2008-01-01' + g * INTERVAL '1 hour'",
+                                          "ended_at": "TIMESTAMP '2009-01-01' + g * INTERVAL '1 hour'"})
         # each with its documented steps and a melding, all long before the period
         session.execute(text(
             "INSERT INTO case_task (case_id, spiff_task_id, element_id, name, lane, state, created_at, ended_at) "

@@ -14,7 +14,7 @@ from engine.db import alembic_config
 from engine.models import Case, CaseInvolvement
 from engine.views import Actor
 from tests.engine.fixtures_proef import PIET, T0, proef_engine, start  # noqa: F401 - the `engine` fixture
-from tests.engine.plans import analyze, plan, statements_during
+from tests.engine.plans import analyze, copy_case, plan, statements_during
 
 ZOE = Actor("zoe", frozenset({"professional"}), team="zuid")
 VT_NOORD = Actor("vera", frozenset({"veilig_thuis"}), team="noord")
@@ -64,12 +64,8 @@ def test_veilig_thuis_reads_only_its_teams_involvements(engine):
     through the range of its team's involvements. Before revision 0014 every involvement was hashed (28–35 ms at
     a million cases) or the team's cases were walked in the list's order (384 ms where there were few)."""
     mine = start(engine, "CL-N", PIET, T0)
-    columns = [c.name for c in Case.__table__.columns if c.name != "id"]
-    others = {"client_ref": "'CL-ANDER-' || g", "team": "'team-' || (g % 40)"}
     with engine.sessions.begin() as session:
-        session.execute(text(f"INSERT INTO cases ({', '.join(columns)}) SELECT "
-                             + ", ".join(others.get(c, c) for c in columns)
-                             + " FROM cases, generate_series(1, 3000) AS g WHERE client_ref = 'CL-N'"))
+        copy_case(session, "CL-N", 3000, {"client_ref": "'CL-ANDER-' || g", "team": "'team-' || (g % 40)"})
         session.execute(text(
             "INSERT INTO case_involvement (case_id, party, reason, since, team) "
             "SELECT id, 'veilig_thuis', 'melding', started_at, team FROM cases"))
