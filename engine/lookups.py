@@ -8,7 +8,7 @@ everything returns plain values or view dataclasses, never ORM objects: `web/` a
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,14 +75,18 @@ def case_client_ref(sessions: Sessions, case_id: int) -> str | None:
         return session.scalar(select(Case.client_ref).where(Case.id == case_id))
 
 
-def field_labels(sessions: Sessions, case_id: int) -> dict[int, dict[str, dict[str, Any]]]:
+def field_labels(sessions: Sessions, case_id: int,
+                 task_ids: Collection[int] | None = None) -> dict[int, dict[str, dict[str, Any]]]:
     """Per task of a case: its form's words for each field, {"title": ..., "options": {value: label}}, so the
     timeline reads like the form did."""
     with sessions.reads() as session:
         forms = session.scalar(select(ProcessVersion.forms).join(Case, Case.process_version_id == ProcessVersion.id)
                                .where(Case.id == case_id)) or {}
         labels = {}
-        for task_id, form in session.execute(select(CaseTask.id, CaseTask.form).where(CaseTask.case_id == case_id)):
+        rows = select(CaseTask.id, CaseTask.form).where(CaseTask.case_id == case_id)
+        if task_ids is not None:  # only the tasks a page shows
+            rows = rows.where(CaseTask.id.in_(task_ids))
+        for task_id, form in session.execute(rows):
             schema = forms.get(form) if form else None
             labels[task_id] = {name: {"title": prop.get("title") or name, "options": _options(prop)}
                                for name, prop in ((schema or {}).get("properties") or {}).items()

@@ -19,6 +19,7 @@ from . import bp, find
 from .diagram_source import source_url
 from .service import StartError, StartRequest, parse_yes_no, start_case
 
+TIMELINE_LATEST = 50  # steps on the case file's timeline; `?tijdlijn=alles` shows every one
 STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED,
                   "gepauzeerd": CaseStatus.SUSPENDED, "gestopt": CaseStatus.TERMINATED, "alle": None}
 
@@ -96,22 +97,25 @@ def _render_case(case, decision):
     # The diagram's source is not in the page: the browser fetches it from its own address and keeps it
     diagram = visible_diagram(services().cases.case_diagram(case.id, current_user.actor, source=False), case,
                               decision)
-    labels = lookups.field_labels(services().sessions, case.id)
     history = sorted(case.history, key=lambda h: (h["completed_at"] is None, h["completed_at"], h["task_id"]))
     # Answers are a JSON object; anything else stored (an old version, a manual repair) is shown, never fatal.
     history = [h if h["data"] is None or isinstance(h["data"], dict) else {**h, "data": {"gegevens": h["data"]}}
                for h in history]
+    # A case monitored for a long time has hundreds of steps: the page shows the latest, the rest on request.
+    earlier = 0 if request.args.get("tijdlijn") == "alles" else max(0, len(history) - TIMELINE_LATEST)
+    shown = history[earlier:]
+    labels = lookups.field_labels(services().sessions, case.id, [h["task_id"] for h in shown])
     names = lookups.diagram_names(services().sessions, diagram)
     timers = [{"name": names.get(t["element_id"], t["element_id"]), "due_at": t["due_at"]} for t in case.waiting_timers]
     sent = notifications.case_notifications(services().sessions, case.id, tz=services().engine_settings.timezone) \
         if decision.scope == FULL else []
     return render_template("cases/show.html", case=case, diagram=diagram, diagram_src=source_url(diagram),
-                           history=history, labels=labels,
+                           history=shown, earlier_steps=earlier, labels=labels,
                            timers=timers, notifications=sent, access=decision,
-                           **_case_file_extras(case, decision, history))
+                           **_case_file_extras(case, decision, history, shown))
 
 
-def _case_file_extras(case, decision, history) -> dict:
+def _case_file_extras(case, decision, history, shown) -> dict:
     """Issue 13 on the case file: who is responsible (and the handovers), corrections with their steps, the
     afwegingskader's decision as a timeline entry, and which step of the meldcode the case is in."""
     sessions, actor = services().sessions, current_user.actor
@@ -122,7 +126,7 @@ def _case_file_extras(case, decision, history) -> dict:
         # 150: 5-10 ms of ORM work) are read on the handover page itself.
         offered = handover.options(sessions, case.id, actor, ())
         may_hand_over = offered.may_hand_over_case or bool(offered.tasks)
-    task_ids = [h["task_id"] for h in history]
+    task_ids = [h["task_id"] for h in shown]
     added = corrections.case_corrections(sessions, case.id, actor, task_ids) if decision.scope != METADATA else {}
     correctable = corrections.may_correct(sessions, case.id, actor) if decision.scope != METADATA else set()
     entry = decision_of(history, case.variables,
