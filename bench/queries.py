@@ -41,7 +41,7 @@ from bench.earlier_access import earlier_filters  # noqa: E402
 from bench.seed import DEFAULT_URL, NOW, client_ref, drop_schema, schema_url, seed_new_schema, team_name  # noqa: E402
 from engine import access, audit_search, notifications, oversight  # noqa: E402
 from engine.db import make_engine  # noqa: E402
-from engine.models import Case  # noqa: E402
+from engine.models import Case, CaseNote  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from workers.long_lived import freeze_startup_objects  # noqa: E402
 
@@ -156,6 +156,9 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
     with services.sessions() as session:
         team_case = session.scalar(select(Case.id).where(Case.team == team_name(42), Case.status == "running")
                                    .order_by(Case.id.desc()).limit(1))
+        # the team's long case (bench/seed.py: the only cases with notes); on an older seed the same case
+        long_case = session.scalar(select(CaseNote.case_id).join(Case, Case.id == CaseNote.case_id)
+                                   .where(Case.team == team_name(42)).limit(1)) or team_case
     from engine.views import Actor
     professional = Actor(PROFESSIONAL, frozenset({"professional"}), team=team_name(42))
     veilig_thuis = Actor("bench-vt", frozenset({"veilig_thuis"}), team=team_name(42))
@@ -200,6 +203,7 @@ def workload(app, services, db: Engine) -> dict[str, tuple[float, Callable[[], o
         "client ref exact (need-to-know filter)": (PAGE_TARGET, ref_search(Case.client_ref == wanted)),
         "client ref contains (ILIKE %..%)": (PAGE_TARGET, ref_search(Case.client_ref.ilike(f"%{contains}%"))),
         f"case file page GET /zaken/{team_case}": (PAGE_TARGET, lambda: ok(prof.get(f"/zaken/{team_case}"))),
+        "case file page, a long case (404 steps)": (PAGE_TARGET, lambda: ok(prof.get(f"/zaken/{long_case}"))),
         "instances: no filter": (PAGE_TARGET, instances(oversight.InstanceFilter())),
         "instances: team + step + overdue": (PAGE_TARGET, instances(oversight.InstanceFilter(
             team=team_name(7), step="stap1_signalen", overdue=True))),

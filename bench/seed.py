@@ -10,6 +10,8 @@ The mix, for N cases over 20 years (retention) in 100 teams, newest ids newest:
   three audit events (case.start, task.complete, case.view); every 10th case also a list event
   (inbox.view/case.list) that names its client only in details.client_refs, as lists record it;
 - a reminder to the responsible professional for every other finished step (read) and every open one (unread);
+- one long case per team (the first running one): 400 evaluations of Stap 6 with answers, 400 milestones, 150
+  notes;
 - Veilig Thuis is involved in about 13 % of the cases (a melding in 8 %, advice in 5 %, and every case with an
   open task in its lane), with the case's team;
 - 40 % of the running cases wait on a timer (one of the diagram's timer events), completed cases keep a fired
@@ -179,6 +181,25 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
         FROM case_task t JOIN cases c ON c.id = t.case_id
         WHERE t.case_id > :base AND t.state = 'ready' AND t.lane = 'veilig_thuis'
         ON CONFLICT DO NOTHING"""
+    # One long case per team (the first running case of each): monitored for months, 400 evaluations with their
+    # answers, 400 milestones and 150 notes, as a case file grows when Stap 6 loops.
+    long_first = "c.id - :base - :first_running BETWEEN 1 AND :teams AND c.status = 'running'"
+    long_sql = f"""
+        INSERT INTO case_task (case_id, spiff_task_id, element_id, name, lane, form, state, created_at, due_at,
+                               ended_at, completed_by, data, claimed_by)
+        SELECT c.id, md5(c.id::text || '-lang-' || g), 'stap6_evaluatiemoment', 'Stap 6 – Evaluatie: volg de cliënt',
+               'professional', 'stap6_evaluatiemoment.json', 'completed', c.started_at + g * INTERVAL '6 hours', NULL,
+               c.started_at + g * INTERVAL '6 hours' + INTERVAL '1 hour', c.responsible, CAST(:answers AS json), NULL
+        FROM cases c, generate_series(1, 400) AS g WHERE {long_first}"""
+    long_milestone_sql = f"""
+        INSERT INTO case_milestone (case_id, seq, name, element_id, reached_at)
+        SELECT c.id, 10 + g, 'evaluatie_gedaan', 'ms_evaluatie', c.started_at + g * INTERVAL '6 hours'
+        FROM cases c, generate_series(1, 400) AS g WHERE {long_first}"""
+    long_note_sql = f"""
+        INSERT INTO case_note (case_id, author, created_at, kind, text)
+        SELECT c.id, c.responsible, c.started_at + g * INTERVAL '16 hours', 'aantekening',
+               'Gesprek met moeder gehad; de afspraken zijn nagekomen. (' || g || ')'
+        FROM cases c, generate_series(1, 150) AS g WHERE {long_first}"""
     # A reminder to the responsible professional for every other finished step (read a day later) and for every
     # open step (unread): ~1,900 per professional over the 20 years, about 30 unread, as a diligent reader has.
     notification_sql = """
@@ -249,7 +270,8 @@ def seed(db: Engine, n: int, *, running: float = 0.03, history: int = 4, users_p
             conn.execute(text(f'DROP INDEX "{index}"'))
         for name, sql in (("teams", team_sql), ("users", user_sql), ("user roles", role_sql), ("cases", case_sql), ("history tasks", history_sql), ("open tasks", open_sql),
                           ("involvements", involvement_sql), ("involvements, VT lane", lane_involvement_sql),
-                          ("notifications", notification_sql),
+                          ("long cases: steps", long_sql), ("long cases: milestones", long_milestone_sql),
+                          ("long cases: notes", long_note_sql), ("notifications", notification_sql),
                           ("timers", timer_sql), ("milestones", milestone_sql), ("audit events", audit_sql),
                           ("list audit events", list_sql)):
             t0 = time.perf_counter()
