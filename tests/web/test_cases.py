@@ -288,16 +288,21 @@ def test_a_process_versions_diagram_is_kept_by_the_browser_and_only_for_case_rea
 
 
 def test_a_long_case_file_shows_its_latest_steps_and_all_on_request(app, services):
-    """A case monitored for years has hundreds of steps: its page shows the latest 50 (574 KB and 90 ms for 400
-    at a million cases, docs/performance.md); every step is one link away and in the dossier."""
+    """A case monitored for years has hundreds of steps and notes: its page shows the latest 50 steps and 20 notes
+    (574 KB and 60-117 ms for 400 steps and 150 notes at a million cases, docs/performance.md), and a milestone
+    reached again and again once; everything is one link away and in the dossier."""
     from datetime import timedelta
 
     from engine import clock
-    from engine.models import CaseTask
+    from engine.models import CaseMilestone, CaseNote, CaseTask
 
     case_id = start_case(services, client_ref="CL-7070")
     start = clock.now() - timedelta(days=400)
     with services.sessions.begin() as session:
+        session.add_all([CaseNote(case_id=case_id, author="professional", created_at=start + timedelta(days=n),
+                                  kind="aantekening", text=f"Aantekening {n}") for n in range(25)])
+        session.add_all([CaseMilestone(case_id=case_id, seq=100 + n, name="melding_veilig_thuis", element_id="m",
+                                       reached_at=start + timedelta(days=n)) for n in range(3)])
         session.add_all([CaseTask(case_id=case_id, spiff_task_id=f"oud-{n}", element_id="stap1", name=f"Evaluatie {n}",
                                   lane="professional", form="stap1.json", state="completed", completed_by="professional",
                                   created_at=start + timedelta(days=n), ended_at=start + timedelta(days=n, hours=1),
@@ -309,7 +314,14 @@ def test_a_long_case_file_shows_its_latest_steps_and_all_on_request(app, service
     assert shown == [str(n) for n in range(10, 60)]  # the latest 50, oldest first
     assert "Ernstige zorg" in page  # with the form's labels
     assert f'href="/zaken/{case_id}?tijdlijn=alles#tijdlijn-kop">Alle 60 stappen tonen</a> (ook de 10 eerdere)' in page
+    # the latest 20 notes, a milestone reached again and again on one line
+    assert re.findall(r'<p class="pre">Aantekening (\d+)</p>', page) == [str(n) for n in range(5, 25)]
+    assert f'href="/zaken/{case_id}?aantekeningen=alle#aantekeningen">Alle 25 aantekeningen tonen</a>' in page
+    assert page.count('data-milestone="melding_veilig_thuis"') == 1 and "(3 keer)" in page
     whole = client.get(f"/zaken/{case_id}?tijdlijn=alles").text
     assert re.findall(r"<h3>Evaluatie (\d+)</h3>", whole) == [str(n) for n in range(60)]
     assert "stappen tonen" not in whole
-    assert "Evaluatie 0" in client.get(f"/zaken/{case_id}/dossier").text
+    notes = client.get(f"/zaken/{case_id}?aantekeningen=alle").text
+    assert re.findall(r'<p class="pre">Aantekening (\d+)</p>', notes) == [str(n) for n in range(25)]
+    dossier = client.get(f"/zaken/{case_id}/dossier").text
+    assert "Evaluatie 0" in dossier and "Aantekening 0" in dossier

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import groupby
+
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -20,6 +22,7 @@ from .diagram_source import source_url
 from .service import StartError, StartRequest, parse_yes_no, start_case
 
 TIMELINE_LATEST = 50  # steps on the case file's timeline; `?tijdlijn=alles` shows every one
+NOTES_LATEST = 20  # notes on the case file; `?aantekeningen=alle` shows every one
 STATUS_FILTERS = {"lopend": CaseStatus.RUNNING, "afgerond": CaseStatus.COMPLETED,
                   "gepauzeerd": CaseStatus.SUSPENDED, "gestopt": CaseStatus.TERMINATED, "alle": None}
 
@@ -111,6 +114,8 @@ def _render_case(case, decision):
         if decision.scope == FULL else []
     return render_template("cases/show.html", case=case, diagram=diagram, diagram_src=source_url(diagram),
                            history=shown, earlier_steps=earlier, labels=labels,
+                           milestone_runs=[(name, len(list(run))) for name, run in groupby(case.milestones)],
+                           notes_latest=NOTES_LATEST,
                            timers=timers, notifications=sent, access=decision,
                            **_case_file_extras(case, decision, history, shown))
 
