@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import Row, and_, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased, object_session
 
 # Importing drafts has an effect: a task leaving the ready state drops its drafts in the same transaction, in
@@ -237,7 +237,8 @@ def _open_rows(session: Session, case: Case) -> tuple[dict[str, CaseTask], dict[
     return tasks, timers
 
 
-def task_info(row: CaseTask, case: Case, **extra: Any) -> TaskInfo:
+def task_info(row: CaseTask | Row[Any], case: Case, **extra: Any) -> TaskInfo:
+    """A task's view; `row` is its entity or a row of its columns by name (engine/reading.py `case_info`)."""
     return TaskInfo(id=row.id, case_id=case.id, client_ref=case.client_ref, element_id=row.element_id,
                     name=row.name, lane=row.lane, state=row.state, due_at=row.due_at, created_at=row.created_at,
                     claimed_by=row.claimed_by, form_name=row.form, form_schema=extra.get("schema"),
